@@ -1,0 +1,304 @@
+//! What the report does with a trained model: reconstructions, samples, fixed-point chains,
+//! posterior-collapse statistics; plus the helpers the app needs (drawing preprocessing, PCA map).
+//! Functions return device tensors; the caller reads them back (sync natively, async on the web).
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::loss::kl_elements;
+use crate::model::{Vae, PIXELS};
+use crate::rng::Rng;
+use crate::training::noise;
+
+/// Reconstruction of x [n, 784]: decoder mean of the encoder mean, or of a sampled z if `rng` is
+/// given. -> [n, 784].
+pub fn reconstruct(model: &Vae, x: Tensor<2>, rng: Option<&mut Rng>) -> Tensor<2> {
+    let (mu, logvar) = model.encode(x);
+    let z = match rng {
+        Some(rng) => {
+            let [n, l] = mu.dims();
+            mu + (logvar * 0.5).exp() * noise(rng, n, l, &model.log_sigma().device())
+        }
+        None => mu,
+    };
+    model.decode(z)
+}
+
+/// n decoder means from z ~ N(0, I). -> [n, 784].
+pub fn sample(model: &Vae, n: usize, rng: &mut Rng) -> Tensor<2> {
+    let device = model.log_sigma().device();
+    model.decode(noise(rng, n, model.latent(), &device))
+}
+
+/// The report's limiting-distribution experiment: repeat encode, sample, decode, sample.
+#[derive(Clone, Copy, Debug)]
+pub struct FixedPointChain {
+    pub steps: usize,
+}
+
+impl FixedPointChain {
+    /// Run from z ~ N(0, I) (`start = None`, n chains) or from images `start` [n, 784].
+    /// Frame 0 is the decoded prior sample (or the start image); each of the `steps` iterations
+    /// draws x ~ N(frame, sigma^2 I), z ~ q(z|x), and records the next frame = decoder mean of z.
+    /// Returns steps + 1 frames of [n, 784].
+    pub fn run(&self, model: &Vae, n: usize, start: Option<Tensor<2>>, rng: &mut Rng) -> Vec<Tensor<2>> {
+        let device = model.log_sigma().device();
+        let latent = model.latent();
+        let sigma = model.log_sigma().exp().reshape([1, 1]);
+        let mut frame = match start {
+            Some(x) => x,
+            None => model.decode(noise(rng, n, latent, &device)),
+        };
+        let n = frame.dims()[0];
+        let mut frames = Vec::with_capacity(self.steps + 1);
+        frames.push(frame.clone());
+        for _ in 0..self.steps {
+            let pixel_noise = Tensor::from_data(TensorData::new(rng.normals(n * PIXELS), [n, PIXELS]), &device);
+            let x = frame + pixel_noise * sigma.clone();
+            let (mu, logvar) = model.encode(x);
+            let z = mu + (logvar * 0.5).exp() * noise(rng, n, latent, &device);
+            frame = model.decode(z);
+            frames.push(frame.clone());
+        }
+        frames
+    }
+}
+
+/// Device-side pieces of [`CollapseStats`]: ([L] mean KL per latent, [L] variance over x of mu).
+pub fn collapse_tensors(model: &Vae, x: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
+    let (mu, logvar) = model.encode(x);
+    let [_, l] = mu.dims();
+    let kl = kl_elements(mu.clone(), logvar).mean_dim(0).reshape([l]);
+    let centred = mu.clone() - mu.mean_dim(0);
+    let var = (centred.clone() * centred).mean_dim(0).reshape([l]);
+    (kl, var)
+}
+
+/// Posterior collapse, as in Sec. III-A of the report (and Burda et al.'s active units).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CollapseStats {
+    pub n: usize,
+    /// KL(q(z_i|x) || N(0,1)) averaged over the images, per latent i.
+    pub kl_per_latent: Vec<f32>,
+    /// Cov over x of E_q[z_i], i.e. the variance of mu_i across images.
+    pub mu_variance: Vec<f32>,
+    /// Latents with mu_variance > 0.01.
+    pub active_units: usize,
+    pub total_kl: f32,
+}
+
+pub const ACTIVE_UNIT_THRESHOLD: f32 = 0.01;
+
+impl CollapseStats {
+    pub fn from_parts(n: usize, kl_per_latent: Vec<f32>, mu_variance: Vec<f32>) -> Self {
+        let active_units = mu_variance.iter().filter(|&&v| v > ACTIVE_UNIT_THRESHOLD).count();
+        let total_kl = kl_per_latent.iter().sum();
+        Self { n, kl_per_latent, mu_variance, active_units, total_kl }
+    }
+}
+
+/// Project rows of `data` [n, d] onto their first two principal components: [n * 2].
+/// Power iteration with deflation on the d x d covariance (d is the latent size, tiny).
+/// Signs are fixed so that each component's largest-magnitude loading is positive.
+pub fn pca_2d(data: &[f32], n: usize, d: usize) -> Vec<f32> {
+    if n == 0 || d == 0 {
+        return Vec::new();
+    }
+    let mean: Vec<f64> = (0..d).map(|j| (0..n).map(|i| data[i * d + j] as f64).sum::<f64>() / n as f64).collect();
+    let mut cov = vec![0.0f64; d * d];
+    for i in 0..n {
+        for a in 0..d {
+            let xa = data[i * d + a] as f64 - mean[a];
+            for b in 0..d {
+                cov[a * d + b] += xa * (data[i * d + b] as f64 - mean[b]) / n as f64;
+            }
+        }
+    }
+    let mut components = Vec::new();
+    for k in 0..2.min(d) {
+        let mut v: Vec<f64> = (0..d).map(|j| 1.0 + (j as f64) * 0.1 + k as f64).collect();
+        let mut lambda = 0.0;
+        for _ in 0..500 {
+            let mut w: Vec<f64> = (0..d).map(|a| (0..d).map(|b| cov[a * d + b] * v[b]).sum()).collect();
+            let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
+            if norm < 1e-12 {
+                break;
+            }
+            w.iter_mut().for_each(|x| *x /= norm);
+            lambda = norm;
+            v = w;
+        }
+        let big = v.iter().cloned().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+        if big < 0.0 {
+            v.iter_mut().for_each(|x| *x = -*x);
+        }
+        for a in 0..d {
+            for b in 0..d {
+                cov[a * d + b] -= lambda * v[a] * v[b];
+            }
+        }
+        components.push(v);
+    }
+    let mut out = vec![0.0f32; n * 2];
+    for i in 0..n {
+        for (k, v) in components.iter().enumerate() {
+            out[i * 2 + k] = (0..d).map(|j| (data[i * d + j] as f64 - mean[j]) * v[j]).sum::<f64>() as f32;
+        }
+    }
+    out
+}
+
+/// Turn a drawing into an MNIST-like input, as MNIST itself was made: the ink's bounding box is
+/// scaled (aspect kept, area-averaged) so that its longer side is 20 px, then placed in 28 x 28
+/// so that its centre of mass is at the centre. `gray`: ink in [0, 1], row-major width x height.
+/// Returns 784 values in [0, 1] (all zero for an empty drawing).
+pub fn preprocess_drawing(gray: &[f32], width: usize, height: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; PIXELS];
+    if gray.len() != width * height {
+        return out;
+    }
+    let ink = |x: usize, y: usize| gray[y * width + x].clamp(0.0, 1.0);
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for y in 0..height {
+        for x in 0..width {
+            if ink(x, y) > 0.05 {
+                x0 = x0.min(x);
+                y0 = y0.min(y);
+                x1 = x1.max(x);
+                y1 = y1.max(y);
+            }
+        }
+    }
+    if x0 == usize::MAX {
+        return out;
+    }
+    let (bw, bh) = ((x1 - x0 + 1) as f32, (y1 - y0 + 1) as f32);
+    let scale = 20.0 / bw.max(bh);
+    let (tw, th) = (((bw * scale).round() as usize).clamp(1, 20), ((bh * scale).round() as usize).clamp(1, 20));
+    // area-average: each target pixel averages a grid of source samples over its footprint
+    const SS: usize = 6;
+    let mut small = vec![0.0f32; tw * th];
+    for ty in 0..th {
+        for tx in 0..tw {
+            let mut acc = 0.0;
+            for sy in 0..SS {
+                for sx in 0..SS {
+                    let fx = x0 as f32 + (tx as f32 + (sx as f32 + 0.5) / SS as f32) * bw / tw as f32;
+                    let fy = y0 as f32 + (ty as f32 + (sy as f32 + 0.5) / SS as f32) * bh / th as f32;
+                    acc += ink((fx as usize).min(width - 1), (fy as usize).min(height - 1));
+                }
+            }
+            small[ty * tw + tx] = acc / (SS * SS) as f32;
+        }
+    }
+    let peak = small.iter().cloned().fold(0.0f32, f32::max);
+    if peak <= 0.0 {
+        return out;
+    }
+    small.iter_mut().for_each(|v| *v /= peak); // thin strokes still reach full intensity
+    let mass: f32 = small.iter().sum();
+    let cx = (0..tw * th).map(|i| (i % tw) as f32 * small[i]).sum::<f32>() / mass;
+    let cy = (0..tw * th).map(|i| (i / tw) as f32 * small[i]).sum::<f32>() / mass;
+    let (ox, oy) = ((13.5 - cx).round() as i32, (13.5 - cy).round() as i32);
+    for ty in 0..th {
+        for tx in 0..tw {
+            let (x, y) = (tx as i32 + ox, ty as i32 + oy);
+            if (0..28).contains(&x) && (0..28).contains(&y) {
+                out[y as usize * 28 + x as usize] = small[ty * tw + tx];
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ArchSpec;
+
+    #[test]
+    fn sample_and_chain_shapes() {
+        let device = crate::cpu_device();
+        let model = ArchSpec::preset("C").unwrap().init(&device, 1);
+        let mut rng = Rng::new(2);
+        assert_eq!(sample(&model, 60, &mut rng).dims(), [60, 784]);
+        let frames = FixedPointChain { steps: 5 }.run(&model, 7, None, &mut rng);
+        assert_eq!(frames.len(), 6);
+        assert!(frames.iter().all(|f| f.dims() == [7, 784]));
+        let a = crate::read_f32(frames[0].clone()).unwrap();
+        let b = crate::read_f32(frames[5].clone()).unwrap();
+        assert_ne!(a, b, "the chain moves");
+        assert!(a.iter().all(|v| (0.0..=1.0).contains(v)));
+        let start = Tensor::<2>::zeros([3, 784], &device);
+        let frames = FixedPointChain { steps: 2 }.run(&model, 0, Some(start), &mut rng);
+        assert_eq!(frames[2].dims(), [3, 784]);
+        let x = Tensor::<2>::ones([4, 784], &device) * 0.5;
+        assert_eq!(reconstruct(&model, x.clone(), None).dims(), [4, 784]);
+        assert_eq!(reconstruct(&model, x, Some(&mut rng)).dims(), [4, 784]);
+    }
+
+    #[test]
+    fn seeded_samples_repeat() {
+        let device = crate::cpu_device();
+        let model = ArchSpec::preset("A").unwrap().init(&device, 1);
+        let a = crate::read_f32(sample(&model, 3, &mut Rng::new(4))).unwrap();
+        assert_eq!(a, crate::read_f32(sample(&model, 3, &mut Rng::new(4))).unwrap());
+        assert_ne!(a, crate::read_f32(sample(&model, 3, &mut Rng::new(5))).unwrap());
+    }
+
+    #[test]
+    fn collapse_counts_active_units() {
+        let device = crate::cpu_device();
+        let model = ArchSpec::preset("A").unwrap().init(&device, 1);
+        let x = Tensor::<2>::from_data(TensorData::new(Rng::new(3).normals(256 * 784), [256, 784]), &device);
+        let (kl, var) = collapse_tensors(&model, x.clone());
+        let stats = CollapseStats::from_parts(256, crate::read_f32(kl).unwrap(), crate::read_f32(var).unwrap());
+        assert_eq!(stats.kl_per_latent.len(), 12);
+        // random init on unit-variance inputs: every mu varies (~1/3 variance per unit)
+        assert_eq!(stats.active_units, 12);
+        // identical inputs: no latent varies across x
+        let same = Tensor::<2>::ones([16, 784], &device);
+        let (_, var) = collapse_tensors(&model, same);
+        assert_eq!(CollapseStats::from_parts(16, vec![0.0; 12], crate::read_f32(var).unwrap()).active_units, 0);
+    }
+
+    #[test]
+    fn pca_finds_the_main_axis() {
+        // points along (1, 1, 0) with small noise in z
+        let mut rng = Rng::new(1);
+        let mut data = Vec::new();
+        for i in 0..200 {
+            let t = i as f32 / 10.0 - 10.0;
+            data.extend([t, t, 0.01 * rng.normal()]);
+        }
+        let p = pca_2d(&data, 200, 3);
+        // first coordinate is the centred t times sqrt(2) (up to sign), second ~ 0
+        let mean_t = (0..200).map(|i| i as f32 / 10.0 - 10.0).sum::<f32>() / 200.0;
+        for i in 0..200 {
+            let t = i as f32 / 10.0 - 10.0 - mean_t;
+            assert!((p[2 * i].abs() - t.abs() * 2f32.sqrt()).abs() < 1e-3);
+            assert!(p[2 * i + 1].abs() < 0.05);
+        }
+    }
+
+    #[test]
+    fn drawing_is_scaled_and_centred_like_mnist() {
+        // a vertical bar in the top-left of a 100 x 80 canvas
+        let (w, h) = (100, 80);
+        let mut g = vec![0.0; w * h];
+        for y in 5..45 {
+            for x in 10..18 {
+                g[y * w + x] = 1.0;
+            }
+        }
+        let out = preprocess_drawing(&g, w, h);
+        let rows: Vec<usize> = (0..28).filter(|y| (0..28).any(|x| out[y * 28 + x] > 0.1)).collect();
+        assert_eq!(rows.len(), 20, "longer side scaled to 20 px");
+        let mass: f32 = out.iter().sum();
+        let cx = (0..784).map(|i| (i % 28) as f32 * out[i]).sum::<f32>() / mass;
+        let cy = (0..784).map(|i| (i / 28) as f32 * out[i]).sum::<f32>() / mass;
+        assert!((cx - 13.5).abs() <= 1.0 && (cy - 13.5).abs() <= 1.0, "centre of mass {cx},{cy}");
+        assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(preprocess_drawing(&vec![0.0; 100], 10, 10).iter().all(|&v| v == 0.0));
+    }
+}

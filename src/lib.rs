@@ -1,0 +1,63 @@
+//! VAE Lab core: Gaussian variational autoencoders on MNIST with burn.
+//!
+//! * [`model`]: [`ArchSpec`] (presets A–E of the report) and the [`Vae`] module.
+//! * [`loss`]: the negative ELBO and its parts ([`Elbo`]).
+//! * [`data`]: digits, the compact subset file, IDX files, the stratified split.
+//! * [`training`]: Adam on the nELBO as a step-wise [`Trainer`].
+//! * [`analysis`]: reconstructions, samples, fixed-point chains, posterior collapse, PCA,
+//!   drawing preprocessing.
+//! * [`weights`]: the self-describing weights file.
+//!
+//! The backend is chosen by the `Device`: ndarray on the CPU, wgpu (WebGPU) in the browser.
+
+pub mod analysis;
+pub mod data;
+pub mod loss;
+pub mod model;
+pub mod rng;
+pub mod training;
+pub mod weights;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use analysis::{CollapseStats, FixedPointChain};
+pub use data::{Digits, Split};
+pub use loss::Elbo;
+pub use model::{ArchSpec, Vae};
+pub use training::{Metrics, Trainer, TrainingConfig};
+pub use weights::{WeightsFile, WeightsMeta};
+
+use burn::prelude::*;
+
+/// Everything that can go wrong, with messages meant for people.
+#[derive(Debug, thiserror::Error)]
+pub enum VaeError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{file}: {why}")]
+    Data { file: String, why: String },
+    #[error("weights file {file}: {why}")]
+    Weights { file: String, why: String },
+    #[error("{0}")]
+    Diverged(String),
+    #[error("reading a tensor back failed: {0}")]
+    Readback(String),
+}
+
+/// burn's ndarray CPU backend: the native default and the browser's fallback. (burn 0.22 marks
+/// it deprecated in favour of `flex`, but ndarray is the faster of the two in wasm here.)
+#[allow(deprecated)]
+pub fn cpu_device() -> Device {
+    Device::ndarray()
+}
+
+/// Read a float tensor back synchronously (native only: WebGPU needs [`read_f32_async`]).
+pub fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, VaeError> {
+    t.into_data().try_to_vec::<f32>().map_err(|e| VaeError::Readback(format!("{e:?}")))
+}
+
+/// Read a float tensor back asynchronously (required on WebGPU).
+pub async fn read_f32_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, VaeError> {
+    let data = t.into_data_async().await.map_err(|e| VaeError::Readback(format!("{e:?}")))?;
+    data.try_to_vec::<f32>().map_err(|e| VaeError::Readback(format!("{e:?}")))
+}

@@ -1,0 +1,274 @@
+//! The Gaussian VAE of the report: fully connected encoder and mirrored decoder.
+//!
+//! q(z|x) = N(mu(x), diag(exp(logvar(x)))), p(z) = N(0, I),
+//! p(x|z) = N(mean(z), sigma^2 I) with ONE learned scalar log sigma shared by all 784 pixels.
+//! The decoder mean goes through a sigmoid so that it is a valid pixel intensity in [0, 1]
+//! (the report does not say; this choice does not change the parameter counts of Table I).
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::prelude::*;
+use burn::tensor::activation::{relu, sigmoid};
+
+use crate::rng::Rng;
+use crate::VaeError;
+
+/// Pixels per image (28 x 28).
+pub const PIXELS: usize = 784;
+
+/// An architecture: encoder hidden widths (the decoder mirrors them) and the latent dimension.
+#[derive(Config, Debug, PartialEq)]
+pub struct ArchSpec {
+    /// Widths of the encoder's hidden layers, input side first; ReLU after each.
+    pub hidden: Vec<usize>,
+    /// Dimension of z.
+    #[config(default = 12)]
+    pub latent: usize,
+}
+
+/// The report's five models (Table I).
+pub const PRESETS: [(&str, &[usize]); 5] =
+    [("A", &[]), ("B", &[32]), ("C", &[64]), ("D", &[60, 32]), ("E", &[60, 32, 20])];
+
+impl ArchSpec {
+    /// A–E from the report, latent dimension 12.
+    pub fn preset(name: &str) -> Result<Self, VaeError> {
+        PRESETS
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, hidden)| ArchSpec::new(hidden.to_vec()))
+            .ok_or_else(|| VaeError::Invalid(format!("unknown architecture '{name}' (expected A, B, C, D or E)")))
+    }
+
+    /// The preset letter this spec matches, if any.
+    pub fn preset_name(&self) -> Option<&'static str> {
+        PRESETS.iter().find(|(_, h)| *h == self.hidden.as_slice() && self.latent == 12).map(|(n, _)| *n)
+    }
+
+    /// Reject shapes no one means (zero widths, absurd sizes) before allocating anything.
+    pub fn validate(&self) -> Result<(), VaeError> {
+        if self.latent == 0 || self.latent > 256 {
+            return Err(VaeError::Invalid(format!("latent dimension {} is outside 1..=256", self.latent)));
+        }
+        if self.hidden.len() > 8 || self.hidden.iter().any(|&w| w == 0 || w > 4096) {
+            return Err(VaeError::Invalid(format!(
+                "hidden widths {:?}: at most 8 layers, each 1..=4096 wide",
+                self.hidden
+            )));
+        }
+        Ok(())
+    }
+
+    /// Encoder layer sizes: 784 -> hidden... -> 2*latent.
+    fn encoder_dims(&self) -> Vec<usize> {
+        let mut dims = vec![PIXELS];
+        dims.extend(&self.hidden);
+        dims.push(2 * self.latent);
+        dims
+    }
+
+    /// Decoder layer sizes: latent -> reversed hidden... -> 784.
+    fn decoder_dims(&self) -> Vec<usize> {
+        let mut dims = vec![self.latent];
+        dims.extend(self.hidden.iter().rev());
+        dims.push(PIXELS);
+        dims
+    }
+
+    /// Shapes of every parameter tensor, in the order of [`Vae::flat_params`].
+    pub fn param_shapes(&self) -> Vec<Vec<usize>> {
+        let mut shapes = Vec::new();
+        for dims in [self.encoder_dims(), self.decoder_dims()] {
+            for w in dims.windows(2) {
+                shapes.push(vec![w[0], w[1]]);
+                shapes.push(vec![w[1]]);
+            }
+        }
+        shapes.push(vec![1]); // log sigma
+        shapes
+    }
+
+    /// Number of scalar parameters (Table I of the report).
+    pub fn param_count(&self) -> usize {
+        self.param_shapes().iter().map(|s| s.iter().product::<usize>()).sum()
+    }
+
+    /// A short human label: "C" for presets, else "[60,32] z=8".
+    pub fn label(&self) -> String {
+        match self.preset_name() {
+            Some(n) => n.to_string(),
+            None => format!("{:?} z={}", self.hidden, self.latent).replace(' ', "").replace("z=", " z="),
+        }
+    }
+
+    /// A fresh model. Weights and biases ~ U(-k, k), k = 1/sqrt(fan_in) (PyTorch's and burn's
+    /// default for linear layers), drawn from our seeded [`Rng`] so a seed means the same model
+    /// on every backend. log sigma starts at 0.
+    pub fn init(&self, device: &Device, seed: u64) -> Vae {
+        let mut rng = Rng::new(seed);
+        let shapes = self.param_shapes();
+        let mut flat = Vec::with_capacity(self.param_count());
+        let mut fan_in = 1;
+        for shape in &shapes[..shapes.len() - 1] {
+            if shape.len() == 2 {
+                fan_in = shape[0]; // a weight [in, out]; its bias follows with the same fan-in
+            }
+            let k = 1.0 / (fan_in as f64).sqrt();
+            let n: usize = shape.iter().product();
+            flat.extend((0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * k) as f32));
+        }
+        flat.push(0.0); // log sigma = 0, i.e. sigma = 1
+        self.from_flat(&flat, device).expect("init builds a matching parameter vector")
+    }
+
+    /// Build a model from a flat parameter vector laid out as [`ArchSpec::param_shapes`].
+    pub fn from_flat(&self, flat: &[f32], device: &Device) -> Result<Vae, VaeError> {
+        self.validate()?;
+        if flat.len() != self.param_count() {
+            return Err(VaeError::Invalid(format!(
+                "architecture {} needs {} parameters, got {}",
+                self.label(),
+                self.param_count(),
+                flat.len()
+            )));
+        }
+        if let Some(i) = flat.iter().position(|v| !v.is_finite()) {
+            return Err(VaeError::Invalid(format!("parameter {i} is not finite")));
+        }
+        let mut offset = 0;
+        let mut take = |shape: &[usize]| {
+            let n: usize = shape.iter().product();
+            let data = TensorData::new(flat[offset..offset + n].to_vec(), shape.to_vec());
+            offset += n;
+            data
+        };
+        let mut linear = |d_in: usize, d_out: usize| Linear {
+            weight: Param::from_tensor(Tensor::from_data(take(&[d_in, d_out]), device)),
+            bias: Some(Param::from_tensor(Tensor::from_data(take(&[d_out]), device))),
+        };
+        let enc: Vec<Linear> = self.encoder_dims().windows(2).map(|w| linear(w[0], w[1])).collect();
+        let dec: Vec<Linear> = self.decoder_dims().windows(2).map(|w| linear(w[0], w[1])).collect();
+        let log_sigma = Param::from_tensor(Tensor::from_data(take(&[1]), device));
+        let (encoder, enc_out) = split_last(enc);
+        let (decoder, dec_out) = split_last(dec);
+        Ok(Vae { encoder, enc_out, decoder, dec_out, log_sigma })
+    }
+}
+
+fn split_last(mut layers: Vec<Linear>) -> (Vec<Linear>, Linear) {
+    let last = layers.pop().expect("at least one layer");
+    (layers, last)
+}
+
+#[derive(Module, Debug)]
+pub struct Vae {
+    /// Hidden encoder layers (ReLU after each).
+    encoder: Vec<Linear>,
+    /// Encoder head: the first half of its output is mu, the second log-variance.
+    enc_out: Linear,
+    /// Hidden decoder layers (ReLU after each).
+    decoder: Vec<Linear>,
+    /// Decoder head: logits of the pixel means.
+    dec_out: Linear,
+    /// log sigma of p(x|z), one scalar, shape [1].
+    log_sigma: Param<Tensor<1>>,
+}
+
+impl Vae {
+    /// The architecture, read off the layer shapes (no separate state to keep in sync).
+    pub fn arch(&self) -> ArchSpec {
+        let hidden = self.encoder.iter().map(|l| l.weight.shape()[1]).collect();
+        ArchSpec::new(hidden).with_latent(self.enc_out.weight.shape()[1] / 2)
+    }
+
+    pub fn latent(&self) -> usize {
+        self.enc_out.weight.shape()[1] / 2
+    }
+
+    /// x: [n, 784] in [0, 1] -> (mu [n, L], logvar [n, L]).
+    pub fn encode(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let mut h = x;
+        for layer in &self.encoder {
+            h = relu(layer.forward(h));
+        }
+        let out = self.enc_out.forward(h);
+        let l = self.latent();
+        (out.clone().narrow(1, 0, l), out.narrow(1, l, l))
+    }
+
+    /// z: [n, L] -> decoder mean [n, 784] in (0, 1).
+    pub fn decode(&self, z: Tensor<2>) -> Tensor<2> {
+        let mut h = z;
+        for layer in &self.decoder {
+            h = relu(layer.forward(h));
+        }
+        sigmoid(self.dec_out.forward(h))
+    }
+
+    /// log sigma of the decoder noise, shape [1].
+    pub fn log_sigma(&self) -> Tensor<1> {
+        self.log_sigma.val()
+    }
+
+    /// Every parameter flattened into one vector [P], in the order of [`ArchSpec::param_shapes`],
+    /// so that saving needs a single readback (async on the web).
+    pub fn flat_params(&self) -> Tensor<1> {
+        let mut parts: Vec<Tensor<1>> = Vec::new();
+        for layer in self.encoder.iter().chain([&self.enc_out]).chain(&self.decoder).chain([&self.dec_out]) {
+            parts.push(layer.weight.val().flatten(0, 1));
+            parts.push(layer.bias.as_ref().expect("layers have biases").val());
+        }
+        parts.push(self.log_sigma.val());
+        Tensor::cat(parts, 0)
+    }
+
+    /// Gradients of every parameter, laid out like [`Vae::flat_params`] (for gradient checks).
+    #[cfg(test)]
+    pub(crate) fn flat_grads(&self, grads: &burn::tensor::Gradients) -> Tensor<1> {
+        let missing = "every parameter has a gradient";
+        let mut parts: Vec<Tensor<1>> = Vec::new();
+        for layer in self.encoder.iter().chain([&self.enc_out]).chain(&self.decoder).chain([&self.dec_out]) {
+            parts.push(layer.weight.val().grad(grads).expect(missing).flatten(0, 1));
+            parts.push(layer.bias.as_ref().expect("layers have biases").val().grad(grads).expect(missing));
+        }
+        parts.push(self.log_sigma.val().grad(grads).expect(missing));
+        Tensor::cat(parts, 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_one_parameter_counts() {
+        let device = crate::cpu_device();
+        for ((name, _), expected) in PRESETS.iter().zip([29033, 52201, 103593, 100065, 100953]) {
+            let spec = ArchSpec::preset(name).unwrap();
+            assert_eq!(spec.param_count(), expected, "model {name}");
+            assert_eq!(spec.init(&device, 0).num_params(), expected, "model {name} as built");
+        }
+    }
+
+    #[test]
+    fn arch_is_read_back_from_layers() {
+        let device = crate::cpu_device();
+        let spec = ArchSpec::new(vec![60, 32]).with_latent(5);
+        assert_eq!(spec.init(&device, 1).arch(), spec);
+        assert_eq!(ArchSpec::preset("e").unwrap().label(), "E");
+        assert!(ArchSpec::preset("F").is_err());
+        assert!(ArchSpec::new(vec![0]).validate().is_err());
+    }
+
+    #[test]
+    fn flat_params_round_trip() {
+        let device = crate::cpu_device();
+        let spec = ArchSpec::preset("B").unwrap();
+        let model = spec.init(&device, 3);
+        let flat = model.flat_params().into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(flat.len(), 52201);
+        let again = spec.from_flat(&flat, &device).unwrap().flat_params().into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(flat, again);
+        assert!(spec.from_flat(&flat[1..], &device).is_err());
+    }
+}

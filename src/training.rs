@@ -1,0 +1,331 @@
+//! Training by Adam on the negative ELBO, one step at a time.
+//!
+//! [`Trainer`] is a state machine rather than a loop so that the same code serves the CLI (which
+//! blocks) and the browser worker (which must yield between chunks of steps and read tensors back
+//! asynchronously). Losses are accumulated on the device; nothing is read back inside a step.
+
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Digits, Split};
+use crate::loss::Elbo;
+use crate::model::{ArchSpec, Vae};
+use crate::rng::Rng;
+use crate::VaeError;
+
+#[derive(Config, Debug)]
+pub struct TrainingConfig {
+    pub arch: ArchSpec,
+    #[config(default = 100)]
+    pub epochs: usize,
+    #[config(default = 1e-3)]
+    pub lr: f64,
+    #[config(default = 64)]
+    pub batch: usize,
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Use only the first `limit` training digits (quick runs, tests).
+    pub limit: Option<usize>,
+}
+
+/// Per-image averages of the objective's parts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub nelbo: f64,
+    pub kl: f64,
+    pub rec: f64,
+}
+
+impl Metrics {
+    /// From a read-back [nelbo, kl, rec, weight] sum vector: divides by the weight.
+    pub fn from_sums(sums: &[f32]) -> Metrics {
+        let w = sums[3].max(1e-12) as f64;
+        Metrics { nelbo: sums[0] as f64 / w, kl: sums[1] as f64 / w, rec: sums[2] as f64 / w }
+    }
+
+    pub fn is_finite(&self) -> bool {
+        self.nelbo.is_finite() && self.kl.is_finite() && self.rec.is_finite()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    pub train: Metrics,
+    pub test: Metrics,
+}
+
+/// [nelbo, kl, rec, 1] * batch size as a [4] tensor: summing these over batches and dividing by the
+/// last entry gives per-image averages that weight a short last batch correctly.
+fn weighted_sums(elbo: &Elbo, n: usize) -> Tensor<1> {
+    let device = elbo.nelbo.device();
+    let one = Tensor::<1>::ones([1], &device);
+    Tensor::cat(vec![elbo.nelbo.clone(), elbo.kl.clone(), elbo.rec.clone(), one], 0).detach() * n as f32
+}
+
+/// Noise for the reparameterisation trick, from our seeded stream.
+pub fn noise(rng: &mut Rng, n: usize, latent: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(rng.normals(n * latent), [n, latent]), device)
+}
+
+/// Held-out metrics as a device tensor [nelbo, kl, rec, n] of sums (see [`Metrics::from_sums`]).
+/// One fixed-seed sample per image, so the number is comparable across epochs.
+pub fn evaluate(model: &Vae, digits: &Digits, device: &Device, seed: u64) -> Tensor<1> {
+    let mut rng = Rng::new(seed);
+    let latent = model.latent();
+    let idx: Vec<usize> = (0..digits.len()).collect();
+    let mut total = Tensor::<1>::zeros([4], device);
+    for chunk in idx.chunks(500) {
+        let x = digits.batch(chunk, device);
+        let elbo = Elbo::compute(model, x, noise(&mut rng, chunk.len(), latent, device));
+        total = total + weighted_sums(&elbo, chunk.len());
+    }
+    total
+}
+
+/// Training in progress. Call [`Trainer::step`] until it reports the end of an epoch, then read
+/// [`Trainer::take_epoch_sums`] and [`Trainer::evaluate_test`] back and hand the numbers to
+/// [`Trainer::finish_epoch`], which keeps the history and guards against divergence.
+pub struct Trainer {
+    pub config: TrainingConfig,
+    model: Vae,
+    optim: ModuleOptimizer,
+    /// The model at the end of the last good epoch (inference copy), for rollback on NaN.
+    last_good: Vae,
+    train: Digits,
+    test: Digits,
+    device: Device,
+    train_device: Device,
+    shuffle_rng: Rng,
+    noise_rng: Rng,
+    order: Vec<usize>,
+    cursor: usize,
+    epoch: usize,
+    epoch_sums: Tensor<1>,
+    chunk_sums: Tensor<1>,
+    chunk_steps: usize,
+    pub history: Vec<EpochRecord>,
+}
+
+impl Trainer {
+    /// Start from `model` (resume) or a fresh one initialised from the config's seed.
+    pub fn new(config: TrainingConfig, model: Option<Vae>, split: &Split, device: &Device) -> Result<Self, VaeError> {
+        config.arch.validate()?;
+        if config.batch == 0 || config.epochs == 0 || !(config.lr > 0.0 && config.lr.is_finite()) {
+            return Err(VaeError::Invalid(format!(
+                "epochs ({}) and batch ({}) must be at least 1 and lr ({}) positive",
+                config.epochs, config.batch, config.lr
+            )));
+        }
+        let train = match config.limit {
+            Some(n) => split.train.head(n),
+            None => split.train.clone(),
+        };
+        if train.is_empty() {
+            return Err(VaeError::Invalid("no training digits".into()));
+        }
+        let model = match model {
+            Some(m) if m.arch() != config.arch => {
+                return Err(VaeError::Invalid(format!(
+                    "cannot resume: the model is {} but the run asks for {}",
+                    m.arch().label(),
+                    config.arch.label()
+                )))
+            }
+            Some(m) => m,
+            None => config.arch.init(device, config.seed),
+        };
+        let train_device = device.clone().autodiff();
+        let mut root = Rng::new(config.seed.wrapping_add(0x7261_696e));
+        let zeros = Tensor::<1>::zeros([4], device);
+        Ok(Self {
+            optim: AdamConfig::new().init(),
+            last_good: model.clone(),
+            model: model.fork(&train_device).train(),
+            order: (0..train.len()).collect(),
+            shuffle_rng: root.fork(),
+            noise_rng: root.fork(),
+            cursor: 0,
+            epoch: 0,
+            epoch_sums: zeros.clone(),
+            chunk_sums: zeros,
+            chunk_steps: 0,
+            history: Vec::new(),
+            test: split.test.clone(),
+            train,
+            device: device.clone(),
+            train_device,
+            config,
+        })
+    }
+
+    pub fn steps_per_epoch(&self) -> usize {
+        self.train.len().div_ceil(self.config.batch)
+    }
+
+    /// Finished epochs.
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// Steps taken in the current epoch.
+    pub fn step_in_epoch(&self) -> usize {
+        self.cursor.div_ceil(self.config.batch)
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.epoch >= self.config.epochs
+    }
+
+    pub fn train_len(&self) -> usize {
+        self.train.len()
+    }
+
+    /// One Adam step on the next mini-batch. Returns true when the epoch's last batch was used.
+    pub fn step(&mut self) -> bool {
+        if self.cursor == 0 {
+            self.shuffle_rng.shuffle(&mut self.order);
+        }
+        let end = (self.cursor + self.config.batch).min(self.order.len());
+        let idx = &self.order[self.cursor..end];
+        let x = self.train.batch(idx, &self.train_device);
+        let eps = noise(&mut self.noise_rng, idx.len(), self.config.arch.latent, &self.train_device);
+        let elbo = Elbo::compute(&self.model, x, eps);
+        let sums = weighted_sums(&elbo, idx.len()).inner();
+        let grads = GradientsParams::from_grads(elbo.nelbo.backward(), &self.model);
+        self.model = self.optim.step(self.config.lr, self.model.clone(), grads);
+        self.epoch_sums = self.epoch_sums.clone() + sums.clone();
+        self.chunk_sums = self.chunk_sums.clone() + sums;
+        self.chunk_steps += 1;
+        self.cursor = end;
+        end == self.order.len()
+    }
+
+    /// Sums since the last call, for live within-epoch charts: ([nelbo, kl, rec, n], steps).
+    pub fn take_chunk_sums(&mut self) -> (Tensor<1>, usize) {
+        let zeros = Tensor::zeros([4], &self.device);
+        (std::mem::replace(&mut self.chunk_sums, zeros), std::mem::take(&mut self.chunk_steps))
+    }
+
+    /// This epoch's training sums (call at the end of an epoch).
+    pub fn take_epoch_sums(&mut self) -> Tensor<1> {
+        std::mem::replace(&mut self.epoch_sums, Tensor::zeros([4], &self.device))
+    }
+
+    /// Held-out sums for the current weights.
+    pub fn evaluate_test(&self) -> Tensor<1> {
+        evaluate(&self.model(), &self.test, &self.device, 0x7e57)
+    }
+
+    /// Record an epoch whose numbers were read back. Non-finite numbers roll the weights back to
+    /// the last good epoch and end the run with an error that says so.
+    pub fn finish_epoch(&mut self, train: Metrics, test: Metrics) -> Result<EpochRecord, VaeError> {
+        self.cursor = 0;
+        if !train.is_finite() || !test.is_finite() {
+            self.model = self.last_good.clone().fork(&self.train_device).train();
+            let at = self.epoch + 1;
+            self.epoch = self.config.epochs;
+            return Err(VaeError::Diverged(format!(
+                "training diverged (non-finite loss) in epoch {at}; weights rolled back to the end of epoch {}",
+                at - 1
+            )));
+        }
+        self.epoch += 1;
+        self.last_good = self.model();
+        let record = EpochRecord { epoch: self.epoch, train, test };
+        self.history.push(record);
+        Ok(record)
+    }
+
+    /// Stop early: the run ends with the current weights.
+    pub fn stop(&mut self) {
+        self.epoch = self.config.epochs;
+    }
+
+    /// The current weights as an inference model on the plain device.
+    pub fn model(&self) -> Vae {
+        self.model.valid()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::stratified_split;
+
+    /// Small synthetic digits: three blob classes, enough to learn something in an epoch.
+    pub(crate) fn toy_split(n: usize) -> Split {
+        let mut rng = Rng::new(11);
+        let mut pixels = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..n {
+            let class = (i % 3) as u8;
+            let (cx, cy) = [(8.0, 8.0), (20.0, 14.0), (12.0, 20.0)][class as usize];
+            for y in 0..28 {
+                for x in 0..28 {
+                    let d2 = (x as f32 - cx).powi(2) + (y as f32 - cy).powi(2);
+                    let v = (255.0 * (-d2 / 18.0).exp() + 20.0 * rng.normal()).clamp(0.0, 255.0);
+                    pixels.push(v as u8);
+                }
+            }
+            labels.push(class);
+        }
+        stratified_split(&Digits::new(pixels, Some(labels)).unwrap(), n / 5, 3).unwrap()
+    }
+
+    pub(crate) fn run(config: TrainingConfig, split: &Split) -> (Trainer, Vec<EpochRecord>) {
+        let device = crate::cpu_device();
+        let mut t = Trainer::new(config, None, split, &device).unwrap();
+        let mut out = Vec::new();
+        while !t.is_done() {
+            while !t.step() {}
+            let train = Metrics::from_sums(&crate::read_f32(t.take_epoch_sums()).unwrap());
+            let test = Metrics::from_sums(&crate::read_f32(t.evaluate_test()).unwrap());
+            out.push(t.finish_epoch(train, test).unwrap());
+        }
+        (t, out)
+    }
+
+    #[test]
+    fn one_epoch_lowers_the_nelbo() {
+        let split = toy_split(2000);
+        let device = crate::cpu_device();
+        let config = TrainingConfig::new(ArchSpec::preset("B").unwrap()).with_epochs(1).with_seed(5);
+        let before = Metrics::from_sums(&crate::read_f32(evaluate(&config.arch.init(&device, 5), &split.test, &device, 1)).unwrap());
+        let (t, hist) = run(config, &split);
+        let after = Metrics::from_sums(&crate::read_f32(evaluate(&t.model(), &split.test, &device, 1)).unwrap());
+        assert_eq!(hist.len(), 1);
+        assert!(after.nelbo < before.nelbo - 20.0, "held-out nELBO {} -> {}", before.nelbo, after.nelbo);
+        assert!((hist[0].train.nelbo - (hist[0].train.kl + hist[0].train.rec)).abs() < 1e-2);
+    }
+
+    #[test]
+    fn seeded_training_is_reproducible() {
+        let split = toy_split(300);
+        let config = || TrainingConfig::new(ArchSpec::new(vec![16]).with_latent(4)).with_epochs(2).with_seed(9);
+        let (a, ha) = run(config(), &split);
+        let (b, hb) = run(config(), &split);
+        assert_eq!(ha, hb);
+        let pa = crate::read_f32(a.model().flat_params()).unwrap();
+        assert_eq!(pa, crate::read_f32(b.model().flat_params()).unwrap());
+        let (c, _) = run(config().with_seed(10), &split);
+        assert_ne!(pa, crate::read_f32(c.model().flat_params()).unwrap());
+    }
+
+    #[test]
+    fn non_finite_epoch_rolls_back_and_reports() {
+        let split = toy_split(120);
+        let device = crate::cpu_device();
+        let config = TrainingConfig::new(ArchSpec::preset("A").unwrap()).with_epochs(3);
+        let mut t = Trainer::new(config, None, &split, &device).unwrap();
+        let start = crate::read_f32(t.model().flat_params()).unwrap();
+        while !t.step() {}
+        let nan = Metrics { nelbo: f64::NAN, ..Default::default() };
+        let err = t.finish_epoch(nan, Metrics::default()).unwrap_err().to_string();
+        assert!(err.contains("diverged") && err.contains("rolled back"), "{err}");
+        assert!(t.is_done());
+        assert_eq!(crate::read_f32(t.model().flat_params()).unwrap(), start);
+    }
+}
