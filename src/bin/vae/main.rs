@@ -43,6 +43,21 @@ enum Command {
     Collapse(CollapseArgs),
     /// Render the report's figures (Fig. 1-14, chain GIFs) and a markdown summary for A-E.
     Report(ReportArgs),
+    /// Measure training speed (ms per Adam step, images/s) and inference speed per architecture.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    arch: ArchArgs,
+    /// Timed training steps per architecture (after 10 warm-up steps).
+    #[arg(long, default_value_t = 300)]
+    steps: usize,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -313,7 +328,47 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Report(a) => figures::report(&a.weights_dir, &a.data, &a.out, a.seed),
+        Command::Bench(a) => bench(a),
     }
+}
+
+/// Synthetic digits are enough to time the arithmetic; no data file needed.
+fn bench(a: BenchArgs) -> Result<()> {
+    let mut rng = Rng::new(1);
+    let pixels: Vec<u8> = (0..2000 * 784).map(|_| (rng.uniform() * 255.0) as u8).collect();
+    let digits = Digits::new(pixels, Some(vec![0; 2000]))?;
+    let split = Split { train: digits.clone(), test: digits.head(100) };
+    let device = cpu_device();
+    let arch = if a.arch.arch.is_none() && a.arch.hidden.is_none() { ArchArgs { arch: Some("all".into()), hidden: None, latent: 12 } } else { a.arch };
+    for spec in arch.specs()? {
+        let config = TrainingConfig::new(spec.clone()).with_batch(a.batch).with_epochs(1_000_000);
+        let mut trainer = Trainer::new(config, None, &split, &device)?;
+        for _ in 0..10 {
+            trainer.step();
+        }
+        read_f32(trainer.take_chunk_sums().0)?;
+        let t = Instant::now();
+        for _ in 0..a.steps {
+            trainer.step();
+        }
+        read_f32(trainer.take_chunk_sums().0)?; // wait for the work to finish
+        let ms_per_step = t.elapsed().as_secs_f64() * 1000.0 / a.steps as f64;
+        let model = trainer.model();
+        let idx: Vec<usize> = (0..1000).collect();
+        let x = digits.batch(&idx, &device);
+        let t = Instant::now();
+        read_f32(analysis::reconstruct(&model, x, None))?;
+        let recon_ms = t.elapsed().as_secs_f64() * 1000.0;
+        let images_per_s = a.batch as f64 * 1000.0 / ms_per_step;
+        if a.json {
+            println!("{}", json!({"arch": spec.label(), "batch": a.batch, "ms_per_step": ms_per_step,
+                "train_images_per_s": images_per_s, "reconstruct_1000_ms": recon_ms}));
+        } else {
+            println!("{}: {:.2} ms/step ({:.0} images/s) training, batch {}; reconstruct 1000 digits {:.1} ms",
+                spec.label(), ms_per_step, images_per_s, a.batch, recon_ms);
+        }
+    }
+    Ok(())
 }
 
 pub fn load_model(path: &Path) -> Result<(Vae, WeightsFile)> {

