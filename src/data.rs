@@ -183,14 +183,13 @@ pub fn gunzip_if_needed(raw: Vec<u8>, name: &str) -> Result<Vec<u8>, VaeError> {
 
 fn idx_header(bytes: &[u8], name: &str, magic: u32, dims: usize) -> Result<Vec<usize>, VaeError> {
     let bad = |why: String| VaeError::Data { file: name.to_string(), why };
+    let word = |i: usize| u32::from_be_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap());
+    if bytes.len() >= 4 && word(0) != magic {
+        let what = if magic == IDX_IMAGES { "IDX images (2051)" } else { "IDX labels (2049)" };
+        return Err(bad(format!("bad magic number {}, expected {what}", word(0))));
+    }
     if bytes.len() < 4 + 4 * dims {
         return Err(bad(format!("{} bytes is too short for an IDX header", bytes.len())));
-    }
-    let word = |i: usize| u32::from_be_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap());
-    let found = word(0);
-    if found != magic {
-        let what = if magic == IDX_IMAGES { "IDX images (2051)" } else { "IDX labels (2049)" };
-        return Err(bad(format!("bad magic number {found}, expected {what}")));
     }
     let shape: Vec<usize> = (1..=dims).map(|i| word(i) as usize).collect();
     let need = 4 + 4 * dims + shape.iter().product::<usize>();

@@ -185,6 +185,9 @@ impl Trainer {
 
     /// One Adam step on the next mini-batch. Returns true when the epoch's last batch was used.
     pub fn step(&mut self) -> bool {
+        if self.cursor >= self.order.len() {
+            self.cursor = 0; // an epoch ended without finish_epoch (benchmarks): never an empty batch
+        }
         if self.cursor == 0 {
             self.shuffle_rng.shuffle(&mut self.order);
         }
