@@ -53,9 +53,11 @@ wasm: pkg/vae_lab_bg.wasm
 $(WASM_RAW): FORCE
 	$(CARGO) build --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE)
 
+# wasm-opt runs before wasm-bindgen: Debian's binaryen 108 breaks the externref table that
+# wasm-bindgen 0.2.130 adds, but optimises rustc's output fine.
 pkg/vae_lab_bg.wasm: $(WASM_RAW)
-	wasm-bindgen --target web --out-dir pkg --out-name vae_lab $(WASM_RAW)
-	wasm-opt -O3 $(WASM_OPT_FLAGS) --strip-debug $@ -o $@.opt && mv $@.opt $@
+	wasm-opt -O3 $(WASM_OPT_FLAGS) --strip-debug $(WASM_RAW) -o target/vae_lab.opt.wasm
+	wasm-bindgen --target web --out-dir pkg --out-name vae_lab target/vae_lab.opt.wasm
 	@ls -l pkg/*.wasm
 
 data: www/data/mnist-subset.bin
