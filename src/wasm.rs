@@ -127,7 +127,7 @@ async fn webgpu_adapter_available() -> Result<(), String> {
     let promise: Promise = request.call0(&gpu).map_err(|e| format!("requestAdapter failed: {e:?}"))?.into();
     let adapter = JsFuture::from(promise).await.map_err(|e| format!("requestAdapter failed: {e:?}"))?;
     if adapter.is_null() || adapter.is_undefined() {
-        return Err("no WebGPU adapter is available (the browser or GPU blocks it)".into());
+        return Err("the browser offers no WebGPU adapter".into());
     }
     Ok(())
 }

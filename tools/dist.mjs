@@ -1,0 +1,30 @@
+// Write a self-contained static folder (page, wasm, weights, data, examples) that any static
+// host can serve:  node tools/dist.mjs [--out dist]
+import fs from 'node:fs';
+import path from 'node:path';
+const i = process.argv.indexOf('--out');
+const out = i >= 0 ? process.argv[i + 1] : 'dist';
+const need = ['index.html', 'www/vendor/uPlot.esm.js', 'pkg/vae_lab_bg.wasm', 'www/data/mnist-subset.bin', 'weights/C.bin'];
+for (const f of need) {
+  if (!fs.existsSync(f)) {
+    console.error(`missing ${f}: run \`make build\` first`);
+    process.exit(1);
+  }
+}
+fs.rmSync(out, { recursive: true, force: true });
+const copy = (from, filter = () => true) => fs.cpSync(from, path.join(out, from), { recursive: true, filter });
+copy('index.html');
+copy('www');
+copy('examples');
+copy('pkg', (f) => !f.endsWith('.d.ts') && !f.endsWith('.gitignore'));
+copy('weights', (f) => fs.statSync(f).isDirectory() || f.endsWith('.bin'));
+// Netlify / Cloudflare Pages read _headers; other hosts: set these two headers if you want threads.
+fs.writeFileSync(path.join(out, '_headers'),
+  '/*\n  Cross-Origin-Opener-Policy: same-origin\n  Cross-Origin-Embedder-Policy: require-corp\n');
+let bytes = 0;
+const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => {
+  const p = path.join(d, e.name);
+  if (e.isDirectory()) walk(p); else bytes += fs.statSync(p).size;
+});
+walk(out);
+console.log(`wrote ${out}/ (${(bytes / 1e6).toFixed(1)} MB): serve it with any static server, e.g. node tools/serve.mjs --root ${out}`);

@@ -1,0 +1,144 @@
+// The page shell: tabs, model selector, backend badge, messages, URL parameters.
+// Panels only draw and forward to the API (www/vaelab.js).
+import { createVaeLab, ARCHS } from './vaelab.js';
+import { el } from './ui.js';
+import models from './panels/models.js';
+import train from './panels/train.js';
+import draw from './panels/draw.js';
+import reconstruct from './panels/reconstruct.js';
+import collapse from './panels/collapse.js';
+import sample from './panels/sample.js';
+import chain from './panels/chain.js';
+import latent from './panels/latent.js';
+import map from './panels/map.js';
+
+const PANELS = [models, train, draw, reconstruct, collapse, sample, chain, latent, map];
+const params = new URLSearchParams(location.search);
+const embed = params.has('embed') && params.get('embed') !== '0';
+const wanted = params.get('panel');
+const backend = params.get('backend') ?? 'auto';
+
+const lab = createVaeLab({ backend, base: new URL('../', import.meta.url) });
+window.vaeLab = lab;
+
+const messages = document.getElementById('messages');
+const app = {
+  lab,
+  /** The latest drawn digit (784 floats) for the Chain and Latent panels. */
+  drawn: null,
+  say(text, kind = 'info') {
+    const item = el('div', { class: `msg ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+      el('span', {}, text), el('button', { class: 'close', 'aria-label': 'dismiss', onclick: () => item.remove() }, '×'));
+    messages.append(item);
+    if (kind !== 'error') setTimeout(() => item.remove(), 8000);
+    while (messages.children.length > 5) messages.firstChild.remove();
+  },
+  /** Run an async action; errors become visible messages instead of console noise. */
+  async guard(fn) {
+    try {
+      return await fn();
+    } catch (e) {
+      app.say(e.message ?? String(e), 'error');
+      return undefined;
+    }
+  },
+  isVisible: (id) => current === id,
+};
+window.vaeLabApp = app;
+
+document.body.classList.toggle('embed', embed);
+
+// --- tabs ---------------------------------------------------------------------------------
+const tablist = document.getElementById('tabs');
+const main = document.getElementById('panels');
+const instances = new Map();
+let current = null;
+
+function show(id) {
+  current = id;
+  for (const [pid, inst] of instances) {
+    const on = pid === id;
+    inst.root.hidden = !on;
+    inst.tab.setAttribute('aria-selected', String(on));
+    inst.tab.tabIndex = on ? 0 : -1;
+  }
+  const inst = instances.get(id);
+  if (!embed) history.replaceState(null, '', `?${new URLSearchParams({ ...Object.fromEntries(params), panel: id })}`);
+  inst.panel.show?.();
+}
+
+for (const P of PANELS) {
+  const panel = P.create(app);
+  const root = el('section', { id: `panel-${P.id}`, class: 'panel', role: 'tabpanel', 'aria-labelledby': `tab-${P.id}`, hidden: true },
+    el('h2', {}, P.title), panel.root);
+  const tab = el('button', { id: `tab-${P.id}`, role: 'tab', class: 'tab', 'aria-controls': `panel-${P.id}`, onclick: () => show(P.id) }, P.title);
+  tablist.append(tab);
+  main.append(root);
+  instances.set(P.id, { panel, root, tab });
+}
+tablist.addEventListener('keydown', (e) => {
+  const ids = [...instances.keys()];
+  const i = ids.indexOf(current);
+  const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: ids.length - 1 }[e.key];
+  if (next === undefined) return;
+  e.preventDefault();
+  const id = ids[(next + ids.length) % ids.length];
+  show(id);
+  instances.get(id).tab.focus();
+});
+
+// --- header: backend badge, model selector, download progress --------------------------------
+const badge = document.getElementById('backend');
+const modelSelect = document.getElementById('model-select');
+const download = document.getElementById('download');
+
+function showBackend() {
+  badge.textContent = lab.backend === 'webgpu' ? 'WebGPU' : lab.backend === 'cpu' ? 'CPU' : '…';
+  badge.className = `badge ${lab.backend ?? ''}`;
+  badge.title = lab.fallbackReason ?? 'running on the GPU through WebGPU';
+}
+
+async function refreshModels() {
+  const slots = await lab.slots();
+  modelSelect.replaceChildren(...slots.map((s) => el('option', { value: s }, s)));
+  if (lab.current) modelSelect.value = lab.current;
+  modelSelect.disabled = slots.length === 0;
+}
+
+modelSelect.addEventListener('change', () => lab.use(modelSelect.value));
+lab.on('models', () => app.guard(refreshModels));
+lab.on('current', () => { modelSelect.value = lab.current; });
+lab.on('backend', (d) => {
+  showBackend();
+  if (d.fallbackReason && d.backend === 'cpu') app.say(d.fallbackReason, 'warn');
+});
+lab.on('download', ({ label, loaded, total }) => {
+  download.hidden = loaded >= total && total > 0;
+  download.querySelector('span').textContent = `${label}: ${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`;
+  const bar = download.querySelector('progress');
+  if (total) {
+    bar.max = total;
+    bar.value = loaded;
+  } else bar.removeAttribute('value');
+});
+lab.on('fatal', ({ message }) => app.say(`${message}. Reload the page to start again.`, 'error'));
+
+// --- start --------------------------------------------------------------------------------
+show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
+(async () => {
+  try {
+    await lab.ready;
+  } catch (e) {
+    app.say(`The app could not start: ${e.message}`, 'error');
+    document.body.dataset.ready = 'error';
+    return;
+  }
+  showBackend();
+  if (lab.backend === 'cpu' && lab.fallbackReason && backend !== 'cpu') {
+    app.say(`WebGPU is not available: ${lab.fallbackReason}. Running on the CPU instead.`, 'warn');
+  }
+  const arch = (params.get('arch') ?? 'C').toUpperCase();
+  await app.guard(() => lab.loadPretrained(ARCHS.includes(arch) ? arch : 'C'));
+  document.body.dataset.ready = 'true';
+  instances.get(current).panel.show?.();
+})();

@@ -1,0 +1,59 @@
+// Collapse (Fig. 3): histogram of per-latent KL over 256 held-out digits, active units, per model.
+import uPlot from '../vendor/uPlot.esm.js';
+import { el, fmt, SERIES_COLORS } from '../ui.js';
+
+const BINS = 10;
+
+export default {
+  id: 'collapse',
+  title: 'Collapse',
+  create(app) {
+    const { lab } = app;
+    const box = el('div', { id: 'collapse-chart' });
+    const table = el('table', { id: 'collapse-table', class: 'runs' });
+    let chart = null;
+
+    async function render() {
+      await app.guard(async () => {
+        const slots = await lab.slots();
+        if (!slots.length) return;
+        const stats = [];
+        for (const s of slots) stats.push({ slot: s, ...(await lab.collapse(s)) });
+        const max = Math.max(0.5, ...stats.flatMap((s) => s.kl_per_latent));
+        const width = (max * 1.0001) / BINS;
+        const k = stats.length;
+        // grouped bars: model m of k sits at an offset inside each bin
+        const xs = [];
+        const ys = stats.map(() => []);
+        for (let b = 0; b < BINS; b++) {
+          stats.forEach((s, m) => {
+            xs.push(width * (b + (m + 1) / (k + 1)));
+            ys.forEach((col, j) => col.push(j === m ? s.kl_per_latent.filter((v) => Math.min(BINS - 1, Math.floor(v / width)) === b).length : null));
+          });
+        }
+        chart?.destroy();
+        chart = new uPlot({
+          title: 'Per-latent KL(q(z_i|x) ‖ N(0,1)), 256 held-out digits',
+          width: Math.max(320, Math.min(760, box.clientWidth || 640)), height: 300,
+          scales: { x: { time: false, range: [0, width * BINS] }, y: { range: [0, Math.max(...ys.flat().filter((v) => v !== null)) + 1] } },
+          axes: [{ label: 'mean KL per latent [nats]' }, { label: 'number of latents' }],
+          series: [{ label: 'KL' }, ...stats.map((s, m) => ({
+            label: `${s.slot} (${s.active_units} active)`, fill: SERIES_COLORS[m % 10], stroke: SERIES_COLORS[m % 10],
+            paths: uPlot.paths.bars({ size: [0.9, 40] }), points: { show: false } }))],
+        }, [xs, ...ys], box);
+        table.replaceChildren(
+          el('thead', {}, el('tr', {}, ...['model', 'active units', 'collapsed (KL < 0.1)', 'total KL', 'per-latent KL (nats)'].map((h) => el('th', {}, h)))),
+          el('tbody', {}, ...stats.map((s) => el('tr', {}, el('td', {}, s.slot), el('td', {}, `${s.active_units} / ${s.kl_per_latent.length}`),
+            el('td', {}, s.kl_per_latent.filter((v) => v < 0.1).length), el('td', {}, fmt(s.total_kl, 2)),
+            el('td', { class: 'mono' }, s.kl_per_latent.map((v) => v.toFixed(2)).join(' '))))));
+      });
+    }
+
+    lab.on('models', () => { if (app.isVisible('collapse')) render(); });
+    const root = el('div', {},
+      el('p', { class: 'muted' }, 'Latents whose KL sits near zero carry no information about x (posterior collapse). Active units: Var over x of E[z_i] > 0.01.'),
+      el('div', { class: 'row' }, el('button', { id: 'collapse-refresh', onclick: render }, 'Recompute')),
+      box, table);
+    return { root, show: render };
+  },
+};

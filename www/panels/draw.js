@@ -1,0 +1,165 @@
+// Draw: a canvas for mouse, touch and pen; the stroke is preprocessed like MNIST and encoded
+// live: the 28x28 input, q(z|x) as mean ± std bars, reconstructions from the mean and a sample.
+import { el, drawDigits, digitCanvas, frameThrottle } from '../ui.js';
+
+const SIZE = 280;
+
+function drawBars(canvas, mu, logvar) {
+  const ctx = canvas.getContext('2d');
+  const { width: w, height: h } = canvas;
+  ctx.clearRect(0, 0, w, h);
+  const n = mu.length;
+  const range = 4; // ±4 around 0
+  const y = (v) => h / 2 - (Math.max(-range, Math.min(range, v)) / range) * (h / 2 - 8);
+  ctx.strokeStyle = '#aaa';
+  ctx.beginPath();
+  ctx.moveTo(0, h / 2);
+  ctx.lineTo(w, h / 2);
+  ctx.stroke();
+  const slot = w / n;
+  ctx.font = '11px sans-serif';
+  ctx.textAlign = 'center';
+  for (let i = 0; i < n; i++) {
+    const sd = Math.exp(0.5 * logvar[i]);
+    const cx = slot * i + slot / 2;
+    ctx.fillStyle = '#1f77b4';
+    ctx.fillRect(cx - slot * 0.3, Math.min(y(0), y(mu[i])), slot * 0.6, Math.abs(y(mu[i]) - y(0)));
+    ctx.strokeStyle = '#d62728';
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(cx, y(mu[i] - sd));
+    ctx.lineTo(cx, y(mu[i] + sd));
+    ctx.moveTo(cx - 5, y(mu[i] - sd));
+    ctx.lineTo(cx + 5, y(mu[i] - sd));
+    ctx.moveTo(cx - 5, y(mu[i] + sd));
+    ctx.lineTo(cx + 5, y(mu[i] + sd));
+    ctx.stroke();
+    ctx.fillStyle = '#333';
+    ctx.fillText(`z${i}`, cx, h - 2);
+  }
+}
+
+export default {
+  id: 'draw',
+  title: 'Draw',
+  create(app) {
+    const { lab } = app;
+    const pad = el('canvas', { id: 'draw-canvas', class: 'pad', width: SIZE, height: SIZE, tabIndex: 0, role: 'img',
+      'aria-label': 'Drawing area: draw a digit with mouse, touch or pen' });
+    const ctx = pad.getContext('2d', { willReadFrequently: true });
+    const input = digitCanvas('preprocessed 28x28 input', 'digit big');
+    input.id = 'draw-input';
+    const recMean = digitCanvas('reconstruction from the mean of q(z|x)', 'digit big');
+    recMean.id = 'draw-rec-mean';
+    const recSample = digitCanvas('reconstruction from a sample z ~ q(z|x)', 'digit big');
+    recSample.id = 'draw-rec-sample';
+    const bars = el('canvas', { id: 'draw-bars', width: 480, height: 200, role: 'img', 'aria-label': 'q(z|x): mean ± one standard deviation per latent' });
+    const note = el('p', { class: 'muted', id: 'draw-note' }, 'Draw a digit; it is encoded as you draw.');
+    let last = null;
+    let sampleSeed = 1;
+
+    function clear() {
+      ctx.fillStyle = '#000';
+      ctx.fillRect(0, 0, SIZE, SIZE);
+      app.drawn = null;
+      for (const c of [input, recMean, recSample]) drawDigits(c, new Float32Array(784), 1, 1);
+      bars.getContext('2d').clearRect(0, 0, bars.width, bars.height);
+      note.textContent = 'Draw a digit; it is encoded as you draw.';
+    }
+
+    const encode = frameThrottle(async () => {
+      if (!lab.current) return;
+      const rgba = ctx.getImageData(0, 0, SIZE, SIZE).data;
+      const gray = new Float32Array(SIZE * SIZE);
+      let ink = 0;
+      for (let i = 0; i < gray.length; i++) {
+        gray[i] = rgba[i * 4] / 255;
+        ink += gray[i];
+      }
+      if (ink === 0) return;
+      await app.guard(async () => {
+        const x = await lab.preprocess(gray, SIZE, SIZE);
+        app.drawn = x;
+        drawDigits(input, x, 1, 1);
+        const { mu, logvar } = await lab.encode(x);
+        drawBars(bars, mu, logvar);
+        drawDigits(recMean, await lab.reconstruct(x), 1, 1);
+        drawDigits(recSample, await lab.reconstruct(x, { sampled: true, seed: sampleSeed++ }), 1, 1);
+        note.textContent = `Encoded by model ${lab.current}. Blue: mean of q(z|x); red: ± one standard deviation.`;
+        pad.dataset.encoded = String(Number(pad.dataset.encoded ?? 0) + 1);
+      });
+    });
+
+    function point(e) {
+      const r = pad.getBoundingClientRect();
+      return [((e.clientX - r.left) * SIZE) / r.width, ((e.clientY - r.top) * SIZE) / r.height];
+    }
+    pad.addEventListener('pointerdown', (e) => {
+      pad.setPointerCapture(e.pointerId);
+      last = point(e);
+      ctx.fillStyle = '#fff';
+      ctx.beginPath();
+      ctx.arc(last[0], last[1], 9, 0, Math.PI * 2);
+      ctx.fill();
+      e.preventDefault();
+    });
+    pad.addEventListener('pointermove', (e) => {
+      if (!last) return;
+      const p = point(e);
+      ctx.strokeStyle = '#fff';
+      ctx.lineWidth = 18 * (e.pressure > 0 && e.pointerType === 'pen' ? 0.5 + e.pressure : 1);
+      ctx.lineCap = 'round';
+      ctx.lineJoin = 'round';
+      ctx.beginPath();
+      ctx.moveTo(last[0], last[1]);
+      ctx.lineTo(p[0], p[1]);
+      ctx.stroke();
+      last = p;
+      encode();
+    });
+    const end = () => {
+      if (last) encode();
+      last = null;
+    };
+    pad.addEventListener('pointerup', end);
+    pad.addEventListener('pointercancel', end);
+    pad.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' || e.key === 'Delete' || e.key === 'Backspace') clear();
+    });
+
+    /** Keyboard and test path: put a held-out digit onto the pad, scaled up. */
+    async function useTestDigit() {
+      await app.guard(async () => {
+        const i = Math.floor(Math.random() * (lab.data?.n_test ?? 1000));
+        const x = await lab.testImages([i]);
+        const small = document.createElement('canvas');
+        small.width = small.height = 28;
+        const img = small.getContext('2d').createImageData(28, 28);
+        for (let k = 0; k < 784; k++) {
+          const v = Math.round(x[k] * 255);
+          img.data.set([v, v, v, 255], k * 4);
+        }
+        small.getContext('2d').putImageData(img, 0, 0);
+        clear();
+        ctx.imageSmoothingEnabled = true;
+        ctx.drawImage(small, 0, 0, SIZE, SIZE);
+        encode();
+      });
+    }
+
+    lab.on('current', () => { if (app.drawn) encode(); });
+    clear();
+    const root = el('div', { class: 'draw' },
+      el('div', { class: 'col' }, pad,
+        el('div', { class: 'row' }, el('button', { id: 'draw-clear', onclick: clear }, 'Clear'),
+          el('button', { id: 'draw-test-digit', onclick: useTestDigit }, 'Use a held-out digit')),
+        el('p', { class: 'muted' }, 'Esc clears. Mouse, touch and pen all draw.')),
+      el('div', { class: 'col' },
+        el('div', { class: 'row figures' },
+          el('figure', {}, input, el('figcaption', {}, 'input (28×28)')),
+          el('figure', {}, recMean, el('figcaption', {}, 'from mean')),
+          el('figure', {}, recSample, el('figcaption', {}, 'from a sample'))),
+        el('figure', {}, bars, el('figcaption', {}, 'q(z|x) per latent')), note));
+    return { root, show: () => { if (app.drawn) encode(); } };
+  },
+};

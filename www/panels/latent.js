@@ -1,0 +1,87 @@
+// Latent: move one latent at a time from a chosen digit; interpolate between two digits.
+import { el, drawDigits, digitCanvas, labelled } from '../ui.js';
+
+export default {
+  id: 'latent',
+  title: 'Latent',
+  create(app) {
+    const { lab } = app;
+    const source = el('select', { id: 'latent-source' }, el('option', { value: 'test' }, 'held-out digit #'), el('option', { value: 'drawn' }, 'the drawn digit'));
+    const index = el('input', { id: 'latent-index', type: 'number', min: 0, max: 999, value: 0 });
+    const original = digitCanvas('chosen digit', 'digit big');
+    const decoded = digitCanvas('decoded from the sliders', 'digit big');
+    decoded.id = 'latent-decoded';
+    const sliders = el('div', { class: 'sliders', id: 'latent-sliders' });
+    const indexB = el('input', { id: 'latent-index-b', type: 'number', min: 0, max: 999, value: 1 });
+    const sourceB = el('select', { id: 'latent-source-b' }, el('option', { value: 'test' }, 'held-out digit #'), el('option', { value: 'drawn' }, 'the drawn digit'));
+    const strip = el('canvas', { id: 'latent-strip', class: 'grid', role: 'img', 'aria-label': 'interpolation between two digits' });
+    let z = null;
+
+    async function digit(kind, i) {
+      if (kind === 'drawn') {
+        if (!app.drawn) throw new Error('Draw a digit in the Draw panel first.');
+        return app.drawn;
+      }
+      const n = lab.data?.n_test ?? 1000;
+      return lab.testImages([Math.max(0, Math.min(n - 1, Math.floor(Number(i) || 0)))]);
+    }
+
+    const decode = async () => drawDigits(decoded, await lab.decode(z), 1, 1);
+
+    async function load() {
+      if (!lab.current) return;
+      await app.guard(async () => {
+        const x = await digit(source.value, index.value);
+        drawDigits(original, x, 1, 1);
+        z = (await lab.encode(x)).mu;
+        sliders.replaceChildren(...Array.from(z, (v, i) => {
+          const out = el('output', {}, v.toFixed(2));
+          const range = el('input', { type: 'range', min: -4, max: 4, step: 0.05, value: v, 'aria-label': `latent z${i}` });
+          range.addEventListener('input', () => {
+            z[i] = Number(range.value);
+            out.textContent = z[i].toFixed(2);
+            app.guard(decode);
+          });
+          return el('label', { class: 'slider' }, el('span', {}, `z${i}`), range, out);
+        }));
+        await decode();
+        await interpolate();
+      });
+    }
+
+    async function interpolate() {
+      await app.guard(async () => {
+        const [a, b] = [await digit(source.value, index.value), await digit(sourceB.value, indexB.value)];
+        const za = (await lab.encode(a)).mu;
+        const zb = (await lab.encode(b)).mu;
+        const steps = 10;
+        const zs = new Float32Array(steps * za.length);
+        for (let s = 0; s < steps; s++) {
+          const t = s / (steps - 1);
+          for (let j = 0; j < za.length; j++) zs[s * za.length + j] = (1 - t) * za[j] + t * zb[j];
+        }
+        const out = await lab.decode(zs);
+        const row = new Float32Array(12 * 784);
+        row.set(a, 0);
+        row.set(out, 784);
+        row.set(b, 11 * 784);
+        drawDigits(strip, row, 12, 12);
+      });
+    }
+
+    for (const c of [source, index]) c.addEventListener('change', load);
+    for (const c of [sourceB, indexB]) c.addEventListener('change', interpolate);
+    lab.on('current', () => { if (app.isVisible('latent')) load(); });
+    const root = el('div', {},
+      el('div', { class: 'row' }, labelled('Digit', source), labelled('#', index),
+        el('button', { id: 'latent-reset', onclick: load }, 'Reset sliders')),
+      el('div', { class: 'row figures' }, el('figure', {}, original, el('figcaption', {}, 'digit')), el('figure', {}, decoded, el('figcaption', {}, 'decoded z'))),
+      sliders,
+      el('h3', {}, 'Interpolation'),
+      el('div', { class: 'row' }, labelled('From', el('span', {}, 'the digit above')), labelled('To', sourceB), labelled('#', indexB),
+        el('button', { id: 'latent-interpolate', onclick: interpolate }, 'Interpolate')),
+      el('p', { class: 'muted' }, 'Left: first digit, right: second; between them the decoder means along the straight line between their latent means.'),
+      strip);
+    return { root, show: () => { if (!z) load(); } };
+  },
+};

@@ -1,0 +1,104 @@
+// Map: latent means of the held-out digits projected to 2D by PCA, coloured by label; click a
+// point (or use the arrow keys) to see the digit and its reconstruction.
+import { el, drawDigits, digitCanvas, SERIES_COLORS } from '../ui.js';
+
+const W = 560;
+const H = 420;
+
+export default {
+  id: 'map',
+  title: 'Map',
+  create(app) {
+    const { lab } = app;
+    const canvas = el('canvas', { id: 'map-canvas', width: W, height: H, tabIndex: 0, role: 'img',
+      'aria-label': 'PCA map of latent means; arrow keys move between points' });
+    const legend = el('div', { class: 'legend' }, ...SERIES_COLORS.map((c, d) => el('span', {}, el('i', { class: 'swatch', style: { background: c } }), String(d))));
+    const digit = digitCanvas('selected digit', 'digit big');
+    const rec = digitCanvas('its reconstruction', 'digit big');
+    const info = el('p', { class: 'muted', id: 'map-info' }, 'Click a point.');
+    let points = null;
+    let labels = null;
+    let screen = null;
+    let selected = -1;
+
+    function paint() {
+      const ctx = canvas.getContext('2d');
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, W, H);
+      for (let i = 0; i < screen.length; i++) {
+        ctx.fillStyle = SERIES_COLORS[labels[i] % 10];
+        ctx.globalAlpha = 0.75;
+        ctx.beginPath();
+        ctx.arc(screen[i][0], screen[i][1], 3, 0, Math.PI * 2);
+        ctx.fill();
+      }
+      ctx.globalAlpha = 1;
+      if (selected >= 0) {
+        ctx.strokeStyle = '#000';
+        ctx.lineWidth = 2;
+        ctx.beginPath();
+        ctx.arc(screen[selected][0], screen[selected][1], 7, 0, Math.PI * 2);
+        ctx.stroke();
+      }
+    }
+
+    async function select(i) {
+      selected = i;
+      paint();
+      canvas.dataset.selected = String(i);
+      await app.guard(async () => {
+        const x = await lab.testImages([i]);
+        drawDigits(digit, x, 1, 1);
+        drawDigits(rec, await lab.reconstruct(x), 1, 1);
+        info.textContent = `Held-out digit #${i}, label ${labels[i]}; PCA coordinates (${points[2 * i].toFixed(2)}, ${points[2 * i + 1].toFixed(2)}).`;
+      });
+    }
+
+    async function render() {
+      if (!lab.current) return;
+      await app.guard(async () => {
+        points = await lab.latentMap();
+        labels = await lab.testLabels();
+        const n = labels.length;
+        let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+        for (let i = 0; i < n; i++) {
+          x0 = Math.min(x0, points[2 * i]); x1 = Math.max(x1, points[2 * i]);
+          y0 = Math.min(y0, points[2 * i + 1]); y1 = Math.max(y1, points[2 * i + 1]);
+        }
+        const m = 12;
+        screen = Array.from({ length: n }, (_, i) => [
+          m + ((points[2 * i] - x0) / (x1 - x0 || 1)) * (W - 2 * m),
+          H - m - ((points[2 * i + 1] - y0) / (y1 - y0 || 1)) * (H - 2 * m)]);
+        canvas.dataset.points = String(n);
+        paint();
+        await select(selected >= 0 ? selected : 0);
+      });
+    }
+
+    canvas.addEventListener('click', (e) => {
+      if (!screen) return;
+      const r = canvas.getBoundingClientRect();
+      const [px, py] = [((e.clientX - r.left) * W) / r.width, ((e.clientY - r.top) * H) / r.height];
+      let best = 0;
+      let bestD = Infinity;
+      screen.forEach(([x, y], i) => {
+        const d = (x - px) ** 2 + (y - py) ** 2;
+        if (d < bestD) { bestD = d; best = i; }
+      });
+      select(best);
+    });
+    canvas.addEventListener('keydown', (e) => {
+      if (!screen) return;
+      const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+      if (!step) return;
+      e.preventDefault();
+      select((selected + step + screen.length) % screen.length);
+    });
+    lab.on('current', () => { if (app.isVisible('map')) render(); });
+    const root = el('div', { class: 'map' },
+      el('div', { class: 'col' }, canvas, legend),
+      el('div', { class: 'col' }, el('div', { class: 'row figures' },
+        el('figure', {}, digit, el('figcaption', {}, 'digit')), el('figure', {}, rec, el('figcaption', {}, 'reconstruction'))), info));
+    return { root, show: render };
+  },
+};

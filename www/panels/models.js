@@ -1,0 +1,109 @@
+// Models: load the pretrained A–E, import/export weights files, pick the backend.
+import { el, fmt } from '../ui.js';
+import { ARCHS } from '../vaelab.js';
+
+export default {
+  id: 'models',
+  title: 'Models',
+  create(app) {
+    const { lab } = app;
+    const list = el('div', { class: 'model-list' });
+    const fileInput = el('input', { type: 'file', accept: '.bin,application/octet-stream', id: 'weights-file' });
+    const drop = el('div', { class: 'dropzone', tabIndex: 0, role: 'button', 'aria-label': 'Import a weights file: drop it here or press Enter to pick one' },
+      'Drop a weights file here, or ', el('u', {}, 'pick one'), '.');
+    const backendInfo = el('p', { class: 'muted' });
+
+    async function importFile(file) {
+      if (!file) return;
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const slot = file.name.replace(/\.bin$/i, '').slice(0, 40) || 'imported';
+      await app.guard(async () => {
+        const info = await lab.importWeights(bytes, slot);
+        app.say(`Imported ${file.name}: model ${info.label}, ${info.params} parameters.`);
+      });
+    }
+
+    fileInput.addEventListener('change', () => importFile(fileInput.files[0]).finally(() => { fileInput.value = ''; }));
+    drop.addEventListener('click', () => fileInput.click());
+    drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); fileInput.click(); } });
+    drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+    drop.addEventListener('drop', (e) => {
+      e.preventDefault();
+      drop.classList.remove('over');
+      importFile(e.dataTransfer.files[0]);
+    });
+
+    async function exportCurrent() {
+      await app.guard(async () => {
+        const bytes = await lab.exportWeights();
+        const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+        const a = el('a', { href: url, download: `${lab.current}.bin` });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10_000);
+        app.say(`Exported ${lab.current}.bin (${bytes.length} bytes).`);
+      });
+    }
+
+    async function loadAll() {
+      await app.guard(async () => {
+        const keep = lab.current;
+        for (const a of ARCHS) await lab.loadPretrained(a);
+        if (keep) lab.use(keep);
+        app.say('Loaded the pretrained models A–E.');
+      });
+    }
+
+    async function refresh() {
+      const slots = await lab.slots();
+      const rows = await Promise.all(slots.map((s) => lab.info(s)));
+      list.replaceChildren(el('table', { class: 'models' },
+        el('thead', {}, el('tr', {}, ...['model', 'architecture', 'parameters', 'σ', 'epochs', 'train nELBO', 'held-out nELBO', ''].map((h) => el('th', {}, h)))),
+        el('tbody', {}, ...rows.map((r) => el('tr', { class: r.slot === lab.current ? 'current' : '' },
+          el('td', {}, r.slot),
+          el('td', {}, `${r.label} (hidden [${r.arch.hidden.join(', ')}], z=${r.arch.latent})`),
+          el('td', {}, r.params),
+          el('td', {}, fmt(r.sigma, 3)),
+          el('td', {}, r.meta.epochs ?? '–'),
+          el('td', {}, fmt(r.meta.train_nelbo)),
+          el('td', {}, fmt(r.meta.test_nelbo)),
+          el('td', {}, el('button', { onclick: () => lab.use(r.slot), disabled: r.slot === lab.current }, r.slot === lab.current ? 'current' : 'use')))))));
+    }
+
+    function showBackend() {
+      backendInfo.textContent = lab.backend === 'webgpu'
+        ? 'Running on the GPU through WebGPU.'
+        : `Running on the CPU (burn ndarray in WebAssembly)${lab.fallbackReason ? `: ${lab.fallbackReason}` : ''}.`;
+      gpuButton.disabled = lab.backend === 'webgpu';
+      cpuButton.disabled = lab.backend === 'cpu';
+    }
+
+    async function switchTo(name) {
+      await app.guard(async () => {
+        await lab.setBackend(name);
+        app.say(`Now running on ${name === 'webgpu' ? 'WebGPU' : 'the CPU'}; every loaded model kept its weights.`);
+      });
+      showBackend();
+    }
+
+    const gpuButton = el('button', { onclick: () => switchTo('webgpu') }, 'Use WebGPU');
+    const cpuButton = el('button', { onclick: () => switchTo('cpu') }, 'Use CPU');
+    lab.on('models', () => app.guard(refresh));
+    lab.on('current', () => app.guard(refresh));
+    lab.on('backend', showBackend);
+    lab.ready.then(showBackend, () => {});
+
+    const root = el('div', {},
+      el('div', { class: 'row' },
+        el('button', { class: 'primary', id: 'load-pretrained', onclick: loadAll }, 'Load pretrained A–E'),
+        el('button', { id: 'export-weights', onclick: exportCurrent }, 'Export current model')),
+      list,
+      el('h3', {}, 'Import weights'),
+      drop, el('div', { class: 'visually-hidden' }, fileInput),
+      el('p', { class: 'muted' }, 'Files are checked (format, architecture, checksum) before anything changes; a bad file leaves every model as it was.'),
+      el('h3', {}, 'Backend'), backendInfo, el('div', { class: 'row' }, gpuButton, cpuButton));
+    return { root, show: () => app.guard(refresh) };
+  },
+};

@@ -1,0 +1,46 @@
+// Reconstruct (Fig. 4): 16 held-out digits and their reconstructions by every loaded model.
+import { el, drawDigits } from '../ui.js';
+
+export default {
+  id: 'reconstruct',
+  title: 'Reconstruct',
+  create(app) {
+    const { lab } = app;
+    const canvas = el('canvas', { id: 'reconstruct-canvas', class: 'grid', role: 'img', 'aria-label': 'held-out digits and reconstructions' });
+    const header = el('div', { class: 'col-heads' });
+    const sampled = el('input', { type: 'checkbox', id: 'reconstruct-sampled', checked: true });
+    let picks = null;
+    let seed = 1;
+
+    async function render() {
+      await app.guard(async () => {
+        const n = lab.data?.n_test ?? 1000;
+        if (!picks) picks = Array.from({ length: 16 }, () => Math.floor(Math.random() * n));
+        const slots = await lab.slots();
+        if (!slots.length) return;
+        const x = await lab.testImages(picks);
+        const columns = [x];
+        for (const s of slots) columns.push(await lab.reconstruct(x, { slot: s, sampled: sampled.checked, seed }));
+        const cols = columns.length;
+        const grid = new Float32Array(16 * cols * 784);
+        for (let r = 0; r < 16; r++) {
+          for (let c = 0; c < cols; c++) grid.set(columns[c].subarray(r * 784, (r + 1) * 784), (r * cols + c) * 784);
+        }
+        drawDigits(canvas, grid, 16 * cols, cols);
+        canvas.style.width = `${cols * 29 * 2}px`;
+        header.replaceChildren(...['original', ...slots].map((s) => el('span', { style: { width: `${29 * 2}px` } }, s)));
+        canvas.dataset.columns = String(cols);
+      });
+    }
+
+    lab.on('models', () => { if (app.isVisible('reconstruct')) render(); });
+    sampled.addEventListener('change', render);
+    const root = el('div', {},
+      el('div', { class: 'row' },
+        el('button', { class: 'primary', id: 'reconstruct-shuffle', onclick: () => { picks = null; seed++; render(); } }, 'Reshuffle'),
+        el('label', { class: 'inline' }, sampled, ' decode a sampled z (as in the report); off: the mean')),
+      el('p', { class: 'muted' }, 'Left column: 16 held-out digits; then one column per loaded model. Load A–E in the Models panel to compare them all.'),
+      header, canvas);
+    return { root, show: render };
+  },
+};

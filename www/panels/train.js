@@ -1,0 +1,190 @@
+// Train: architecture and hyper-parameters, start/pause/resume/stop, live nELBO and KL charts
+// (per epoch and within an epoch), several runs overlaid.
+import uPlot from '../vendor/uPlot.esm.js';
+import { el, labelled, fmt, SERIES_COLORS } from '../ui.js';
+
+const PRESETS = { A: '', B: '32', C: '64', D: '60,32', E: '60,32,20' };
+
+/** uPlot wants one shared x array: merge each run's (x, y) points, null where a run has none. */
+function align(runs, pick) {
+  const xs = [...new Set(runs.flatMap((r) => pick(r).map((p) => p[0])))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const ys = runs.map((r) => {
+    const y = new Array(xs.length).fill(null);
+    for (const [x, v] of pick(r)) y[index.get(x)] = Number.isFinite(v) ? v : null;
+    return y;
+  });
+  return [xs, ...ys];
+}
+
+function makeChart(target, title, xLabel, yLabel) {
+  const opts = {
+    title, width: Math.max(320, Math.min(640, target.clientWidth || 560)), height: 240,
+    scales: { x: { time: false } },
+    axes: [{ label: xLabel }, { label: yLabel, size: 60 }],
+    series: [{ label: xLabel }],
+  };
+  return new uPlot(opts, [[]], target);
+}
+
+export default {
+  id: 'train',
+  title: 'Train',
+  create(app) {
+    const { lab } = app;
+    const runs = []; // {name, color, epochs: [[epoch, train, test, kl]], chunks: [[x, nelbo, kl]]}
+    let handle = null;
+    let charts = null;
+    let rate = null;
+
+    const preset = el('select', { id: 'train-arch' }, ...Object.keys(PRESETS).map((k) => el('option', { value: k }, k)), el('option', { value: 'custom' }, 'custom'));
+    preset.value = 'C';
+    const hidden = el('input', { id: 'train-hidden', value: PRESETS.C, placeholder: 'e.g. 60,32', disabled: true, size: 10 });
+    const latent = el('input', { id: 'train-latent', type: 'number', min: 1, max: 64, value: 12, disabled: true });
+    const epochs = el('input', { id: 'train-epochs', type: 'number', min: 1, max: 1000, value: 10 });
+    const lr = el('input', { id: 'train-lr', type: 'number', min: 0.00001, max: 0.1, step: 0.0001, value: 0.001 });
+    const batch = el('input', { id: 'train-batch', type: 'number', min: 1, max: 1024, value: 64 });
+    const limit = el('input', { id: 'train-limit', type: 'number', min: 64, max: 9000, step: 64, value: 9000 });
+    const seed = el('input', { id: 'train-seed', type: 'number', min: 0, value: 0 });
+    preset.addEventListener('change', () => {
+      const custom = preset.value === 'custom';
+      hidden.disabled = latent.disabled = !custom;
+      if (!custom) {
+        hidden.value = PRESETS[preset.value];
+        latent.value = 12;
+      }
+    });
+
+    const start = el('button', { class: 'primary', id: 'train-start', onclick: startRun }, 'Start');
+    const pause = el('button', { id: 'train-pause', disabled: true, onclick: () => { handle?.pause(); setState('paused'); } }, 'Pause');
+    const resume = el('button', { id: 'train-resume', disabled: true, onclick: () => { handle?.resume(); setState('running'); } }, 'Resume');
+    const stop = el('button', { id: 'train-stop', disabled: true, onclick: () => handle?.stop() }, 'Stop');
+    const bar = el('progress', { id: 'train-progress', max: 1, value: 0 });
+    const status = el('span', { id: 'train-status', class: 'muted' }, 'idle');
+    const table = el('table', { class: 'runs' });
+    const chartBox = el('div', { class: 'charts' });
+    const boxes = [el('div', { id: 'chart-nelbo' }), el('div', { id: 'chart-kl' }), el('div', { id: 'chart-chunk' })];
+    chartBox.append(...boxes);
+
+    function setState(s) {
+      start.disabled = s === 'running' || s === 'paused';
+      pause.disabled = s !== 'running';
+      resume.disabled = s !== 'paused';
+      stop.disabled = !(s === 'running' || s === 'paused');
+      document.getElementById('panel-train')?.setAttribute('data-state', s);
+    }
+
+    function ensureCharts() {
+      if (charts) return;
+      charts = [
+        makeChart(boxes[0], 'nELBO per epoch (solid: train, dashed: held-out)', 'epoch', 'nats / image'),
+        makeChart(boxes[1], 'KL per epoch', 'epoch', 'nats / image'),
+        makeChart(boxes[2], 'nELBO within epochs (per chunk of steps)', 'epoch', 'nats / image'),
+      ];
+    }
+
+    function redraw() {
+      if (!charts) return;
+      const [cN, cK, cC] = charts;
+      const sync = (chart, wanted) => {
+        while (chart.series.length - 1 < wanted.length) chart.addSeries(wanted[chart.series.length - 1]);
+      };
+      sync(cN, runs.flatMap((r) => [
+        { label: `${r.name} train`, stroke: r.color, width: 2 },
+        { label: `${r.name} held-out`, stroke: r.color, width: 2, dash: [6, 4] }]));
+      sync(cK, runs.map((r) => ({ label: r.name, stroke: r.color, width: 2 })));
+      sync(cC, runs.map((r) => ({ label: r.name, stroke: r.color, width: 1.5, spanGaps: true })));
+      const perEpoch = align(runs.flatMap((r) => [{ pts: r.epochs.map((e) => [e[0], e[1]]) }, { pts: r.epochs.map((e) => [e[0], e[2]]) }]), (r) => r.pts);
+      cN.setData(perEpoch);
+      cK.setData(align(runs, (r) => r.epochs.map((e) => [e[0], e[3]])));
+      cC.setData(align(runs, (r) => r.chunks.map((c) => [c[0], c[1]])));
+    }
+
+    function renderTable() {
+      table.replaceChildren(el('thead', {}, el('tr', {}, ...['run', 'architecture', 'epochs', 'train nELBO', 'KL', 'held-out nELBO', 'status'].map((h) => el('th', {}, h)))),
+        el('tbody', {}, ...runs.map((r) => {
+          const last = r.epochs.at(-1);
+          return el('tr', {}, el('td', {}, el('span', { class: 'swatch', style: { background: r.color } }), r.name), el('td', {}, r.arch),
+            el('td', {}, `${r.epochs.length}/${r.total}`), el('td', {}, fmt(last?.[1])), el('td', {}, fmt(last?.[3])), el('td', {}, fmt(last?.[2])), el('td', {}, r.status));
+        })));
+    }
+
+    function onProgress(run, d) {
+      const batchSize = handle?.options.batch ?? 64;
+      if (d.chunk.steps > 0 && d.ms > 0) {
+        const now = (d.chunk.steps * batchSize * 1000) / d.ms;
+        rate = rate === null ? now : 0.8 * rate + 0.2 * now;
+      }
+      const done = d.images / (d.images_per_epoch * d.epochs);
+      bar.value = done;
+      const left = rate ? (d.images_per_epoch * d.epochs - d.images) / rate : NaN;
+      const eta = Number.isFinite(left) ? `${Math.floor(left / 60)}:${String(Math.round(left % 60)).padStart(2, '0')}` : '–';
+      status.textContent = `epoch ${Math.min(d.epoch + (d.done ? 0 : 1), d.epochs)}/${d.epochs} · step ${d.step}/${d.steps_per_epoch} · ${rate ? Math.round(rate).toLocaleString('en') : '–'} images/s · ETA ${eta}`;
+      if (d.chunk.steps > 0 && Number.isFinite(d.chunk.nelbo)) {
+        const x = d.epoch_end ? d.epoch_end.epoch : d.epoch + d.step / d.steps_per_epoch;
+        run.chunks.push([x, d.chunk.nelbo, d.chunk.kl]);
+      }
+      if (d.epoch_end) {
+        const e = d.epoch_end;
+        run.epochs.push([e.epoch, e.train.nelbo, e.test.nelbo, e.train.kl]);
+        renderTable();
+      }
+      redraw();
+    }
+
+    async function startRun() {
+      let widths;
+      try {
+        widths = hidden.value.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+          const w = Number(s);
+          if (!Number.isInteger(w) || w < 1) throw new Error(`hidden widths: '${s}' is not a positive integer`);
+          return w;
+        });
+      } catch (e) {
+        app.say(e.message, 'error');
+        return;
+      }
+      ensureCharts();
+      const name = `run${runs.length + 1}`;
+      const run = { name, color: SERIES_COLORS[runs.length % SERIES_COLORS.length], epochs: [], chunks: [], status: 'running',
+        arch: preset.value === 'custom' ? `[${widths.join(',')}] z=${latent.value}` : preset.value, total: Number(epochs.value) };
+      rate = null;
+      try {
+        handle = lab.train({ hidden: widths, latent: Number(latent.value), epochs: Number(epochs.value), lr: Number(lr.value),
+          batch: Number(batch.value), seed: Number(seed.value), limit: Number(limit.value), slot: name,
+          onProgress: (d) => onProgress(run, d) });
+      } catch (e) {
+        app.say(e.message, 'error');
+        return;
+      }
+      runs.push(run);
+      renderTable();
+      redraw();
+      setState('running');
+      try {
+        await handle.done;
+        run.status = run.epochs.length >= run.total ? 'done' : 'stopped';
+        app.say(`${name} finished: held-out nELBO ${fmt(run.epochs.at(-1)?.[2])}. It is now the current model.`);
+      } catch (e) {
+        run.status = 'error';
+        app.say(`${name}: ${e.message}`, 'error');
+      } finally {
+        handle = null;
+        setState('idle');
+        renderTable();
+        status.textContent += ' · finished';
+      }
+    }
+
+    const root = el('div', {},
+      el('div', { class: 'form' },
+        labelled('Architecture', preset), labelled('Hidden widths', hidden), labelled('Latent dim', latent),
+        labelled('Epochs', epochs), labelled('Learning rate', lr), labelled('Batch', batch),
+        labelled('Training digits', limit, 'of 9,000'), labelled('Seed', seed)),
+      el('div', { class: 'row' }, start, pause, resume, stop),
+      el('div', { class: 'row progress-row' }, bar, status),
+      table, chartBox);
+    setState('idle');
+    return { root, show: () => { ensureCharts(); redraw(); } };
+  },
+};

@@ -1,0 +1,105 @@
+// Small DOM and drawing helpers shared by the panels.
+
+/** el('button', {class: 'x', onclick}, 'text', child...) */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else if (k === 'class') node.className = v;
+    else if (k === 'style' && typeof v === 'object') Object.assign(node.style, v);
+    else if (k in node && typeof v !== 'string') node[k] = v;
+    else node.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c.nodeType ? c : String(c));
+  return node;
+}
+
+export function labelled(text, input, hint) {
+  return el('label', { class: 'field' }, el('span', {}, text), input, hint ? el('small', {}, hint) : null);
+}
+
+/**
+ * Draw digits (784 floats each, [0,1]) into a canvas as a grid: white ink on black like MNIST.
+ * The canvas keeps 28 px per digit + 1 px gaps; CSS scales it up pixelated.
+ */
+export function drawDigits(canvas, pixels, n, cols) {
+  cols = Math.max(1, Math.min(cols, n));
+  const rows = Math.ceil(n / cols);
+  const w = cols * 29 + 1;
+  const h = rows * 29 + 1;
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(w, h);
+  img.data.fill(255);
+  for (let i = 0; i < img.data.length; i += 4) {
+    img.data[i] = img.data[i + 1] = img.data[i + 2] = 70; // grid lines
+  }
+  for (let k = 0; k < n; k++) {
+    const ox = (k % cols) * 29 + 1;
+    const oy = Math.floor(k / cols) * 29 + 1;
+    for (let y = 0; y < 28; y++) {
+      for (let x = 0; x < 28; x++) {
+        const v = Math.round(Math.min(1, Math.max(0, pixels[k * 784 + y * 28 + x])) * 255);
+        const o = ((oy + y) * w + ox + x) * 4;
+        img.data[o] = img.data[o + 1] = img.data[o + 2] = v;
+      }
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+export function digitCanvas(label, cls = 'digit') {
+  return el('canvas', { class: cls, width: 29, height: 29, role: 'img', 'aria-label': label });
+}
+
+/** Concatenate a list of Float32Array(784) into one buffer. */
+export function concat(list) {
+  const out = new Float32Array(list.reduce((s, a) => s + a.length, 0));
+  let at = 0;
+  for (const a of list) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
+}
+
+export const SERIES_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+
+export function fmt(v, digits = 1) {
+  return v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
+}
+
+/** Debounce to one call per animation frame, never overlapping an async call in flight. */
+export function frameThrottle(fn) {
+  let scheduled = false;
+  let running = false;
+  let again = false;
+  const run = async () => {
+    scheduled = false;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      await fn();
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        trigger();
+      }
+    }
+  };
+  const trigger = () => {
+    if (!scheduled) {
+      scheduled = true;
+      requestAnimationFrame(run);
+    }
+  };
+  return trigger;
+}

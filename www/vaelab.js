@@ -1,0 +1,256 @@
+// VAE Lab's ES-module API. Everything runs in a Web Worker; this module only validates input
+// and forwards. The page installs the same object as `window.vaeLab`.
+//
+//   import { createVaeLab } from './www/vaelab.js';
+//   const lab = createVaeLab();            // or createVaeLab({ backend: 'cpu' })
+//   await lab.ready;                        // lab.backend is now 'webgpu' or 'cpu'
+//   await lab.loadPretrained('C');
+//   const { mu, logvar } = await lab.encode(pixels);   // pixels: 784 floats in [0,1], row-major 28x28
+//
+// Pixels are always 784 floats in [0, 1] per image, row-major 28 x 28.
+
+export const ARCHS = ['A', 'B', 'C', 'D', 'E'];
+export const PIXELS = 784;
+
+/** Check pixels: a non-empty multiple of 784 finite floats in [0, 1]; returns a Float32Array. */
+export function checkPixels(pixels, what = 'pixels') {
+  if (!pixels || typeof pixels.length !== 'number') throw new TypeError(`${what}: expected an array of 784 floats`);
+  if (pixels.length === 0 || pixels.length % PIXELS !== 0) {
+    throw new RangeError(`${what}: expected 784 floats per image (28x28), got ${pixels.length}`);
+  }
+  const out = Float32Array.from(pixels);
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i];
+    if (!Number.isFinite(v)) throw new RangeError(`${what}: value at index ${i} is ${v}, not a finite number`);
+    if (v < 0 || v > 1) throw new RangeError(`${what}: value ${v} at index ${i} is outside [0, 1]`);
+  }
+  return out;
+}
+
+function checkCount(n, max, what) {
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new RangeError(`${what} must be an integer from 1 to ${max}, got ${n}`);
+  return n;
+}
+
+function checkSeed(seed) {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer from 0 to 2^32-1, got ${seed}`);
+  return seed;
+}
+
+/**
+ * Start the engine. `backend`: 'auto' (WebGPU when available, else CPU), 'webgpu' or 'cpu'.
+ * `base`: URL of the app's root (where index.html, pkg/, weights/ and www/ live).
+ */
+export function createVaeLab({ backend = 'auto', base = new URL('../', import.meta.url) } = {}) {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  const events = new EventTarget();
+  const pending = new Map();
+  let nextId = 1;
+
+  const call = (op, args = {}, transfer = []) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, op, args }, transfer);
+    });
+
+  const lab = {
+    /** 'webgpu' or 'cpu' once ready. */
+    backend: null,
+    /** Why WebGPU is not used (null when it is). */
+    fallbackReason: null,
+    /** {n_train, n_test} of the digit data. */
+    data: null,
+    /** The slot that calls without an explicit `slot` use. */
+    current: null,
+    events,
+    on(type, fn) {
+      events.addEventListener(type, (e) => fn(e.detail));
+      return lab;
+    },
+  };
+
+  const emit = (type, detail) => events.dispatchEvent(new CustomEvent(type, { detail }));
+  let trainRun = null;
+
+  worker.onmessage = ({ data }) => {
+    if (data.event) {
+      if (data.event === 'backend') Object.assign(lab, data.detail);
+      if (trainRun) trainRun.handle(data.event, data.detail);
+      emit(data.event, data.detail);
+      return;
+    }
+    const p = pending.get(data.id);
+    if (!p) return;
+    pending.delete(data.id);
+    if (data.ok) p.resolve(data.result);
+    else p.reject(new Error(data.error));
+  };
+  worker.onerror = (e) => {
+    const err = new Error(`the model engine failed: ${e.message ?? 'unknown error'}`);
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+    emit('fatal', { message: err.message });
+  };
+
+  const slotOf = (slot) => {
+    const s = slot ?? lab.current;
+    if (!s) throw new Error('no model loaded: call loadPretrained(arch) or importWeights(bytes) first');
+    return s;
+  };
+
+  lab.ready = call('init', { backend, base: String(base) }).then((r) => {
+    lab.backend = r.backend;
+    lab.fallbackReason = r.fallbackReason;
+    lab.data = r.data;
+    return lab;
+  });
+
+  /** Load one of the shipped models A–E into the slot of the same name; makes it current. */
+  lab.loadPretrained = async (arch) => {
+    const a = String(arch ?? '').toUpperCase();
+    if (!ARCHS.includes(a)) throw new Error(`unknown architecture '${arch}': expected one of ${ARCHS.join(', ')}`);
+    await lab.ready;
+    const info = await call('loadPretrained', { arch: a, base: String(base) });
+    lab.current = a;
+    emit('models', { slot: a, info });
+    return info;
+  };
+
+  /** Load a weights file (Uint8Array/ArrayBuffer) into `slot` (default 'imported'); makes it current. */
+  lab.importWeights = async (bytes, slot = 'imported') => {
+    if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) throw new TypeError('importWeights: expected a Uint8Array or ArrayBuffer');
+    const copy = new Uint8Array(bytes).slice();
+    const info = await call('loadWeights', { slot, bytes: copy }, [copy.buffer]);
+    lab.current = slot;
+    emit('models', { slot, info });
+    return info;
+  };
+
+  /** The current (or given) model as a weights file. */
+  lab.exportWeights = async (slot) => call('exportWeights', { slot: slotOf(slot) });
+  lab.info = async (slot) => call('info', { slot: slotOf(slot) });
+  lab.slots = async () => call('slots');
+  lab.use = (slot) => {
+    lab.current = slot;
+    emit('current', { slot });
+  };
+  lab.removeSlot = async (slot) => {
+    await call('removeSlot', { slot });
+    if (lab.current === slot) lab.current = null;
+    emit('models', { slot, removed: true });
+  };
+
+  lab.setBackend = async (name) => {
+    if (!['webgpu', 'cpu'].includes(name)) throw new Error(`unknown backend '${name}': expected 'webgpu' or 'cpu'`);
+    const r = await call('setBackend', { backend: name });
+    Object.assign(lab, r);
+    emit('backend', r);
+    return r.backend;
+  };
+
+  /** q(z|x) of one or more images -> {mu, logvar}, each Float32Array(n * latent). */
+  lab.encode = async (pixels, slot) => {
+    const x = checkPixels(pixels);
+    const out = await call('encode', { slot: slotOf(slot), pixels: x }, [x.buffer]);
+    const half = out.length / 2;
+    return { mu: out.slice(0, half), logvar: out.slice(half) };
+  };
+
+  /** Decoder mean of the encoder mean (or of a sampled z) -> Float32Array(n * 784). */
+  lab.reconstruct = async (pixels, { sampled = false, seed = 0, slot } = {}) => {
+    const x = checkPixels(pixels);
+    return call('reconstruct', { slot: slotOf(slot), pixels: x, sampled, seed: checkSeed(seed) }, [x.buffer]);
+  };
+
+  /** Decoder means of latent codes z (Float32Array(n * latent)). */
+  lab.decode = async (z, slot) => {
+    const v = Float32Array.from(z);
+    if (v.length === 0 || v.some((x) => !Number.isFinite(x))) throw new RangeError('decode: expected finite latent values');
+    return call('decode', { slot: slotOf(slot), z: v }, [v.buffer]);
+  };
+
+  /** n digits from z ~ N(0, I): an array of n Float32Array(784). */
+  lab.sample = async (n = 60, seed = 0, slot) => {
+    const flat = await call('sample', { slot: slotOf(slot), n: checkCount(n, 1000, 'n'), seed: checkSeed(seed) });
+    return Array.from({ length: n }, (_, i) => flat.subarray(i * PIXELS, (i + 1) * PIXELS));
+  };
+
+  /**
+   * n fixed-point chains of `steps` encode-sample-decode-sample iterations: an array of
+   * steps + 1 frames, each Float32Array(n * 784). `start`: 784 floats (one digit for every
+   * chain) or n * 784; default: z ~ N(0, I).
+   */
+  lab.chain = async (n = 60, steps = 100, seed = 0, { start, slot } = {}) => {
+    checkCount(n, 200, 'n');
+    checkCount(steps, 500, 'steps');
+    const s = start ? checkPixels(start, 'start') : new Float32Array();
+    const flat = await call('chain', { slot: slotOf(slot), n, steps, seed: checkSeed(seed), start: s });
+    const size = n * PIXELS;
+    return Array.from({ length: steps + 1 }, (_, i) => flat.subarray(i * size, (i + 1) * size));
+  };
+
+  lab.collapse = async (slot) => call('collapse', { slot: slotOf(slot) });
+  lab.latentMap = async (slot) => call('latentMap', { slot: slotOf(slot) });
+  lab.evaluate = async (slot) => call('evaluate', { slot: slotOf(slot) });
+  lab.testImages = async (indices) => call('testImages', { indices: Array.from(indices) });
+  lab.testLabels = async () => call('testLabels');
+  /** MNIST-style preprocessing of a drawing (ink in [0,1], row-major width x height) -> 784 floats. */
+  lab.preprocess = async (gray, width, height) => {
+    const g = Float32Array.from(gray);
+    return call('preprocess', { gray: g, width, height }, [g.buffer]);
+  };
+
+  /**
+   * Train a model. options: {arch:'C'} or {hidden:[60,32], latent:12}, epochs, lr, batch, seed,
+   * limit (max training digits), slot (default 'run1', 'run2', ...), resume, onProgress(p).
+   * Returns a handle {slot, done: Promise<last progress>, pause(), resume(), stop()};
+   * progress is also emitted as 'progress' events.
+   */
+  let runCount = 0;
+  lab.train = (options = {}) => {
+    if (trainRun) throw new Error('a training run is already in progress: stop it first');
+    const { arch, onProgress, ...rest } = options;
+    let hidden = rest.hidden;
+    if (arch !== undefined) {
+      const a = String(arch).toUpperCase();
+      const presets = { A: [], B: [32], C: [64], D: [60, 32], E: [60, 32, 20] };
+      if (!(a in presets)) throw new Error(`unknown architecture '${arch}': expected one of ${ARCHS.join(', ')}`);
+      hidden = presets[a];
+    }
+    if (!Array.isArray(hidden) || hidden.some((w) => !Number.isInteger(w) || w < 1)) {
+      throw new Error('train: give arch (A-E) or hidden (an array of positive layer widths)');
+    }
+    const slot = rest.slot ?? `run${++runCount}`;
+    const opts = { hidden, latent: rest.latent ?? 12, epochs: rest.epochs ?? 10, lr: rest.lr ?? 1e-3, batch: rest.batch ?? 64,
+      seed: rest.seed ?? 0, limit: rest.limit ?? null, resume: !!rest.resume };
+    let resolveDone, rejectDone;
+    const done = new Promise((res, rej) => { resolveDone = res; rejectDone = rej; });
+    let last = null;
+    const finish = (fn, v) => { trainRun = null; fn(v); };
+    trainRun = {
+      handle(type, d) {
+        if (type === 'progress') {
+          last = d;
+          onProgress?.(d);
+          if (d.error) finish(rejectDone, Object.assign(new Error(d.error), { progress: d }));
+          else if (d.done) finish(resolveDone, d);
+        } else if (type === 'train-stopped') finish(resolveDone, last);
+        else if (type === 'train-error') finish(rejectDone, new Error(d.message));
+      },
+    };
+    call('trainStart', { slot, options: opts }).then(
+      () => { lab.current = slot; emit('models', { slot, training: true }); },
+      (e) => finish(rejectDone, e),
+    );
+    return {
+      slot, done, options: opts,
+      pause: () => call('trainPause'),
+      resume: () => call('trainResume'),
+      stop: () => call('trainStop'),
+    };
+  };
+
+  lab.terminate = () => worker.terminate();
+  return lab;
+}
