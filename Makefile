@@ -14,7 +14,7 @@ WASM_OPT_FLAGS := --enable-bulk-memory --enable-nontrapping-float-to-int --enabl
 
 FORCE:
 
-.PHONY: serve test setup setup-test build wasm data vendor weights report dist test-rust test-e2e clean
+.PHONY: serve test setup setup-test build wasm data vendor weights report dist test-rust test-e2e bench clean
 
 serve: build
 	node tools/serve.mjs --port $(PORT)
@@ -86,6 +86,11 @@ test-rust:
 
 test-e2e: build
 	node tests/e2e/run.mjs
+
+# Numbers, no assertions: native training/inference speed, then the browser on CPU and WebGPU.
+bench: setup-test build
+	target/release/vae bench
+	node tests/e2e/bench.mjs
 
 clean:
 	rm -rf pkg dist report-out test-results www/vendor www/data/*.bin .setup-stamp

@@ -1,0 +1,57 @@
+// Browser benchmark: prints numbers, asserts nothing. For each backend in headless Chromium:
+// training speed (ms per Adam step, images/s) of model C, batch 64; time to sample 60 digits and
+// to run 60 chains x 100 steps; and the longest main-thread task while training (the page must
+// stay responsive: Chromium reports tasks over 50 ms as long tasks).
+//   node tests/e2e/bench.mjs [--only webgpu|cpu] [--epochs 1] [--limit 2560]
+import fs from 'node:fs';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../tools/serve.mjs';
+
+const BASE_FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
+  '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
+const arg = (name, d) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : d; };
+const only = arg('--only', null);
+const configs = [
+  { name: 'cpu', args: BASE_FLAGS, limit: Number(arg('--limit', 2560)) },
+  { name: 'webgpu', args: [...BASE_FLAGS, '--enable-unsafe-webgpu'], limit: Number(arg('--limit', 320)) },
+].filter((c) => !only || c.name === only);
+
+const { server, url } = await startServer({ port: 0, root: '.', quiet: true });
+const wasm = fs.statSync('pkg/vae_lab_bg.wasm').size;
+console.log(`wasm module: ${(wasm / 1e6).toFixed(1)} MB (uncompressed)`);
+for (const cfg of configs) {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: cfg.args });
+  const page = await browser.newPage();
+  await page.goto(`${url}index.html?panel=models`);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
+  const r = await page.evaluate(async ({ limit, epochs }) => {
+    const lab = window.vaeLab;
+    let t = performance.now();
+    await lab.sample(60, 1, 'C');
+    const sampleMs = performance.now() - t;
+    t = performance.now();
+    await lab.chain(60, 100, 1, { slot: 'C' });
+    const chainMs = performance.now() - t;
+    const long = [];
+    const obs = new PerformanceObserver((l) => long.push(...l.getEntries().map((e) => e.duration)));
+    obs.observe({ type: 'longtask' });
+    let steps = 0;
+    let stepMs = 0;
+    let first = null;
+    const run = lab.train({ arch: 'C', epochs, limit, slot: 'bench', onProgress: (p) => {
+      if (first === null) first = p.ms / Math.max(1, p.chunk.steps); // includes warm-up (shader compilation)
+      else { steps += p.chunk.steps; stepMs += p.ms; }
+    } });
+    await run.done;
+    obs.disconnect();
+    return { backend: lab.backend, sampleMs, chainMs, firstStepMs: first, msPerStep: stepMs / steps, steps, long };
+  }, { limit: cfg.limit, epochs: Number(arg('--epochs', 1)) });
+  const ips = (64 * 1000) / r.msPerStep;
+  console.log(`${cfg.name} (backend ${r.backend}): train C batch 64: ${r.msPerStep.toFixed(1)} ms/step = ${ips.toFixed(0)} images/s ` +
+    `over ${r.steps} steps (first chunk ${r.firstStepMs.toFixed(0)} ms/step); sample 60: ${r.sampleMs.toFixed(0)} ms; ` +
+    `60 chains x 100 steps: ${r.chainMs.toFixed(0)} ms; main-thread long tasks while training: ${r.long.length}` +
+    `${r.long.length ? ` (longest ${Math.max(...r.long).toFixed(0)} ms)` : ''}`);
+  await browser.close();
+}
+server.close();
