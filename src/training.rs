@@ -70,6 +70,10 @@ pub fn noise(rng: &mut Rng, n: usize, latent: usize, device: &Device) -> Tensor<
     Tensor::from_data(TensorData::new(rng.normals(n * latent), [n, latent]), device)
 }
 
+/// Seed of the held-out estimate's noise: the trainer, `vae eval` and the app use the same one, so
+/// their held-out numbers agree.
+pub const HELD_OUT_SEED: u64 = 0x7e57;
+
 /// Held-out metrics as a device tensor [nelbo, kl, rec, n] of sums (see [`Metrics::from_sums`]).
 /// One fixed-seed sample per image, so the number is comparable across epochs.
 pub fn evaluate(model: &Vae, digits: &Digits, device: &Device, seed: u64) -> Tensor<1> {
@@ -219,7 +223,7 @@ impl Trainer {
 
     /// Held-out sums for the current weights.
     pub fn evaluate_test(&self) -> Tensor<1> {
-        evaluate(&self.model(), &self.test, &self.device, 0x7e57)
+        evaluate(&self.model(), &self.test, &self.device, HELD_OUT_SEED)
     }
 
     /// Record an epoch whose numbers were read back. Non-finite numbers roll the weights back to

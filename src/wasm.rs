@@ -481,7 +481,7 @@ impl Lab {
                 let st = state.borrow();
                 (st.model(&slot)?, st.data()?.test.clone(), st.device.clone())
             };
-            let sums = read_f32_async(training::evaluate(&model, &test, &device, 0x7e57)).await.map_err(err)?;
+            let sums = read_f32_async(training::evaluate(&model, &test, &device, training::HELD_OUT_SEED)).await.map_err(err)?;
             let m = Metrics::from_sums(&sums);
             let idx: Vec<usize> = (0..test.len()).collect();
             let (_, var) = analysis::collapse_tensors(&model, test.batch(&idx, &device));

@@ -191,7 +191,8 @@ struct EvalArgs {
     labels: Option<PathBuf>,
     #[arg(long)]
     train_split: bool,
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the one-sample estimate (the default is the one training uses for held-out numbers).
+    #[arg(long, default_value_t = training::HELD_OUT_SEED)]
     seed: u64,
     #[arg(long)]
     json: bool,
@@ -516,21 +517,9 @@ fn eval(a: EvalArgs) -> Result<()> {
     }
     let device = cpu_device();
     let m = Metrics::from_sums(&read_f32(training::evaluate(&model, &digits, &device, a.seed))?);
-    // active units over all images, in chunks (the statistic is a variance over x)
-    let mut mus = Vec::new();
-    let idx: Vec<usize> = (0..digits.len()).collect();
-    for chunk in idx.chunks(1000) {
-        mus.extend(read_f32(model.encode(digits.batch(chunk, &device)).0)?);
-    }
+    // active units over every image (one batch: the statistic is a variance over x)
+    let active = collapse(&model, &digits)?.active_units;
     let l = model.latent();
-    let n = digits.len() as f64;
-    let active = (0..l)
-        .filter(|&j| {
-            let mean = (0..digits.len()).map(|i| mus[i * l + j] as f64).sum::<f64>() / n;
-            let var = (0..digits.len()).map(|i| (mus[i * l + j] as f64 - mean).powi(2)).sum::<f64>() / n;
-            var > analysis::ACTIVE_UNIT_THRESHOLD as f64
-        })
-        .count();
     if a.json {
         println!("{}", json!({"n": digits.len(), "nelbo": m.nelbo, "rec": m.rec, "kl": m.kl, "active_units": active,
             "arch": file.arch.label(), "sigma": file.sigma()}));
