@@ -4,24 +4,22 @@
 // stay responsive: Chromium reports tasks over 50 ms as long tasks).
 //   node tests/e2e/bench.mjs [--only webgpu|cpu] [--epochs 1] [--limit 2560]
 import fs from 'node:fs';
-import { chromium } from 'playwright-core';
+import { BASE_FLAGS, WEBGPU_FLAGS, launch } from './browser.mjs';
 import { startServer } from '../../tools/serve.mjs';
 
-const BASE_FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
-  '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
+
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : d; };
 const only = arg('--only', null);
 const configs = [
   { name: 'cpu', args: BASE_FLAGS, limit: Number(arg('--limit', 2560)) },
-  { name: 'webgpu', args: [...BASE_FLAGS, '--enable-unsafe-webgpu'], limit: Number(arg('--limit', 320)) },
+  { name: 'webgpu', args: WEBGPU_FLAGS, limit: Number(arg('--limit', 320)) },
 ].filter((c) => !only || c.name === only);
 
 const { server, url } = await startServer({ port: 0, root: '.', quiet: true });
 const wasm = fs.statSync('pkg/vae_lab_bg.wasm').size;
 console.log(`wasm module: ${(wasm / 1e6).toFixed(1)} MB (uncompressed)`);
 for (const cfg of configs) {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: cfg.args });
+  const browser = await launch(cfg.args);
   const page = await browser.newPage();
   await page.goto(`${url}index.html?panel=models`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });

@@ -3,14 +3,12 @@
 //   node tests/e2e/run.mjs [--only webgpu|cpu] [--grep text]
 // Screenshots of every panel go to test-results/screenshots/{config}-{panel}.png.
 import fs from 'node:fs';
-import { chromium } from 'playwright-core';
+import { BASE_FLAGS, WEBGPU_FLAGS, launch } from './browser.mjs';
 import { startServer } from '../../tools/serve.mjs';
 
-const BASE_FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
-  '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
+
 const CONFIGS = [
-  { name: 'webgpu', args: [...BASE_FLAGS, '--enable-unsafe-webgpu'], backend: 'webgpu', trainLimit: 192 },
+  { name: 'webgpu', args: WEBGPU_FLAGS, backend: 'webgpu', trainLimit: 192 },
   { name: 'cpu', args: BASE_FLAGS, backend: 'cpu', trainLimit: 1280 },
 ];
 const arg = (name) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : null; };
@@ -313,7 +311,7 @@ function tests(cfg, url) {
 }
 
 async function runConfig(cfg, url) {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: cfg.args });
+  const browser = await launch(cfg.args);
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
   const consoleErrors = [];
