@@ -147,6 +147,21 @@ function tests(cfg, url) {
         return { n: f.length, len: f[0].length, diff };
       });
       assert(frames.n === 11 && frames.len === 4 * 784 && frames.diff > 1, `chain API: ${JSON.stringify(frames)}`);
+      // start from the digit drawn in the Draw test: every chain's frame 0 is that digit
+      await page.selectOption('#chain-start', 'drawn');
+      await page.click('#chain-run');
+      await page.waitForFunction(() => document.getElementById('chain-run').disabled === false
+        && document.getElementById('chain-caption').textContent.startsWith('Step'), null, { timeout: 240_000 });
+      await page.click('#chain-play').catch(() => {});
+      await page.fill('#chain-scrub', '0');
+      await page.dispatchEvent('#chain-scrub', 'input');
+      const fromDrawn = await page.evaluate(async () => {
+        const f = await window.vaeLab.chain(2, 3, 5, { start: window.vaeLabApp.drawn });
+        let d = 0;
+        for (let i = 0; i < 784; i++) d = Math.max(d, Math.abs(f[0][i] - window.vaeLabApp.drawn[i]), Math.abs(f[0][784 + i] - window.vaeLabApp.drawn[i]));
+        return d;
+      });
+      assert(fromDrawn === 0, `chains from the drawn digit do not start at it (max diff ${fromDrawn})`);
       await page.fill('#chain-scrub', '100');
       await page.dispatchEvent('#chain-scrub', 'input');
       await shot(page, 'chain');
