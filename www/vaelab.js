@@ -42,17 +42,32 @@ function checkSeed(seed) {
  * `base`: URL of the app's root (where index.html, pkg/, weights/ and www/ live).
  */
 export function createVaeLab({ backend = 'auto', base = new URL('../', import.meta.url) } = {}) {
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   const events = new EventTarget();
   const pending = new Map();
+  /** Host copies of every slot's weights file, so a crashed engine can be rebuilt (on the CPU). */
+  const saved = new Map();
   let nextId = 1;
+  let worker = null;
+  let recovering = null;
+  let restarting = false;
 
+  /** Post a request to the current worker. Its queue runs requests in order, init first. */
   const call = (op, args = {}, transfer = []) =>
     new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
       worker.postMessage({ id, op, args }, transfer);
     });
+
+  function spawn(wanted) {
+    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    worker.onmessage = onMessage;
+    worker.onerror = (e) => {
+      e.preventDefault();
+      recover(`the model engine crashed (${e.message ?? 'unknown error'})`);
+    };
+    return call('init', { backend: wanted, base: String(base) });
+  }
 
   const lab = {
     /** 'webgpu' or 'cpu' once ready. */
@@ -73,7 +88,10 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   const emit = (type, detail) => events.dispatchEvent(new CustomEvent(type, { detail }));
   let trainRun = null;
 
-  worker.onmessage = ({ data }) => {
+  // A trapped wasm module (a Rust panic, a lost GPU inside wgpu) cannot be used again.
+  const TRAP = /unreachable|RuntimeError|memory access out of bounds|the model engine did not start/i;
+
+  function onMessage({ data }) {
     if (data.event) {
       if (data.event === 'backend') Object.assign(lab, data.detail);
       if (trainRun) trainRun.handle(data.event, data.detail);
@@ -84,14 +102,37 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     if (!p) return;
     pending.delete(data.id);
     if (data.ok) p.resolve(data.result);
-    else p.reject(new Error(data.error));
-  };
-  worker.onerror = (e) => {
-    const err = new Error(`the model engine failed: ${e.message ?? 'unknown error'}`);
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-    emit('fatal', { message: err.message });
-  };
+    else {
+      p.reject(new Error(data.error));
+      if (TRAP.test(data.error) && lab.backend) recover(`the model engine failed (${data.error})`);
+    }
+  }
+
+  /**
+   * Replace a dead engine: a fresh worker on the CPU, every model reloaded from its host copy.
+   * Requests in flight fail with a message that says so; later requests go to the new engine.
+   */
+  function recover(reason) {
+    if (recovering) return recovering;
+    restarting = true;
+    recovering = (async () => {
+      worker.terminate();
+      const lost = new Error(`${reason}; restarted on the CPU with the current weights, try again`);
+      for (const p of pending.values()) p.reject(lost);
+      pending.clear();
+      trainRun?.handle('train-error', { message: lost.message });
+      const r = await spawn('cpu');
+      for (const [slot, bytes] of saved) await call('loadWeights', { slot, bytes: bytes.slice() });
+      Object.assign(lab, { backend: r.backend, fallbackReason: `${reason}; continuing on the CPU with the current weights` });
+      emit('backend', { backend: lab.backend, fallbackReason: lab.fallbackReason });
+      emit('models', {});
+    })().catch((e) => emit('fatal', { message: `the model engine could not restart: ${e.message}` }))
+      .finally(() => { recovering = null; restarting = false; });
+    return recovering;
+  }
+
+  /** Keep the host copy of `slot` current (after training, the weights live only in the engine). */
+  const remember = async (slot) => { saved.set(slot, await call('exportWeights', { slot })); };
 
   const slotOf = (slot) => {
     const s = slot ?? lab.current;
@@ -99,7 +140,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     return s;
   };
 
-  lab.ready = call('init', { backend, base: String(base) }).then((r) => {
+  lab.ready = spawn(backend).then((r) => {
     lab.backend = r.backend;
     lab.fallbackReason = r.fallbackReason;
     lab.data = r.data;
@@ -111,7 +152,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     const a = String(arch ?? '').toUpperCase();
     if (!ARCHS.includes(a)) throw new Error(`unknown architecture '${arch}': expected one of ${ARCHS.join(', ')}`);
     await lab.ready;
-    const info = await call('loadPretrained', { arch: a, base: String(base) });
+    const { info, bytes } = await call('loadPretrained', { arch: a, base: String(base) });
+    saved.set(a, bytes);
     lab.current = a;
     emit('models', { slot: a, info });
     return info;
@@ -121,14 +163,20 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   lab.importWeights = async (bytes, slot = 'imported') => {
     if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) throw new TypeError('importWeights: expected a Uint8Array or ArrayBuffer');
     const copy = new Uint8Array(bytes).slice();
-    const info = await call('loadWeights', { slot, bytes: copy }, [copy.buffer]);
+    const info = await call('loadWeights', { slot, bytes: copy.slice() }, []);
+    saved.set(slot, copy);
     lab.current = slot;
     emit('models', { slot, info });
     return info;
   };
 
   /** The current (or given) model as a weights file. */
-  lab.exportWeights = async (slot) => call('exportWeights', { slot: slotOf(slot) });
+  lab.exportWeights = async (slot) => {
+    const s = slotOf(slot);
+    const bytes = await call('exportWeights', { slot: s });
+    saved.set(s, bytes.slice());
+    return bytes;
+  };
   lab.info = async (slot) => call('info', { slot: slotOf(slot) });
   lab.slots = async () => call('slots');
   lab.use = (slot) => {
@@ -137,6 +185,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   };
   lab.removeSlot = async (slot) => {
     await call('removeSlot', { slot });
+    saved.delete(slot);
     if (lab.current === slot) lab.current = null;
     emit('models', { slot, removed: true });
   };
@@ -227,7 +276,12 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     let resolveDone, rejectDone;
     const done = new Promise((res, rej) => { resolveDone = res; rejectDone = rej; });
     let last = null;
-    const finish = (fn, v) => { trainRun = null; fn(v); };
+    const finish = (fn, v) => {
+      trainRun = null;
+      // the run's weights (or the rolled-back ones) become the slot's host copy
+      if (restarting) fn(v);
+      else remember(slot).catch(() => {}).finally(() => fn(v));
+    };
     trainRun = {
       handle(type, d) {
         if (type === 'progress') {
@@ -252,5 +306,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   };
 
   lab.terminate = () => worker.terminate();
+  /** Test hook: make the engine fail as a trapped wasm module would. */
+  lab._simulateCrash = () => call('simulateCrash').catch(() => recovering);
   return lab;
 }

@@ -15,7 +15,7 @@ function enqueue(fn) {
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const event = (name, detail) => post({ event: name, detail });
-const bufferOf = (v) => (ArrayBuffer.isView(v) ? [v.buffer] : []);
+const bufferOf = (v) => (ArrayBuffer.isView(v) ? [v.buffer] : ArrayBuffer.isView(v?.bytes) ? [v.bytes.buffer] : []);
 
 async function fetchBytes(url, label) {
   let res;
@@ -65,7 +65,8 @@ const ops = {
   },
   async loadPretrained({ arch, base }) {
     const bytes = await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`);
-    return JSON.parse(lab.loadWeights(arch, bytes));
+    const info = JSON.parse(lab.loadWeights(arch, bytes));
+    return { info, bytes };
   },
   loadWeights: ({ slot, bytes }) => JSON.parse(lab.loadWeights(slot, bytes)),
   exportWeights: ({ slot }) => lab.exportWeights(slot),
@@ -88,6 +89,9 @@ const ops = {
   collapse: async ({ slot }) => JSON.parse(await lab.collapse(slot)),
   latentMap: ({ slot }) => lab.latentMap(slot),
   evaluate: async ({ slot }) => JSON.parse(await lab.evaluate(slot)),
+  simulateCrash() {
+    throw new WebAssembly.RuntimeError('unreachable (simulated engine crash)');
+  },
   trainStart({ slot, options }) {
     lab.trainStart(slot, JSON.stringify(options));
     Object.assign(training, { running: true, paused: false, stopRequested: false, slot, stepsPerCall: 2 });

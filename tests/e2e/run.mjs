@@ -305,6 +305,24 @@ function tests(cfg, url) {
       assert(r.d < 1e-4, `WebGPU vs CPU differ by ${r.d}`);
       assert(r.d2 < 1e-6, `WebGPU before/after switching differ by ${r.d2}`);
     }]] : []),
+    ['A crashed engine restarts on the CPU with the current weights', async (page) => {
+      const r = await page.evaluate(async () => {
+        const lab = window.vaeLab;
+        const x = await lab.testImages([0, 1, 2, 3]);
+        const before = await lab.reconstruct(x, { slot: 'run1' });
+        const slotsBefore = await lab.slots();
+        await lab._simulateCrash();
+        const after = await lab.reconstruct(x, { slot: 'run1' });
+        return { d: before.reduce((m, v, i) => Math.max(m, Math.abs(v - after[i])), 0), backend: lab.backend,
+          reason: lab.fallbackReason, same: JSON.stringify(slotsBefore) === JSON.stringify(await lab.slots()) };
+      });
+      assert(r.backend === 'cpu', `backend after the crash: ${r.backend}`);
+      assert(/crash/.test(r.reason), `reason: ${r.reason}`);
+      assert(r.same, 'models were lost in the restart');
+      assert(r.d < 1e-4, `the trained model's reconstructions changed by ${r.d}`);
+      await page.waitForSelector('.msg.warn:has-text("continuing on the CPU")', { timeout: 10_000 });
+      assert(await page.textContent('#backend') === 'CPU', 'badge not updated');
+    }],
     ['Embed URL shows only the chosen panel', async (page) => {
       await openApp(page, url, 'panel=sample&arch=B&embed=1');
       await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 120_000 });
