@@ -2,6 +2,7 @@
 // Panels only draw and forward to the API (www/vaelab.js).
 import { createVaeLab, ARCHS } from './vaelab.js';
 import { el } from './ui.js';
+import { putModel, deleteModel, allModels } from './store.js';
 import models from './panels/models.js';
 import train from './panels/train.js';
 import draw from './panels/draw.js';
@@ -122,6 +123,31 @@ lab.on('download', ({ label, loaded, total }) => {
   } else bar.removeAttribute('value');
 });
 lab.on('fatal', ({ message }) => app.say(`${message}. Reload the page to start again.`, 'error'));
+// user-made models persist across reloads (embedded pages leave the visitor's storage alone)
+if (!embed) {
+  lab.on('weights', ({ slot, bytes }) => putModel(slot, bytes).catch((e) => console.info('VAE Lab: not saved:', e.message)));
+  lab.on('models', ({ slot, removed }) => { if (removed) deleteModel(slot).catch(() => {}); });
+}
+
+async function restoreSavedModels() {
+  let stored = [];
+  try {
+    stored = await allModels();
+  } catch (e) {
+    console.info('VAE Lab: saved models unavailable:', e.message);
+    return;
+  }
+  const restored = [];
+  for (const [slot, bytes] of stored) {
+    try {
+      await lab.importWeights(bytes, slot);
+      restored.push(slot);
+    } catch (e) {
+      app.say(`A saved model (${slot}) could not be restored: ${e.message}`, 'warn');
+    }
+  }
+  if (restored.length) app.say(`Restored your models from the last visit: ${restored.join(', ')}.`);
+}
 
 // --- start --------------------------------------------------------------------------------
 show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
@@ -137,6 +163,7 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
   if (lab.backend === 'cpu' && lab.fallbackReason && backend !== 'cpu') {
     app.say(`WebGPU is not available: ${lab.fallbackReason}. Running on the CPU instead.`, 'warn');
   }
+  if (!embed) await restoreSavedModels();
   const arch = (params.get('arch') ?? 'C').toUpperCase();
   await app.guard(() => lab.loadPretrained(ARCHS.includes(arch) ? arch : 'C'));
   document.body.dataset.ready = 'true';

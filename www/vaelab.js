@@ -132,7 +132,12 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   }
 
   /** Keep the host copy of `slot` current (after training, the weights live only in the engine). */
-  const remember = async (slot) => { saved.set(slot, await call('exportWeights', { slot })); };
+  const remember = async (slot) => { keep(slot, await call('exportWeights', { slot })); };
+  /** Update a host copy; user-made models (not the shipped A–E) are announced for persistence. */
+  function keep(slot, bytes) {
+    saved.set(slot, bytes);
+    if (!ARCHS.includes(slot)) emit('weights', { slot, bytes: bytes.slice() });
+  }
 
   const slotOf = (slot) => {
     const s = slot ?? lab.current;
@@ -164,7 +169,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) throw new TypeError('importWeights: expected a Uint8Array or ArrayBuffer');
     const copy = new Uint8Array(bytes).slice();
     const info = await call('loadWeights', { slot, bytes: copy.slice() }, []);
-    saved.set(slot, copy);
+    keep(slot, copy);
     lab.current = slot;
     emit('models', { slot, info });
     return info;
@@ -174,7 +179,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   lab.exportWeights = async (slot) => {
     const s = slotOf(slot);
     const bytes = await call('exportWeights', { slot: s });
-    saved.set(s, bytes.slice());
+    keep(s, bytes.slice());
     return bytes;
   };
   lab.info = async (slot) => call('info', { slot: slotOf(slot) });

@@ -323,6 +323,20 @@ function tests(cfg, url) {
       await page.waitForSelector('.msg.warn:has-text("continuing on the CPU")', { timeout: 10_000 });
       assert(await page.textContent('#backend') === 'CPU', 'badge not updated');
     }],
+    ['Trained and imported models survive a reload', async (page) => {
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 180_000 });
+      await page.waitForFunction(() => /Restored your models/.test(document.getElementById('messages').textContent), null, { timeout: 30_000 });
+      const slots = await page.evaluate(() => window.vaeLab.slots());
+      assert(slots.includes('run1') && slots.includes('D-copy'), `after reload: ${slots}`);
+      const info = await page.evaluate(() => window.vaeLab.info('run1'));
+      assert(info.meta.history.length === 2, 'the trained run lost its history');
+      await page.evaluate(() => window.vaeLab.removeSlot('D-copy'));
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 180_000 });
+      const again = await page.evaluate(() => window.vaeLab.slots());
+      assert(!again.includes('D-copy') && again.includes('run1'), `removed model came back: ${again}`);
+    }],
     ['Embed URL shows only the chosen panel', async (page) => {
       await openApp(page, url, 'panel=sample&arch=B&embed=1');
       await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 120_000 });

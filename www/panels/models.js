@@ -69,7 +69,9 @@ export default {
           el('td', {}, r.meta.epochs ?? '–'),
           el('td', {}, fmt(r.meta.train_nelbo)),
           el('td', {}, fmt(r.meta.test_nelbo)),
-          el('td', {}, el('button', { onclick: () => lab.use(r.slot), disabled: r.slot === lab.current }, r.slot === lab.current ? 'current' : 'use')))))));
+          el('td', {}, el('button', { onclick: () => lab.use(r.slot), disabled: r.slot === lab.current }, r.slot === lab.current ? 'current' : 'use'),
+            el('button', { class: 'remove', 'aria-label': `remove ${r.slot}`, title: 'remove (and forget it in this browser)',
+              onclick: () => app.guard(() => lab.removeSlot(r.slot)), disabled: r.training }, '×')))))));
     }
 
     function showBackend() {
