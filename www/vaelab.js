@@ -191,8 +191,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   lab.removeSlot = async (slot) => {
     await call('removeSlot', { slot });
     saved.delete(slot);
-    if (lab.current === slot) lab.current = null;
     emit('models', { slot, removed: true });
+    if (lab.current === slot) lab.use((await lab.slots())[0] ?? null);
   };
 
   lab.setBackend = async (name) => {
