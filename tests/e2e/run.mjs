@@ -364,6 +364,12 @@ async function runConfig(cfg, url) {
   const consoleErrors = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  // every request, the worker's included, must stay on the page's origin
+  const foreign = [];
+  context.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(url) && !/^(data|blob):/.test(u)) foreign.push(u);
+  });
   const results = [];
   for (const [name, fn] of tests(cfg, url)) {
     if (grep && !name.includes(grep) && !name.startsWith('starts')) continue;
@@ -378,6 +384,8 @@ async function runConfig(cfg, url) {
       await page.screenshot({ path: `${SHOTS}/${cfg.name}-FAILED-${results.length}.png`, fullPage: true }).catch(() => {});
     }
   }
+  results.push({ name: 'no request leaves the origin', ok: foreign.length === 0, error: foreign.join(' ') });
+  console.log(`  ${foreign.length ? 'FAIL' : 'ok  '} [${cfg.name}] no request leaves the origin${foreign.length ? `: ${foreign.slice(0, 3).join(' ')}` : ''}`);
   const ok = consoleErrors.length === 0;
   results.push({ name: 'no console errors', ok, error: consoleErrors.join(' | ') });
   console.log(`  ${ok ? 'ok  ' : 'FAIL'} [${cfg.name}] no console errors${ok ? '' : `: ${consoleErrors.slice(0, 5).join(' | ')}`}`);
