@@ -1,6 +1,6 @@
 // End-to-end tests in headless Chromium (Debian's /usr/bin/chromium driven by playwright-core),
 // run twice: with WebGPU (SwiftShader) and without it (CPU fallback).
-//   node tests/e2e/run.mjs [--only webgpu|cpu] [--grep text]
+//   node tests/e2e/run.mjs [--only webgpu|cpu] [--grep text] [--root dist]  (--root: test a `make dist` folder)
 // Screenshots of every panel go to test-results/screenshots/{config}-{panel}.png.
 import fs from 'node:fs';
 import { BASE_FLAGS, WEBGPU_FLAGS, launch } from './browser.mjs';
@@ -393,7 +393,8 @@ async function runConfig(cfg, url) {
   return results;
 }
 
-const { server, url } = await startServer({ port: 0, root: '.', quiet: true });
+const root = arg('--root') ?? '.';
+const { server, url } = await startServer({ port: 0, root, quiet: true });
 let failed = 0;
 let total = 0;
 const started = Date.now();
