@@ -425,6 +425,10 @@ impl Lab {
         promise(&self.state, |state| async move {
             let n = check_count(n, 200, "chain: n")?;
             let steps = check_count(steps, 500, "chain: steps")?;
+            // every frame is kept and read back: cap the total at ~60 MB of floats
+            if n * (steps + 1) > 20_000 {
+                return Err(err(format!("chain: {n} chains x {steps} steps keeps too many frames (n x (steps+1) at most 20000)")));
+            }
             let (model, device) = { let st = state.borrow(); (st.model(&slot)?, st.device.clone()) };
             let start = if start.is_empty() {
                 None
@@ -499,6 +503,10 @@ impl Lab {
         let o: TrainOptions = serde_json::from_str(&options).map_err(|e| err(format!("training options: {e}")))?;
         let arch = ArchSpec::new(o.hidden).with_latent(o.latent);
         arch.validate().map_err(err)?;
+        // parameters, gradients and two Adam moments must fit the tab's memory comfortably
+        if arch.param_count() > 5_000_000 {
+            return Err(err(format!("architecture {} has {} parameters; the browser app trains at most 5,000,000", arch.label(), arch.param_count())));
+        }
         if o.epochs > 10_000 || o.batch > 4096 || !(o.lr > 0.0 && o.lr < 1.0) {
             return Err(err(format!("training options out of range: epochs {} (max 10000), batch {} (max 4096), lr {} (0..1)", o.epochs, o.batch, o.lr)));
         }

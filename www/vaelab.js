@@ -238,6 +238,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   lab.chain = async (n = 60, steps = 100, seed = 0, { start, slot } = {}) => {
     checkCount(n, 200, 'n');
     checkCount(steps, 500, 'steps');
+    if (n * (steps + 1) > 20000) throw new RangeError(`chain: n x (steps + 1) must be at most 20000, got ${n * (steps + 1)}`);
     const s = start ? checkPixels(start, 'start') : new Float32Array();
     const flat = await call('chain', { slot: slotOf(slot), n, steps, seed: checkSeed(seed), start: s });
     const size = n * PIXELS;
