@@ -14,6 +14,7 @@ use vae_lab::analysis::{self, CollapseStats, FixedPointChain};
 use vae_lab::data::{self, Digits, Split};
 use vae_lab::rng::Rng;
 use vae_lab::training::{self, Metrics, Trainer, TrainingConfig};
+use burn::prelude::{Device, Module};
 use vae_lab::{cpu_device, read_f32, ArchSpec, Vae, WeightsFile, WeightsMeta};
 
 #[derive(Parser)]
@@ -56,6 +57,9 @@ struct BenchArgs {
     steps: usize,
     #[arg(long, default_value_t = 64)]
     batch: usize,
+    /// cpu (burn ndarray) or wgpu (Vulkan / Metal / DX12; needs a build with `--features gpu`).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
     #[arg(long)]
     json: bool,
 }
@@ -333,14 +337,28 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The device for `--backend`. wgpu is behind the `gpu` feature so that the default build (and
+/// CI) compiles no GPU stack it cannot use.
+fn device_for(backend: &str) -> Result<Device> {
+    match backend {
+        "cpu" => Ok(cpu_device()),
+        #[cfg(feature = "gpu")]
+        "wgpu" => Device::wgpu_options().init().map_err(|e| anyhow::anyhow!("no usable GPU through wgpu: {e}")),
+        #[cfg(not(feature = "gpu"))]
+        "wgpu" => bail!("this vae was built without GPU support; build it with `cargo build --release --features gpu`"),
+        other => bail!("unknown backend {other:?}: use cpu or wgpu"),
+    }
+}
+
 /// Synthetic digits are enough to time the arithmetic; no data file needed.
 fn bench(a: BenchArgs) -> Result<()> {
     let mut rng = Rng::new(1);
     let pixels: Vec<u8> = (0..2000 * 784).map(|_| (rng.uniform() * 255.0) as u8).collect();
     let digits = Digits::new(pixels, Some(vec![0; 2000]))?;
     let split = Split { train: digits.clone(), test: digits.head(100) };
-    let device = cpu_device();
+    let device = device_for(&a.backend)?;
     let arch = if a.arch.arch.is_none() && a.arch.hidden.is_none() { ArchArgs { arch: Some("all".into()), hidden: None, latent: 12 } } else { a.arch };
+    let idx: Vec<usize> = (0..1000).collect();
     for spec in arch.specs()? {
         let config = TrainingConfig::new(spec.clone()).with_batch(a.batch).with_epochs(1_000_000);
         let mut trainer = Trainer::new(config, None, &split, &device)?;
@@ -355,18 +373,28 @@ fn bench(a: BenchArgs) -> Result<()> {
         read_f32(trainer.take_chunk_sums().0)?; // wait for the work to finish
         let ms_per_step = t.elapsed().as_secs_f64() * 1000.0 / a.steps as f64;
         let model = trainer.model();
-        let idx: Vec<usize> = (0..1000).collect();
-        let x = digits.batch(&idx, &device);
-        let t = Instant::now();
-        read_f32(analysis::reconstruct(&model, x, None))?;
-        let recon_ms = t.elapsed().as_secs_f64() * 1000.0;
+        let recon = |model: &Vae, device: &Device| -> Result<(Vec<f32>, f64)> {
+            let t = Instant::now();
+            let out = read_f32(analysis::reconstruct(model, digits.batch(&idx, device), None))?;
+            Ok((out, t.elapsed().as_secs_f64() * 1000.0))
+        };
+        recon(&model, &device)?; // warm-up: the first call compiles kernels on a GPU
+        let (out, recon_ms) = recon(&model, &device)?;
+        // On a GPU, the same weights on the CPU must give the same pixels.
+        let cpu_diff = if a.backend == "cpu" {
+            0.0
+        } else {
+            let (cpu_out, _) = recon(&model.fork(&cpu_device()), &cpu_device())?;
+            out.iter().zip(&cpu_out).map(|(g, c)| (g - c).abs()).fold(0f32, f32::max)
+        };
         let images_per_s = a.batch as f64 * 1000.0 / ms_per_step;
         if a.json {
-            println!("{}", json!({"arch": spec.label(), "batch": a.batch, "ms_per_step": ms_per_step,
-                "train_images_per_s": images_per_s, "reconstruct_1000_ms": recon_ms}));
+            println!("{}", json!({"arch": spec.label(), "backend": a.backend, "batch": a.batch, "ms_per_step": ms_per_step,
+                "train_images_per_s": images_per_s, "reconstruct_1000_ms": recon_ms, "max_abs_diff_vs_cpu": cpu_diff}));
         } else {
-            println!("{}: {:.2} ms/step ({:.0} images/s) training, batch {}; reconstruct 1000 digits {:.1} ms",
-                spec.label(), ms_per_step, images_per_s, a.batch, recon_ms);
+            println!("{} on {}: {:.2} ms/step ({:.0} images/s) training, batch {}; reconstruct 1000 digits {:.1} ms{}",
+                spec.label(), a.backend, ms_per_step, images_per_s, a.batch, recon_ms,
+                if a.backend == "cpu" { String::new() } else { format!("; max |{} - cpu| {:.1e}", a.backend, cpu_diff) });
         }
     }
     Ok(())
