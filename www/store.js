@@ -12,13 +12,23 @@ function open() {
   });
 }
 
-async function run(mode, fn) {
+// One operation at a time, in call order: a put still opening the database must not land after
+// a later delete (that brought a removed model back after a reload).
+let queue = Promise.resolve();
+function run(mode, fn) {
+  const next = queue.then(() => runNow(mode, fn));
+  queue = next.catch(() => {});
+  return next;
+}
+
+async function runNow(mode, fn) {
   const db = await open();
   return new Promise((resolve, reject) => {
     const tx = db.transaction(STORE, mode);
     const result = fn(tx.objectStore(STORE));
     tx.oncomplete = () => { db.close(); resolve(result.result); };
     tx.onerror = () => { db.close(); reject(tx.error); };
+    tx.onabort = () => { db.close(); reject(tx.error ?? new Error('storage transaction aborted')); }; // e.g. quota
   });
 }
 
@@ -26,8 +36,8 @@ export const putModel = (slot, bytes) => run('readwrite', (s) => s.put(bytes, sl
 export const deleteModel = (slot) => run('readwrite', (s) => s.delete(slot));
 
 /** [[slot, Uint8Array], ...] */
-export async function allModels() {
-  const keys = await run('readonly', (s) => s.getAllKeys());
-  const values = await run('readonly', (s) => s.getAll());
-  return keys.map((k, i) => [k, values[i]]);
-}
+export const allModels = () => run('readonly', (s) => {
+  const keys = s.getAllKeys();
+  const values = s.getAll(); // same transaction, so keys and values match
+  return { get result() { return keys.result.map((k, i) => [k, values.result[i]]); } };
+});

@@ -37,18 +37,22 @@ for (const cfg of configs) {
     let steps = 0;
     let stepMs = 0;
     let first = null;
+    const epochEndMs = [];
     const run = lab.train({ arch: 'C', epochs, limit, slot: 'bench', onProgress: (p) => {
       if (first === null) first = p.ms / Math.max(1, p.chunk.steps); // includes warm-up (shader compilation)
+      else if (p.epoch_end) epochEndMs.push(p.ms); // these chunks also evaluate 1,000 held-out digits
       else { steps += p.chunk.steps; stepMs += p.ms; }
     } });
     await run.done;
     obs.disconnect();
-    return { backend: lab.backend, sampleMs, chainMs, firstStepMs: first, msPerStep: stepMs / steps, steps, long };
+    return { backend: lab.backend, sampleMs, chainMs, firstStepMs: first, msPerStep: stepMs / steps, steps, long, epochEndMs };
   }, { limit: cfg.limit, epochs: Number(arg('--epochs', 1)) });
   const ips = (64 * 1000) / r.msPerStep;
   console.log(`${cfg.name} (backend ${r.backend}): train C batch 64: ${r.msPerStep.toFixed(1)} ms/step = ${ips.toFixed(0)} images/s ` +
     `over ${r.steps} steps (first chunk ${r.firstStepMs.toFixed(0)} ms/step); sample 60: ${r.sampleMs.toFixed(0)} ms; ` +
-    `60 chains x 100 steps: ${r.chainMs.toFixed(0)} ms; main-thread long tasks while training: ${r.long.length}` +
+    `60 chains x 100 steps: ${r.chainMs.toFixed(0)} ms; ` +
+    `epoch-end chunk (steps + held-out evaluation): ${r.epochEndMs.map((m) => m.toFixed(0)).join(', ')} ms; ` +
+    `main-thread long tasks while training: ${r.long.length}` +
     `${r.long.length ? ` (longest ${Math.max(...r.long).toFixed(0)} ms)` : ''}`);
   await browser.close();
 }

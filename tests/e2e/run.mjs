@@ -331,7 +331,14 @@ function tests(cfg, url) {
       assert(slots.includes('run1') && slots.includes('D-copy'), `after reload: ${slots}`);
       const info = await page.evaluate(() => window.vaeLab.info('run1'));
       assert(info.meta.history.length === 2, 'the trained run lost its history');
-      await page.evaluate(() => window.vaeLab.removeSlot('D-copy'));
+      await page.evaluate(async () => {
+        await window.vaeLab.removeSlot('D-copy');
+        // the page forgets it in IndexedDB after the engine drops it; wait for that write
+        const { allModels } = await import('/www/store.js');
+        for (let i = 0; i < 100 && (await allModels()).some(([slot]) => slot === 'D-copy'); i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      });
       await page.reload();
       await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 180_000 });
       const again = await page.evaluate(() => window.vaeLab.slots());
