@@ -2,7 +2,7 @@
 // training speed (ms per Adam step, images/s) of model C, batch 64; time to sample 60 digits and
 // to run 60 chains x 100 steps; and the longest main-thread task while training (the page must
 // stay responsive: Chromium reports tasks over 50 ms as long tasks).
-//   node tests/e2e/bench.mjs [--only webgpu|cpu] [--epochs 1] [--limit 2560]
+//   node tests/e2e/bench.mjs [--only webgpu|cpu] [--epochs N] [--limit N]
 import fs from 'node:fs';
 import { BASE_FLAGS, WEBGPU_FLAGS, launch } from './browser.mjs';
 import { startServer } from '../../tools/serve.mjs';
@@ -11,8 +11,8 @@ import { startServer } from '../../tools/serve.mjs';
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : d; };
 const only = arg('--only', null);
 const configs = [
-  { name: 'cpu', args: BASE_FLAGS, limit: Number(arg('--limit', 2560)) },
-  { name: 'webgpu', args: WEBGPU_FLAGS, limit: Number(arg('--limit', 320)) },
+  { name: 'cpu', args: BASE_FLAGS, limit: Number(arg('--limit', 9000)), epochs: 3 },
+  { name: 'webgpu', args: WEBGPU_FLAGS, limit: Number(arg('--limit', 320)), epochs: 1 },
 ].filter((c) => !only || c.name === only);
 
 const { server, url } = await startServer({ port: 0, root: '.', quiet: true });
@@ -46,7 +46,7 @@ for (const cfg of configs) {
     await run.done;
     obs.disconnect();
     return { backend: lab.backend, sampleMs, chainMs, firstStepMs: first, msPerStep: stepMs / steps, steps, long, epochEndMs };
-  }, { limit: cfg.limit, epochs: Number(arg('--epochs', 1)) });
+  }, { limit: cfg.limit, epochs: Number(arg('--epochs', cfg.epochs)) });
   const ips = (64 * 1000) / r.msPerStep;
   console.log(`${cfg.name} (backend ${r.backend}): train C batch 64: ${r.msPerStep.toFixed(1)} ms/step = ${ips.toFixed(0)} images/s ` +
     `over ${r.steps} steps (first chunk ${r.firstStepMs.toFixed(0)} ms/step); sample 60: ${r.sampleMs.toFixed(0)} ms; ` +
