@@ -12,7 +12,7 @@ const arg = (name, d) => { const i = process.argv.indexOf(name); return i >= 0 ?
 const only = arg('--only', null);
 const configs = [
   { name: 'cpu', args: BASE_FLAGS, limit: Number(arg('--limit', 9000)), epochs: 3 },
-  { name: 'webgpu', args: WEBGPU_FLAGS, limit: Number(arg('--limit', 320)), epochs: 1 },
+  { name: 'webgpu', args: WEBGPU_FLAGS, limit: Number(arg('--limit', 960)), epochs: 1 },
 ].filter((c) => !only || c.name === only);
 
 const { server, url } = await startServer({ port: 0, root: '.', quiet: true });
