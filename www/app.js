@@ -96,7 +96,16 @@ const download = document.getElementById('download');
 function showBackend() {
   badge.textContent = lab.backend === 'webgpu' ? 'WebGPU' : lab.backend === 'cpu' ? 'CPU' : '…';
   badge.className = `badge ${lab.backend ?? ''}`;
-  badge.title = lab.fallbackReason ?? 'running on the GPU through WebGPU';
+  badge.title = lab.fallbackReason ?? `running on the GPU through WebGPU${lab.gpu?.name ? ` (${lab.gpu.name})` : ''}`;
+}
+
+/** A software WebGPU adapter is correct but far slower than the CPU backend: say so once. */
+let softwareNoticeShown = false;
+function noticeSoftwareGpu() {
+  if (lab.backend !== 'webgpu' || !lab.gpu?.software || softwareNoticeShown) return;
+  softwareNoticeShown = true;
+  app.say(`WebGPU runs on a software renderer here${lab.gpu.name ? ` (${lab.gpu.name})` : ''}, which is much slower than ` +
+    'the CPU backend. For faster training switch to the CPU in the Models panel.', 'info');
 }
 
 async function refreshModels() {
@@ -112,6 +121,7 @@ lab.on('current', () => { modelSelect.value = lab.current; });
 lab.on('backend', (d) => {
   showBackend();
   if (d.fallbackReason && d.backend === 'cpu') app.say(d.fallbackReason, 'warn');
+  noticeSoftwareGpu();
 });
 lab.on('download', ({ label, loaded, total }) => {
   download.hidden = loaded >= total && total > 0;
@@ -160,6 +170,7 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
     return;
   }
   showBackend();
+  noticeSoftwareGpu();
   if (lab.backend === 'cpu' && lab.fallbackReason && backend !== 'cpu') {
     app.say(`WebGPU is not available: ${lab.fallbackReason}. Running on the CPU instead.`, 'warn');
   }

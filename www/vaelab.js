@@ -74,6 +74,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     backend: null,
     /** Why WebGPU is not used (null when it is). */
     fallbackReason: null,
+    /** On WebGPU: {name, software} of the browser's adapter (software: an emulated GPU). */
+    gpu: null,
     /** {n_train, n_test} of the digit data. */
     data: null,
     /** The slot that calls without an explicit `slot` use. */
@@ -123,7 +125,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       trainRun?.handle('train-error', { message: lost.message });
       const r = await spawn('cpu');
       for (const [slot, bytes] of saved) await call('loadWeights', { slot, bytes: bytes.slice() });
-      Object.assign(lab, { backend: r.backend, fallbackReason: `${reason}; continuing on the CPU with the current weights` });
+      Object.assign(lab, { backend: r.backend, gpu: null, fallbackReason: `${reason}; continuing on the CPU with the current weights` });
       emit('backend', { backend: lab.backend, fallbackReason: lab.fallbackReason });
       emit('models', {});
     })().catch((e) => emit('fatal', { message: `the model engine could not restart: ${e.message}` }))
@@ -148,6 +150,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   lab.ready = spawn(backend).then((r) => {
     lab.backend = r.backend;
     lab.fallbackReason = r.fallbackReason;
+    lab.gpu = r.gpu;
     lab.data = r.data;
     return lab;
   });

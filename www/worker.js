@@ -51,8 +51,23 @@ async function maybeFallBack(err) {
   const text = String(err?.message ?? err);
   if (!/lost|gpu|wgpu|device|buffer|adapter/i.test(text)) return false;
   await lab.setBackend('cpu');
-  event('backend', { backend: 'cpu', fallbackReason: `WebGPU failed (${text}); continuing on the CPU with the current weights` });
+  event('backend', { backend: 'cpu', gpu: null, fallbackReason: `WebGPU failed (${text}); continuing on the CPU with the current weights` });
   return true;
+}
+
+/** What the browser says of its WebGPU adapter. A software one (SwiftShader, llvmpipe) computes on
+ *  the CPU through an emulated GPU, far slower than the CPU backend; the page says so. */
+async function gpuAdapter() {
+  try {
+    const adapter = await navigator.gpu?.requestAdapter();
+    if (!adapter) return null;
+    const i = adapter.info ?? {};
+    const name = [i.vendor, i.architecture, i.description].filter(Boolean).join(' ');
+    const software = !!(i.isFallbackAdapter ?? adapter.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|software/i.test(name);
+    return { name, software };
+  } catch {
+    return null;
+  }
 }
 
 const ops = {
@@ -61,7 +76,8 @@ const ops = {
     lab = await Lab.create(backend ?? 'auto');
     const data = await fetchBytes(new URL('www/data/mnist-subset.bin', base), 'MNIST digits');
     const info = JSON.parse(lab.setData(data));
-    return { backend: lab.backend(), fallbackReason: lab.fallbackReason() ?? null, data: info };
+    const gpu = lab.backend() === 'webgpu' ? await gpuAdapter() : null;
+    return { backend: lab.backend(), fallbackReason: lab.fallbackReason() ?? null, data: info, gpu };
   },
   async loadPretrained({ arch, base }) {
     const bytes = await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`);
@@ -76,7 +92,7 @@ const ops = {
   async setBackend({ backend }) {
     const now = await lab.setBackend(backend);
     training.running = false;
-    return { backend: now, fallbackReason: lab.fallbackReason() ?? null };
+    return { backend: now, fallbackReason: lab.fallbackReason() ?? null, gpu: now === 'webgpu' ? await gpuAdapter() : null };
   },
   testImages: ({ indices }) => lab.testImages(Uint32Array.from(indices)),
   testLabels: () => lab.testLabels(),

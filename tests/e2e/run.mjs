@@ -58,9 +58,14 @@ function tests(cfg, url) {
       assert(backend === cfg.backend, `backend is ${backend}, expected ${cfg.backend}`);
       const badge = await page.textContent('#backend');
       assert(badge === (cfg.backend === 'webgpu' ? 'WebGPU' : 'CPU'), `badge says ${badge}`);
+      const messages = await page.textContent('#messages');
       if (cfg.backend === 'cpu') {
-        const warn = await page.textContent('#messages');
-        assert(/WebGPU is not available/.test(warn), `no fallback message: ${warn}`);
+        assert(/WebGPU is not available/.test(messages), `no fallback message: ${messages}`);
+      } else {
+        // SwiftShader is a software adapter: the page must say that the CPU is faster
+        const gpu = await page.evaluate(() => window.vaeLab.gpu);
+        assert(gpu?.software === true, `SwiftShader not recognised as a software adapter: ${JSON.stringify(gpu)}`);
+        assert(/software renderer/.test(messages), `no software-adapter notice: ${messages}`);
       }
     }],
     ['Models: loads the pretrained A–E in one click', async (page) => {

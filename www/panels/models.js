@@ -76,7 +76,7 @@ export default {
 
     function showBackend() {
       backendInfo.textContent = lab.backend === 'webgpu'
-        ? 'Running on the GPU through WebGPU.'
+        ? `Running on the GPU through WebGPU${lab.gpu?.name ? ` (adapter: ${lab.gpu.name}${lab.gpu.software ? ', a software renderer' : ''})` : ''}.`
         : `Running on the CPU (burn ndarray in WebAssembly)${lab.fallbackReason ? `: ${lab.fallbackReason}` : ''}.`;
       gpuButton.disabled = lab.backend === 'webgpu';
       cpuButton.disabled = lab.backend === 'cpu';
