@@ -214,14 +214,28 @@ struct SampleArgs {
     out: PathBuf,
 }
 
+/// Held-out digits to work on.
 #[derive(Args)]
-struct ReconstructArgs {
-    #[arg(long)]
-    weights: PathBuf,
+struct DigitsArgs {
+    /// IDX images (raw or .gz) or the compact subset file (its test split).
     #[arg(long, default_value = "www/data/mnist-subset.bin")]
     images: PathBuf,
     #[arg(long)]
     labels: Option<PathBuf>,
+}
+
+impl DigitsArgs {
+    fn load(&self, n: usize) -> Result<Digits> {
+        Ok(data::load_digits(&self.images, self.labels.as_deref(), false)?.head(n))
+    }
+}
+
+#[derive(Args)]
+struct ReconstructArgs {
+    #[arg(long)]
+    weights: PathBuf,
+    #[command(flatten)]
+    digits: DigitsArgs,
     #[arg(short, long, default_value_t = 16)]
     n: usize,
     /// Decode a sampled z instead of the mean of q(z|x).
@@ -255,10 +269,8 @@ struct ChainArgs {
 struct CollapseArgs {
     #[arg(long)]
     weights: PathBuf,
-    #[arg(long, default_value = "www/data/mnist-subset.bin")]
-    images: PathBuf,
-    #[arg(long)]
-    labels: Option<PathBuf>,
+    #[command(flatten)]
+    digits: DigitsArgs,
     #[arg(long, default_value_t = 256)]
     n: usize,
     #[arg(long)]
@@ -300,7 +312,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Reconstruct(a) => {
             let (model, _) = load_model(&a.weights)?;
-            let digits = data::load_digits(&a.images, a.labels.as_deref(), false)?.head(a.n);
+            let digits = a.digits.load(a.n)?;
             let idx: Vec<usize> = (0..digits.len()).collect();
             let x = digits.batch(&idx, &cpu_device());
             let mut rng = Rng::new(a.seed);
@@ -320,7 +332,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Collapse(a) => {
             let (model, _) = load_model(&a.weights)?;
-            let digits = data::load_digits(&a.images, a.labels.as_deref(), false)?.head(a.n);
+            let digits = a.digits.load(a.n)?;
             let stats = collapse(&model, &digits)?;
             if a.json {
                 println!("{}", serde_json::to_string(&stats)?);
