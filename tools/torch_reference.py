@@ -27,7 +27,6 @@ def mlp(dims):
 class Vae(torch.nn.Module):
     def __init__(self, hidden, latent=12):
         super().__init__()
-        self.latent = latent
         self.enc = mlp([784, *hidden, 2 * latent])
         self.dec = mlp([latent, *reversed(hidden), 784])
         self.log_sigma = torch.nn.Parameter(torch.zeros(1))
@@ -55,7 +54,7 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     data = torch.rand(2000, 784, device=dev)
 
-    def step(i):
+    def step():
         idx = torch.randint(0, 2000, (a.batch,), device=dev)
         loss = model.nelbo(data[idx])
         opt.zero_grad(set_to_none=True)
@@ -63,13 +62,13 @@ def main():
         opt.step()
         return loss
 
-    for i in range(10):
-        step(i)
+    for _ in range(10):
+        step()
     if dev.type == "cuda":
         torch.cuda.synchronize()
     t = time.perf_counter()
-    for i in range(a.steps):
-        loss = step(i)
+    for _ in range(a.steps):
+        loss = step()
     loss.item()  # wait for the device
     ms = (time.perf_counter() - t) * 1000 / a.steps
     print(f"torch {torch.__version__} {a.arch} ({params} params) on {a.device}: "

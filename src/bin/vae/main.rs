@@ -369,6 +369,7 @@ fn bench(a: BenchArgs) -> Result<()> {
     let digits = Digits::new(pixels, Some(vec![0; 2000]))?;
     let split = Split { train: digits.clone(), test: digits.head(100) };
     let device = device_for(&a.backend)?;
+    let on_gpu = a.backend != "cpu";
     let arch = if a.arch.arch.is_none() && a.arch.hidden.is_none() { ArchArgs { arch: Some("all".into()), hidden: None, latent: 12 } } else { a.arch };
     let idx: Vec<usize> = (0..1000).collect();
     for spec in arch.specs()? {
@@ -393,11 +394,11 @@ fn bench(a: BenchArgs) -> Result<()> {
         recon(&model, &device)?; // warm-up: the first call compiles kernels on a GPU
         let (out, recon_ms) = recon(&model, &device)?;
         // On a GPU, the same weights on the CPU must give the same pixels.
-        let cpu_diff = if a.backend == "cpu" {
-            0.0
-        } else {
+        let cpu_diff = if on_gpu {
             let (cpu_out, _) = recon(&model.fork(&cpu_device()), &cpu_device())?;
             out.iter().zip(&cpu_out).map(|(g, c)| (g - c).abs()).fold(0f32, f32::max)
+        } else {
+            0.0
         };
         let images_per_s = a.batch as f64 * 1000.0 / ms_per_step;
         if a.json {
@@ -406,7 +407,7 @@ fn bench(a: BenchArgs) -> Result<()> {
         } else {
             println!("{} on {}: {:.2} ms/step ({:.0} images/s) training, batch {}; reconstruct 1000 digits {:.1} ms{}",
                 spec.label(), a.backend, ms_per_step, images_per_s, a.batch, recon_ms,
-                if a.backend == "cpu" { String::new() } else { format!("; max |{} - cpu| {:.1e}", a.backend, cpu_diff) });
+                if on_gpu { format!("; max |{} - cpu| {:.1e}", a.backend, cpu_diff) } else { String::new() });
         }
     }
     Ok(())
