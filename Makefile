@@ -14,12 +14,12 @@ WASM_OPT_FLAGS := --enable-bulk-memory --enable-nontrapping-float-to-int --enabl
 
 FORCE:
 
-.PHONY: serve test setup setup-test build wasm data vendor weights report dist test-rust test-e2e bench clean
+.PHONY: serve test setup setup-test setup-fuzz build wasm data vendor weights report dist test-rust test-server test-e2e fuzz fuzz-smoke bench clean
 
 serve: build
 	node tools/serve.mjs --port $(PORT)
 
-test: setup-test build test-rust test-e2e
+test: setup-test build test-rust test-server test-e2e fuzz-smoke
 
 build: setup wasm data vendor
 
@@ -84,8 +84,33 @@ dist: build
 test-rust:
 	$(CARGO) test --release
 
+test-server:
+	node --test tests/server/
+
 test-e2e: build
 	node tests/e2e/run.mjs
+
+# --- fuzzing (cargo fuzz on nightly) ---------------------------------------------------------
+# Every reader of untrusted bytes; seeds in fuzz/seeds/<target>, new inputs in target/fuzz-corpus.
+# -malloc_limit_mb: no single allocation above 64 MB, whatever the input claims.
+FUZZ_TARGETS := weights idx subset
+FUZZ_FLAGS := -malloc_limit_mb=64 -rss_limit_mb=1024
+FUZZ_ARGS ?= -runs=1000000
+setup-fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+
+# prints libFuzzer's "Done N runs in S second(s)" per target; fails on a crash, a panic or an
+# allocation over the limit (the log's tail shows it)
+fuzz: setup-fuzz
+	@for t in $(FUZZ_TARGETS); do mkdir -p target/fuzz-corpus/$$t; \
+	  cargo +nightly fuzz run --fuzz-dir fuzz $$t target/fuzz-corpus/$$t fuzz/seeds/$$t -- $(FUZZ_ARGS) $(FUZZ_FLAGS) \
+	  > target/fuzz-$$t.log 2>&1 || { tail -40 target/fuzz-$$t.log; exit 1; }; \
+	  echo "fuzz $$t: $$(grep -E '^Done' target/fuzz-$$t.log)"; done
+
+# CI: 30 s per target
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_ARGS=-max_total_time=30
 
 # Numbers, no assertions: native training/inference speed, then the browser on CPU and WebGPU.
 bench: setup-test build

@@ -41,7 +41,32 @@ impl FixedPointChain {
     /// Frame 0 is the decoded prior sample (or the start image); each of the `steps` iterations
     /// draws x ~ N(frame, sigma^2 I), z ~ q(z|x), and records the next frame = decoder mean of z.
     /// Returns steps + 1 frames of [n, 784].
-    pub fn run(&self, model: &Vae, n: usize, start: Option<Tensor<2>>, rng: &mut Rng) -> Vec<Tensor<2>> {
+    pub fn run(
+        &self,
+        model: &Vae,
+        n: usize,
+        start: Option<Tensor<2>>,
+        rng: &mut Rng,
+    ) -> Vec<Tensor<2>> {
+        let mut frames = Vec::with_capacity(self.steps + 1);
+        self.for_each(model, n, start, rng, |_, frame| {
+            frames.push(frame);
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
+        frames
+    }
+
+    /// [`FixedPointChain::run`], handing frame `i` to `f` as soon as it exists instead of keeping
+    /// every frame: memory stays flat however many steps (the CLI streams them to a GIF).
+    pub fn for_each<E>(
+        &self,
+        model: &Vae,
+        n: usize,
+        start: Option<Tensor<2>>,
+        rng: &mut Rng,
+        mut f: impl FnMut(usize, Tensor<2>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let device = model.log_sigma().device();
         let latent = model.latent();
         let sigma = model.log_sigma().exp().reshape([1, 1]);
@@ -50,28 +75,83 @@ impl FixedPointChain {
             None => model.decode(noise(rng, n, latent, &device)),
         };
         let n = frame.dims()[0];
-        let mut frames = Vec::with_capacity(self.steps + 1);
-        frames.push(frame.clone());
-        for _ in 0..self.steps {
-            let pixel_noise = Tensor::from_data(TensorData::new(rng.normals(n * PIXELS), [n, PIXELS]), &device);
+        f(0, frame.clone())?;
+        for i in 1..=self.steps {
+            let pixel_noise = Tensor::from_data(
+                TensorData::new(rng.normals(n * PIXELS), [n, PIXELS]),
+                &device,
+            );
             let x = frame + pixel_noise * sigma.clone();
             let (mu, logvar) = model.encode(x);
             let z = mu + (logvar * 0.5).exp() * noise(rng, n, latent, &device);
             frame = model.decode(z);
-            frames.push(frame.clone());
+            f(i, frame.clone())?;
         }
-        frames
+        Ok(())
     }
 }
 
-/// Device-side pieces of [`CollapseStats`]: ([L] mean KL per latent, [L] variance over x of mu).
-pub fn collapse_tensors(model: &Vae, x: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
+/// Device-side sums for [`CollapseStats`] over a chunk of images x [n, 784]:
+/// [3L] = (Σ_x KL_i, Σ_x mu_i, Σ_x mu_i²) per latent i. Chunks add up, so statistics over any
+/// number of images run in bounded memory ([`CollapseSums`]).
+pub fn collapse_chunk(model: &Vae, x: Tensor<2>) -> Tensor<1> {
     let (mu, logvar) = model.encode(x);
     let [_, l] = mu.dims();
-    let kl = kl_elements(mu.clone(), logvar).mean_dim(0).reshape([l]);
-    let centred = mu.clone() - mu.mean_dim(0);
-    let var = (centred.clone() * centred).mean_dim(0).reshape([l]);
-    (kl, var)
+    let kl = kl_elements(mu.clone(), logvar).sum_dim(0).reshape([l]);
+    let sq = (mu.clone() * mu.clone()).sum_dim(0).reshape([l]);
+    Tensor::cat(vec![kl, mu.sum_dim(0).reshape([l]), sq], 0)
+}
+
+/// Host accumulator of [`collapse_chunk`] sums, in f64.
+#[derive(Clone, Debug, Default)]
+pub struct CollapseSums {
+    n: usize,
+    sums: Vec<f64>,
+}
+
+impl CollapseSums {
+    /// Add one chunk of `n` images (its read-back [`collapse_chunk`]).
+    pub fn add(&mut self, n: usize, chunk: &[f32]) {
+        if self.sums.is_empty() {
+            self.sums = vec![0.0; chunk.len()];
+        }
+        self.sums
+            .iter_mut()
+            .zip(chunk)
+            .for_each(|(s, &c)| *s += c as f64);
+        self.n += n;
+    }
+
+    pub fn finish(self) -> CollapseStats {
+        let l = self.sums.len() / 3;
+        let n = self.n.max(1) as f64;
+        let kl = self.sums[..l].iter().map(|s| (s / n) as f32).collect();
+        let var = (0..l)
+            .map(|i| {
+                let mean = self.sums[l + i] / n;
+                (self.sums[2 * l + i] / n - mean * mean).max(0.0) as f32
+            })
+            .collect();
+        CollapseStats::from_parts(self.n, kl, var)
+    }
+}
+
+/// Collapse statistics over `digits`, [`crate::limits::STATS_CHUNK`] images at a time (sync
+/// readback: native, or the CPU backend).
+pub fn collapse_stats(
+    model: &Vae,
+    digits: &crate::data::Digits,
+    device: &Device,
+) -> Result<CollapseStats, crate::VaeError> {
+    let mut sums = CollapseSums::default();
+    let idx: Vec<usize> = (0..digits.len()).collect();
+    for chunk in idx.chunks(crate::limits::STATS_CHUNK) {
+        sums.add(
+            chunk.len(),
+            &crate::read_f32(collapse_chunk(model, digits.batch(chunk, device)))?,
+        );
+    }
+    Ok(sums.finish())
 }
 
 /// Posterior collapse, as in Sec. III-A of the report (and Burda et al.'s active units).
@@ -91,9 +171,18 @@ pub const ACTIVE_UNIT_THRESHOLD: f32 = 0.01;
 
 impl CollapseStats {
     pub fn from_parts(n: usize, kl_per_latent: Vec<f32>, mu_variance: Vec<f32>) -> Self {
-        let active_units = mu_variance.iter().filter(|&&v| v > ACTIVE_UNIT_THRESHOLD).count();
+        let active_units = mu_variance
+            .iter()
+            .filter(|&&v| v > ACTIVE_UNIT_THRESHOLD)
+            .count();
         let total_kl = kl_per_latent.iter().sum();
-        Self { n, kl_per_latent, mu_variance, active_units, total_kl }
+        Self {
+            n,
+            kl_per_latent,
+            mu_variance,
+            active_units,
+            total_kl,
+        }
     }
 }
 
@@ -104,7 +193,9 @@ pub fn pca_2d(data: &[f32], n: usize, d: usize) -> Vec<f32> {
     if n == 0 || d == 0 {
         return Vec::new();
     }
-    let mean: Vec<f64> = (0..d).map(|j| (0..n).map(|i| data[i * d + j] as f64).sum::<f64>() / n as f64).collect();
+    let mean: Vec<f64> = (0..d)
+        .map(|j| (0..n).map(|i| data[i * d + j] as f64).sum::<f64>() / n as f64)
+        .collect();
     let mut cov = vec![0.0f64; d * d];
     for i in 0..n {
         for a in 0..d {
@@ -119,7 +210,9 @@ pub fn pca_2d(data: &[f32], n: usize, d: usize) -> Vec<f32> {
         let mut v: Vec<f64> = (0..d).map(|j| 1.0 + (j as f64) * 0.1 + k as f64).collect();
         let mut lambda = 0.0;
         for _ in 0..500 {
-            let mut w: Vec<f64> = (0..d).map(|a| (0..d).map(|b| cov[a * d + b] * v[b]).sum()).collect();
+            let mut w: Vec<f64> = (0..d)
+                .map(|a| (0..d).map(|b| cov[a * d + b] * v[b]).sum())
+                .collect();
             let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
             if norm < 1e-12 {
                 break;
@@ -128,7 +221,10 @@ pub fn pca_2d(data: &[f32], n: usize, d: usize) -> Vec<f32> {
             lambda = norm;
             v = w;
         }
-        let big = v.iter().cloned().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+        let big = v
+            .iter()
+            .cloned()
+            .fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
         if big < 0.0 {
             v.iter_mut().for_each(|x| *x = -*x);
         }
@@ -142,7 +238,9 @@ pub fn pca_2d(data: &[f32], n: usize, d: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; n * 2];
     for i in 0..n {
         for (k, v) in components.iter().enumerate() {
-            out[i * 2 + k] = (0..d).map(|j| (data[i * d + j] as f64 - mean[j]) * v[j]).sum::<f64>() as f32;
+            out[i * 2 + k] = (0..d)
+                .map(|j| (data[i * d + j] as f64 - mean[j]) * v[j])
+                .sum::<f64>() as f32;
         }
     }
     out
@@ -174,7 +272,10 @@ pub fn preprocess_drawing(gray: &[f32], width: usize, height: usize) -> Vec<f32>
     }
     let (bw, bh) = ((x1 - x0 + 1) as f32, (y1 - y0 + 1) as f32);
     let scale = 20.0 / bw.max(bh);
-    let (tw, th) = (((bw * scale).round() as usize).clamp(1, 20), ((bh * scale).round() as usize).clamp(1, 20));
+    let (tw, th) = (
+        ((bw * scale).round() as usize).clamp(1, 20),
+        ((bh * scale).round() as usize).clamp(1, 20),
+    );
     // area-average: each target pixel averages a grid of source samples over its footprint
     const SS: usize = 6;
     let mut small = vec![0.0f32; tw * th];
@@ -183,8 +284,10 @@ pub fn preprocess_drawing(gray: &[f32], width: usize, height: usize) -> Vec<f32>
             let mut acc = 0.0;
             for sy in 0..SS {
                 for sx in 0..SS {
-                    let fx = x0 as f32 + (tx as f32 + (sx as f32 + 0.5) / SS as f32) * bw / tw as f32;
-                    let fy = y0 as f32 + (ty as f32 + (sy as f32 + 0.5) / SS as f32) * bh / th as f32;
+                    let fx =
+                        x0 as f32 + (tx as f32 + (sx as f32 + 0.5) / SS as f32) * bw / tw as f32;
+                    let fy =
+                        y0 as f32 + (ty as f32 + (sy as f32 + 0.5) / SS as f32) * bh / th as f32;
                     acc += ink((fx as usize).min(width - 1), (fy as usize).min(height - 1));
                 }
             }
@@ -197,8 +300,14 @@ pub fn preprocess_drawing(gray: &[f32], width: usize, height: usize) -> Vec<f32>
     }
     small.iter_mut().for_each(|v| *v /= peak); // thin strokes still reach full intensity
     let mass: f32 = small.iter().sum();
-    let cx = (0..tw * th).map(|i| (i % tw) as f32 * small[i]).sum::<f32>() / mass;
-    let cy = (0..tw * th).map(|i| (i / tw) as f32 * small[i]).sum::<f32>() / mass;
+    let cx = (0..tw * th)
+        .map(|i| (i % tw) as f32 * small[i])
+        .sum::<f32>()
+        / mass;
+    let cy = (0..tw * th)
+        .map(|i| (i / tw) as f32 * small[i])
+        .sum::<f32>()
+        / mass;
     let (ox, oy) = ((13.5 - cx).round() as i32, (13.5 - cy).round() as i32);
     for ty in 0..th {
         for tx in 0..tw {
@@ -242,24 +351,50 @@ mod tests {
         let device = crate::cpu_device();
         let model = ArchSpec::preset("A").unwrap().init(&device, 1);
         let a = crate::read_f32(sample(&model, 3, &mut Rng::new(4))).unwrap();
-        assert_eq!(a, crate::read_f32(sample(&model, 3, &mut Rng::new(4))).unwrap());
-        assert_ne!(a, crate::read_f32(sample(&model, 3, &mut Rng::new(5))).unwrap());
+        assert_eq!(
+            a,
+            crate::read_f32(sample(&model, 3, &mut Rng::new(4))).unwrap()
+        );
+        assert_ne!(
+            a,
+            crate::read_f32(sample(&model, 3, &mut Rng::new(5))).unwrap()
+        );
     }
 
     #[test]
     fn collapse_counts_active_units() {
         let device = crate::cpu_device();
         let model = ArchSpec::preset("A").unwrap().init(&device, 1);
-        let x = Tensor::<2>::from_data(TensorData::new(Rng::new(3).normals(256 * 784), [256, 784]), &device);
-        let (kl, var) = collapse_tensors(&model, x.clone());
-        let stats = CollapseStats::from_parts(256, crate::read_f32(kl).unwrap(), crate::read_f32(var).unwrap());
+        let x = Tensor::<2>::from_data(
+            TensorData::new(Rng::new(3).normals(256 * 784), [256, 784]),
+            &device,
+        );
+        let mut sums = CollapseSums::default();
+        sums.add(
+            256,
+            &crate::read_f32(collapse_chunk(&model, x.clone())).unwrap(),
+        );
+        let stats = sums.finish();
         assert_eq!(stats.kl_per_latent.len(), 12);
         // random init on unit-variance inputs: every mu varies (~1/3 variance per unit)
         assert_eq!(stats.active_units, 12);
         // identical inputs: no latent varies across x
         let same = Tensor::<2>::ones([16, 784], &device);
-        let (_, var) = collapse_tensors(&model, same);
-        assert_eq!(CollapseStats::from_parts(16, vec![0.0; 12], crate::read_f32(var).unwrap()).active_units, 0);
+        let mut sums = CollapseSums::default();
+        sums.add(16, &crate::read_f32(collapse_chunk(&model, same)).unwrap());
+        assert_eq!(sums.finish().active_units, 0);
+        // chunks add up to the one-batch statistics
+        let mut parts = CollapseSums::default();
+        for (from, n) in [(0, 100), (100, 156)] {
+            parts.add(
+                n,
+                &crate::read_f32(collapse_chunk(&model, x.clone().narrow(0, from, n))).unwrap(),
+            );
+        }
+        let parts = parts.finish();
+        for (a, b) in parts.mu_variance.iter().zip(&stats.mu_variance) {
+            assert!((a - b).abs() < 1e-4 * b.abs().max(1.0), "{a} vs {b}");
+        }
     }
 
     #[test]
@@ -292,13 +427,20 @@ mod tests {
             }
         }
         let out = preprocess_drawing(&g, w, h);
-        let rows: Vec<usize> = (0..28).filter(|y| (0..28).any(|x| out[y * 28 + x] > 0.1)).collect();
+        let rows: Vec<usize> = (0..28)
+            .filter(|y| (0..28).any(|x| out[y * 28 + x] > 0.1))
+            .collect();
         assert_eq!(rows.len(), 20, "longer side scaled to 20 px");
         let mass: f32 = out.iter().sum();
         let cx = (0..784).map(|i| (i % 28) as f32 * out[i]).sum::<f32>() / mass;
         let cy = (0..784).map(|i| (i / 28) as f32 * out[i]).sum::<f32>() / mass;
-        assert!((cx - 13.5).abs() <= 1.0 && (cy - 13.5).abs() <= 1.0, "centre of mass {cx},{cy}");
+        assert!(
+            (cx - 13.5).abs() <= 1.0 && (cy - 13.5).abs() <= 1.0,
+            "centre of mass {cx},{cy}"
+        );
         assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
-        assert!(preprocess_drawing(&vec![0.0; 100], 10, 10).iter().all(|&v| v == 0.0));
+        assert!(preprocess_drawing(&vec![0.0; 100], 10, 10)
+            .iter()
+            .all(|&v| v == 0.0));
     }
 }

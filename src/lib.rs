@@ -7,18 +7,23 @@
 //! * [`analysis`]: reconstructions, samples, fixed-point chains, posterior collapse, PCA,
 //!   drawing preprocessing.
 //! * [`weights`]: the self-describing weights file.
+//! * [`checkpoint`]: a training run frozen at an epoch end, to resume it.
+//! * [`optim`]: Adam with a state we can read back; [`limits`]: every cap, with its reason.
 //!
 //! The backend is chosen by the `Device`: ndarray on the CPU, wgpu (WebGPU) in the browser.
 
 pub mod analysis;
+pub mod checkpoint;
 pub mod data;
+pub mod limits;
 pub mod loss;
 pub mod model;
+pub mod optim;
 pub mod rng;
 pub mod training;
-pub mod weights;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+pub mod weights;
 
 pub use analysis::{CollapseStats, FixedPointChain};
 pub use data::{Digits, Split};
@@ -53,11 +58,17 @@ pub fn cpu_device() -> Device {
 
 /// Read a float tensor back synchronously (native only: WebGPU needs [`read_f32_async`]).
 pub fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, VaeError> {
-    t.into_data().try_to_vec::<f32>().map_err(|e| VaeError::Readback(format!("{e:?}")))
+    t.into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| VaeError::Readback(format!("{e:?}")))
 }
 
 /// Read a float tensor back asynchronously (required on WebGPU).
 pub async fn read_f32_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, VaeError> {
-    let data = t.into_data_async().await.map_err(|e| VaeError::Readback(format!("{e:?}")))?;
-    data.try_to_vec::<f32>().map_err(|e| VaeError::Readback(format!("{e:?}")))
+    let data = t
+        .into_data_async()
+        .await
+        .map_err(|e| VaeError::Readback(format!("{e:?}")))?;
+    data.try_to_vec::<f32>()
+        .map_err(|e| VaeError::Readback(format!("{e:?}")))
 }

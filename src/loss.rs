@@ -49,7 +49,12 @@ impl Elbo {
         let [_, l] = mu.dims();
         let kl_per_latent = kl_elements(mu, logvar).mean_dim(0).reshape([l]);
         let kl = kl_per_latent.clone().sum();
-        Elbo { nelbo: rec.clone() + kl.clone(), rec, kl, kl_per_latent }
+        Elbo {
+            nelbo: rec.clone() + kl.clone(),
+            rec,
+            kl,
+            kl_per_latent,
+        }
     }
 }
 
@@ -73,10 +78,10 @@ mod tests {
         let enc_bias = 784 * 24;
         flat[enc_bias] = 1.0; // mu_0 = 1
         flat[enc_bias + 12 + 1] = 2f32.ln(); // logvar_1 = ln 2
-        // decoder bias (784 values) sits before log sigma, at the very end
+                                             // decoder bias (784 values) sits before log sigma, at the very end
         let p = flat.len();
         flat[p - 1] = 0.5f32.ln(); // log sigma: sigma = 0.5
-        // all decoder biases 0 -> mean = sigmoid(0) = 0.5 everywhere
+                                   // all decoder biases 0 -> mean = sigmoid(0) = 0.5 everywhere
         let model = spec.from_flat(&flat, &device).unwrap();
         // two images: all ones, and all zeros -> squared error 0.25 per pixel either way
         let mut pixels = vec![1.0f32; 784];
@@ -121,7 +126,16 @@ mod tests {
         let analytic = crate::read_f32(model.flat_grads(&grads)).unwrap();
         let p = base.len();
         // one parameter of every kind: encoder weight/bias, head, decoder, log sigma
-        let probes = [0, 5 * 3 + 1, 784 * 3 + 1, 784 * 3 + 3 + 2, 784 * 3 + 3 + 12 + 1, p - 785 - 10, p - 3, p - 1];
+        let probes = [
+            0,
+            5 * 3 + 1,
+            784 * 3 + 1,
+            784 * 3 + 3 + 2,
+            784 * 3 + 3 + 12 + 1,
+            p - 785 - 10,
+            p - 3,
+            p - 1,
+        ];
         for i in probes {
             let h = 1e-2f32;
             let mut plus = base.clone();
@@ -131,7 +145,11 @@ mod tests {
             let f = |v: &[f32]| crate::read_f32(loss(v, &device).0).unwrap()[0];
             let numeric = (f(&plus) - f(&minus)) / (2.0 * h);
             let tol = 0.02 * analytic[i].abs().max(numeric.abs()) + 0.05;
-            assert!((numeric - analytic[i]).abs() < tol, "param {i}: autodiff {} vs numeric {numeric}", analytic[i]);
+            assert!(
+                (numeric - analytic[i]).abs() < tol,
+                "param {i}: autodiff {} vs numeric {numeric}",
+                analytic[i]
+            );
         }
         assert!(analytic[p - 1].abs() > 1.0, "log sigma matters");
     }

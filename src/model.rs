@@ -35,8 +35,13 @@ pub struct ArchSpec {
 }
 
 /// The report's five models (Table I).
-pub const PRESETS: [(&str, &[usize]); 5] =
-    [("A", &[]), ("B", &[32]), ("C", &[64]), ("D", &[60, 32]), ("E", &[60, 32, 20])];
+pub const PRESETS: [(&str, &[usize]); 5] = [
+    ("A", &[]),
+    ("B", &[32]),
+    ("C", &[64]),
+    ("D", &[60, 32]),
+    ("E", &[60, 32, 20]),
+];
 
 impl ArchSpec {
     /// A–E from the report, latent dimension 12.
@@ -45,18 +50,28 @@ impl ArchSpec {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, hidden)| ArchSpec::new(hidden.to_vec()))
-            .ok_or_else(|| VaeError::Invalid(format!("unknown architecture '{name}' (expected A, B, C, D or E)")))
+            .ok_or_else(|| {
+                VaeError::Invalid(format!(
+                    "unknown architecture '{name}' (expected A, B, C, D or E)"
+                ))
+            })
     }
 
     /// The preset letter this spec matches, if any.
     pub fn preset_name(&self) -> Option<&'static str> {
-        PRESETS.iter().find(|(_, h)| *h == self.hidden.as_slice() && self.latent == 12).map(|(n, _)| *n)
+        PRESETS
+            .iter()
+            .find(|(_, h)| *h == self.hidden.as_slice() && self.latent == 12)
+            .map(|(n, _)| *n)
     }
 
     /// Reject shapes no one means (zero widths, absurd sizes) before allocating anything.
     pub fn validate(&self) -> Result<(), VaeError> {
         if self.latent == 0 || self.latent > 256 {
-            return Err(VaeError::Invalid(format!("latent dimension {} is outside 1..=256", self.latent)));
+            return Err(VaeError::Invalid(format!(
+                "latent dimension {} is outside 1..=256",
+                self.latent
+            )));
         }
         if self.hidden.len() > 8 || self.hidden.iter().any(|&w| w == 0 || w > 4096) {
             return Err(VaeError::Invalid(format!(
@@ -98,14 +113,19 @@ impl ArchSpec {
 
     /// Number of scalar parameters (Table I of the report).
     pub fn param_count(&self) -> usize {
-        self.param_shapes().iter().map(|s| s.iter().product::<usize>()).sum()
+        self.param_shapes()
+            .iter()
+            .map(|s| s.iter().product::<usize>())
+            .sum()
     }
 
     /// A short human label: "C" for presets, else "[60,32] z=8".
     pub fn label(&self) -> String {
         match self.preset_name() {
             Some(n) => n.to_string(),
-            None => format!("{:?} z={}", self.hidden, self.latent).replace(' ', "").replace("z=", " z="),
+            None => format!("{:?} z={}", self.hidden, self.latent)
+                .replace(' ', "")
+                .replace("z=", " z="),
         }
     }
 
@@ -126,7 +146,8 @@ impl ArchSpec {
             flat.extend((0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * k) as f32));
         }
         flat.push(0.0); // log sigma = 0, i.e. sigma = 1
-        self.from_flat(&flat, device).expect("init builds a matching parameter vector")
+        self.from_flat(&flat, device)
+            .expect("init builds a matching parameter vector")
     }
 
     /// Build a model from a flat parameter vector laid out as [`ArchSpec::param_shapes`].
@@ -152,14 +173,31 @@ impl ArchSpec {
         };
         let mut linear = |d_in: usize, d_out: usize| Linear {
             weight: Param::from_tensor(Tensor::from_data(take(&[d_in, d_out]), device)),
-            bias: Some(Param::from_tensor(Tensor::from_data(take(&[d_out]), device))),
+            bias: Some(Param::from_tensor(Tensor::from_data(
+                take(&[d_out]),
+                device,
+            ))),
         };
-        let enc: Vec<Linear> = self.encoder_dims().windows(2).map(|w| linear(w[0], w[1])).collect();
-        let dec: Vec<Linear> = self.decoder_dims().windows(2).map(|w| linear(w[0], w[1])).collect();
+        let enc: Vec<Linear> = self
+            .encoder_dims()
+            .windows(2)
+            .map(|w| linear(w[0], w[1]))
+            .collect();
+        let dec: Vec<Linear> = self
+            .decoder_dims()
+            .windows(2)
+            .map(|w| linear(w[0], w[1]))
+            .collect();
         let log_sigma = Param::from_tensor(Tensor::from_data(take(&[1]), device));
         let (encoder, enc_out) = split_last(enc);
         let (decoder, dec_out) = split_last(dec);
-        Ok(Vae { encoder, enc_out, decoder, dec_out, log_sigma })
+        Ok(Vae {
+            encoder,
+            enc_out,
+            decoder,
+            dec_out,
+            log_sigma,
+        })
     }
 }
 
@@ -222,7 +260,13 @@ impl Vae {
     /// so that saving needs a single readback (async on the web).
     pub fn flat_params(&self) -> Tensor<1> {
         let mut parts: Vec<Tensor<1>> = Vec::new();
-        for layer in self.encoder.iter().chain([&self.enc_out]).chain(&self.decoder).chain([&self.dec_out]) {
+        for layer in self
+            .encoder
+            .iter()
+            .chain([&self.enc_out])
+            .chain(&self.decoder)
+            .chain([&self.dec_out])
+        {
             parts.push(layer.weight.val().flatten(0, 1));
             parts.push(layer.bias.as_ref().expect("layers have biases").val());
         }
@@ -235,9 +279,23 @@ impl Vae {
     pub(crate) fn flat_grads(&self, grads: &burn::tensor::Gradients) -> Tensor<1> {
         let missing = "every parameter has a gradient";
         let mut parts: Vec<Tensor<1>> = Vec::new();
-        for layer in self.encoder.iter().chain([&self.enc_out]).chain(&self.decoder).chain([&self.dec_out]) {
+        for layer in self
+            .encoder
+            .iter()
+            .chain([&self.enc_out])
+            .chain(&self.decoder)
+            .chain([&self.dec_out])
+        {
             parts.push(layer.weight.val().grad(grads).expect(missing).flatten(0, 1));
-            parts.push(layer.bias.as_ref().expect("layers have biases").val().grad(grads).expect(missing));
+            parts.push(
+                layer
+                    .bias
+                    .as_ref()
+                    .expect("layers have biases")
+                    .val()
+                    .grad(grads)
+                    .expect(missing),
+            );
         }
         parts.push(self.log_sigma.val().grad(grads).expect(missing));
         Tensor::cat(parts, 0)
@@ -252,15 +310,27 @@ mod tests {
     fn sigmoid_is_the_logistic_with_finite_gradients() {
         let device = crate::cpu_device().autodiff();
         let xs = [-200.0f32, -40.0, -5.0, -0.5, 0.0, 0.5, 5.0, 40.0, 200.0];
-        let x = Tensor::<1>::from_data(TensorData::new(xs.to_vec(), [xs.len()]), &device).require_grad();
+        let x = Tensor::<1>::from_data(TensorData::new(xs.to_vec(), [xs.len()]), &device)
+            .require_grad();
         let y = sigmoid(x.clone());
         let grads = y.clone().sum().backward();
-        let y = y.inner().into_data().to_vec::<f32>().unwrap();
-        let dy = x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+        let y = y.inner().into_data().try_to_vec::<f32>().unwrap();
+        let dy = x
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         for ((&x, &y), &dy) in xs.iter().zip(&y).zip(&dy) {
             let exact = 1.0 / (1.0 + (-x as f64).exp());
-            assert!((y as f64 - exact).abs() < 1e-6, "sigmoid({x}) = {y}, want {exact}");
-            assert!(dy.is_finite() && (dy as f64 - exact * (1.0 - exact)).abs() < 1e-6, "sigmoid'({x}) = {dy}");
+            assert!(
+                (y as f64 - exact).abs() < 1e-6,
+                "sigmoid({x}) = {y}, want {exact}"
+            );
+            assert!(
+                dy.is_finite() && (dy as f64 - exact * (1.0 - exact)).abs() < 1e-6,
+                "sigmoid'({x}) = {dy}"
+            );
         }
     }
 
@@ -270,7 +340,11 @@ mod tests {
         for ((name, _), expected) in PRESETS.iter().zip([29033, 52201, 103593, 100065, 100953]) {
             let spec = ArchSpec::preset(name).unwrap();
             assert_eq!(spec.param_count(), expected, "model {name}");
-            assert_eq!(spec.init(&device, 0).num_params(), expected, "model {name} as built");
+            assert_eq!(
+                spec.init(&device, 0).num_params(),
+                expected,
+                "model {name} as built"
+            );
         }
     }
 
@@ -291,7 +365,13 @@ mod tests {
         let model = spec.init(&device, 3);
         let flat = model.flat_params().into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(flat.len(), 52201);
-        let again = spec.from_flat(&flat, &device).unwrap().flat_params().into_data().try_to_vec::<f32>().unwrap();
+        let again = spec
+            .from_flat(&flat, &device)
+            .unwrap()
+            .flat_params()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert_eq!(flat, again);
         assert!(spec.from_flat(&flat[1..], &device).is_err());
     }

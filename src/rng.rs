@@ -5,7 +5,7 @@
 //! whatever burn's backends do with their own generators.
 
 /// SplitMix64 (Steele, Lea & Flood 2014): 64-bit state, passes BigCrush, trivially portable.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rng {
     state: u64,
     spare_normal: Option<f32>,
@@ -13,7 +13,10 @@ pub struct Rng {
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Self { state: seed ^ 0x5DEE_CE66_D1CE_4E5B, spare_normal: None }
+        Self {
+            state: seed ^ 0x5DEE_CE66_D1CE_4E5B,
+            spare_normal: None,
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {

@@ -4,17 +4,21 @@
 //! blocks) and the browser worker (which must yield between chunks of steps and read tensors back
 //! asynchronously). Losses are accumulated on the device; nothing is read back inside a step.
 
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{Checkpoint, CheckpointHeader};
 use crate::data::{Digits, Split};
+use crate::limits::{DIVERGENCE_NATS, MAX_BATCH, MAX_EPOCHS, MAX_PARAMS};
 use crate::loss::Elbo;
 use crate::model::{ArchSpec, Vae};
+use crate::optim::Adam;
 use crate::rng::Rng;
 use crate::VaeError;
 
-#[derive(Config, Debug)]
+/// What a training run does: the architecture and Adam's settings. The defaults are the report's.
+#[derive(Config, Debug, PartialEq)]
 pub struct TrainingConfig {
     pub arch: ArchSpec,
     #[config(default = 100)]
@@ -41,7 +45,11 @@ impl Metrics {
     /// From a read-back [nelbo, kl, rec, weight] sum vector: divides by the weight.
     pub fn from_sums(sums: &[f32]) -> Metrics {
         let w = sums[3].max(1e-12) as f64;
-        Metrics { nelbo: sums[0] as f64 / w, kl: sums[1] as f64 / w, rec: sums[2] as f64 / w }
+        Metrics {
+            nelbo: sums[0] as f64 / w,
+            kl: sums[1] as f64 / w,
+            rec: sums[2] as f64 / w,
+        }
     }
 
     pub fn is_finite(&self) -> bool {
@@ -49,10 +57,11 @@ impl Metrics {
     }
 }
 
+/// One finished epoch: training averages over its steps and the held-out estimate after it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// 1-based.
-    pub epoch: usize,
+    pub epoch: u64,
     pub train: Metrics,
     pub test: Metrics,
 }
@@ -62,12 +71,20 @@ pub struct EpochRecord {
 fn weighted_sums(elbo: &Elbo, n: usize) -> Tensor<1> {
     let device = elbo.nelbo.device();
     let one = Tensor::<1>::ones([1], &device);
-    Tensor::cat(vec![elbo.nelbo.clone(), elbo.kl.clone(), elbo.rec.clone(), one], 0).detach() * n as f32
+    Tensor::cat(
+        vec![elbo.nelbo.clone(), elbo.kl.clone(), elbo.rec.clone(), one],
+        0,
+    )
+    .detach()
+        * n as f32
 }
 
 /// Noise for the reparameterisation trick, from our seeded stream.
 pub fn noise(rng: &mut Rng, n: usize, latent: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(rng.normals(n * latent), [n, latent]), device)
+    Tensor::from_data(
+        TensorData::new(rng.normals(n * latent), [n, latent]),
+        device,
+    )
 }
 
 /// Seed of the held-out estimate's noise: the trainer, `vae eval` and the app use the same one, so
@@ -95,7 +112,7 @@ pub fn evaluate(model: &Vae, digits: &Digits, device: &Device, seed: u64) -> Ten
 pub struct Trainer {
     pub config: TrainingConfig,
     model: Vae,
-    optim: ModuleOptimizer,
+    optim: Adam,
     /// The model at the end of the last good epoch (inference copy), for rollback on NaN.
     last_good: Vae,
     train: Digits,
@@ -110,19 +127,49 @@ pub struct Trainer {
     epoch_sums: Tensor<1>,
     chunk_sums: Tensor<1>,
     chunk_steps: usize,
+    /// Lowest nELBO seen (chunks and epochs), the reference for the divergence guard.
+    best: f64,
     pub history: Vec<EpochRecord>,
+}
+
+impl TrainingConfig {
+    /// Refuse settings that cannot train (or would not fit a browser tab): see [`crate::limits`].
+    pub fn validate(&self) -> Result<(), VaeError> {
+        self.arch.validate()?;
+        if self.arch.param_count() > MAX_PARAMS {
+            return Err(VaeError::Invalid(format!(
+                "architecture {} has {} parameters; at most {MAX_PARAMS} can be trained",
+                self.arch.label(),
+                self.arch.param_count()
+            )));
+        }
+        if !(1..=MAX_EPOCHS).contains(&self.epochs)
+            || !(1..=MAX_BATCH).contains(&self.batch)
+            || !(self.lr > 0.0 && self.lr < 1.0)
+        {
+            return Err(VaeError::Invalid(format!(
+                "training options out of range: epochs {} (1..={MAX_EPOCHS}), batch {} (1..={MAX_BATCH}), lr {} (between 0 and 1)",
+                self.epochs, self.batch, self.lr
+            )));
+        }
+        if self.limit == Some(0) {
+            return Err(VaeError::Invalid(
+                "limit must be at least 1 training digit".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Trainer {
     /// Start from `model` (resume) or a fresh one initialised from the config's seed.
-    pub fn new(config: TrainingConfig, model: Option<Vae>, split: &Split, device: &Device) -> Result<Self, VaeError> {
-        config.arch.validate()?;
-        if config.batch == 0 || config.epochs == 0 || !(config.lr > 0.0 && config.lr.is_finite()) {
-            return Err(VaeError::Invalid(format!(
-                "epochs ({}) and batch ({}) must be at least 1 and lr ({}) positive",
-                config.epochs, config.batch, config.lr
-            )));
-        }
+    pub fn new(
+        config: TrainingConfig,
+        model: Option<Vae>,
+        split: &Split,
+        device: &Device,
+    ) -> Result<Self, VaeError> {
+        config.validate()?;
         let train = match config.limit {
             Some(n) => split.train.head(n),
             None => split.train.clone(),
@@ -145,7 +192,7 @@ impl Trainer {
         let mut root = Rng::new(config.seed.wrapping_add(0x7261_696e));
         let zeros = Tensor::<1>::zeros([4], device);
         Ok(Self {
-            optim: AdamConfig::new().init(),
+            optim: Adam::new(),
             last_good: model.clone(),
             model: model.fork(&train_device).train(),
             order: (0..train.len()).collect(),
@@ -156,6 +203,7 @@ impl Trainer {
             epoch_sums: zeros.clone(),
             chunk_sums: zeros,
             chunk_steps: 0,
+            best: f64::INFINITY,
             history: Vec::new(),
             test: split.test.clone(),
             train,
@@ -198,7 +246,12 @@ impl Trainer {
         let end = (self.cursor + self.config.batch).min(self.order.len());
         let idx = &self.order[self.cursor..end];
         let x = self.train.batch(idx, &self.train_device);
-        let eps = noise(&mut self.noise_rng, idx.len(), self.config.arch.latent, &self.train_device);
+        let eps = noise(
+            &mut self.noise_rng,
+            idx.len(),
+            self.config.arch.latent,
+            &self.train_device,
+        );
         let elbo = Elbo::compute(&self.model, x, eps);
         let sums = weighted_sums(&elbo, idx.len()).inner();
         let grads = GradientsParams::from_grads(elbo.nelbo.backward(), &self.model);
@@ -213,7 +266,10 @@ impl Trainer {
     /// Sums since the last call, for live within-epoch charts: ([nelbo, kl, rec, n], steps).
     pub fn take_chunk_sums(&mut self) -> (Tensor<1>, usize) {
         let zeros = Tensor::zeros([4], &self.device);
-        (std::mem::replace(&mut self.chunk_sums, zeros), std::mem::take(&mut self.chunk_steps))
+        (
+            std::mem::replace(&mut self.chunk_sums, zeros),
+            std::mem::take(&mut self.chunk_steps),
+        )
     }
 
     /// This epoch's training sums (call at the end of an epoch).
@@ -226,24 +282,139 @@ impl Trainer {
         evaluate(&self.model(), &self.test, &self.device, HELD_OUT_SEED)
     }
 
-    /// Record an epoch whose numbers were read back. Non-finite numbers roll the weights back to
-    /// the last good epoch and end the run with an error that says so.
+    /// Record an epoch whose numbers were read back. A diverged epoch (see [`Trainer::check`])
+    /// rolls the weights back to the last good epoch and ends the run with an error that says so.
     pub fn finish_epoch(&mut self, train: Metrics, test: Metrics) -> Result<EpochRecord, VaeError> {
         self.cursor = 0;
-        if !train.is_finite() || !test.is_finite() {
-            self.model = self.last_good.clone().fork(&self.train_device).train();
-            let at = self.epoch + 1;
-            self.epoch = self.config.epochs;
-            return Err(VaeError::Diverged(format!(
-                "training diverged (non-finite loss) in epoch {at}; weights rolled back to the end of epoch {}",
-                at - 1
-            )));
+        self.check(train, "the epoch's mean")?;
+        if !test.is_finite() {
+            return Err(self.diverged("the held-out nELBO is not finite".into()));
         }
         self.epoch += 1;
         self.last_good = self.model();
-        let record = EpochRecord { epoch: self.epoch, train, test };
+        let record = EpochRecord {
+            epoch: self.epoch as u64,
+            train,
+            test,
+        };
         self.history.push(record);
         Ok(record)
+    }
+
+    /// The divergence guard, for a chunk's or an epoch's training numbers: non-finite, or more
+    /// than [`DIVERGENCE_NATS`] above the best nELBO of this run, ends the run (weights rolled
+    /// back). `what` names the numbers in the message.
+    pub fn check(&mut self, m: Metrics, what: &str) -> Result<(), VaeError> {
+        if !m.is_finite() {
+            return Err(self.diverged(format!(
+                "{what} is not finite (nELBO {}, KL {})",
+                m.nelbo, m.kl
+            )));
+        }
+        if m.nelbo > self.best + DIVERGENCE_NATS {
+            let why = format!(
+                "{what} nELBO {:.4e} is more than {DIVERGENCE_NATS} nats above the best so far ({:.1}); try a smaller learning rate",
+                m.nelbo, self.best
+            );
+            return Err(self.diverged(why));
+        }
+        self.best = self.best.min(m.nelbo);
+        Ok(())
+    }
+
+    fn diverged(&mut self, why: String) -> VaeError {
+        let (epoch, step) = (self.epoch + 1, self.step_in_epoch());
+        self.model = self.last_good.clone().fork(&self.train_device).train();
+        self.epoch = self.config.epochs;
+        self.cursor = 0;
+        VaeError::Diverged(format!(
+            "training diverged in epoch {epoch}, step {step}: {why}; weights rolled back to the end of epoch {}",
+            epoch - 1
+        ))
+    }
+
+    /// What a checkpoint reads back from the device, in one go: the parameters, then Adam's
+    /// moments. Take it at an epoch end (after [`Trainer::finish_epoch`]) or before the first step.
+    pub fn checkpoint_tensor(&self) -> Tensor<1> {
+        let params = self.model().flat_params();
+        match self.optim.state_tensor() {
+            Some(state) => Tensor::cat(vec![params, state], 0),
+            None => params,
+        }
+    }
+
+    /// The checkpoint, from the floats of [`Trainer::checkpoint_tensor`]; `extra` comes back on
+    /// resume untouched.
+    pub fn checkpoint(&self, floats: Vec<f32>, extra: serde_json::Value) -> Checkpoint {
+        Checkpoint {
+            header: CheckpointHeader {
+                format: 1,
+                config: self.config.clone(),
+                epoch: self.epoch as u64,
+                history: self.history.clone(),
+                best: self.best.is_finite().then_some(self.best),
+                adam_time: self.optim.time() as u64,
+                shuffle_rng: self.shuffle_rng.clone(),
+                noise_rng: self.noise_rng.clone(),
+                order: self.order.iter().map(|&i| i as u32).collect(),
+                extra,
+            },
+            floats,
+        }
+    }
+
+    /// Continue a run from its checkpoint, on the same digits (`split`) it was trained on.
+    pub fn resume(
+        checkpoint: &Checkpoint,
+        split: &Split,
+        device: &Device,
+    ) -> Result<Self, VaeError> {
+        let h = &checkpoint.header;
+        let arch = &h.config.arch;
+        let n = arch.param_count();
+        let model = arch.from_flat(&checkpoint.floats[..n.min(checkpoint.floats.len())], device)?;
+        let mut t = Trainer::new(h.config.clone(), Some(model), split, device)?;
+        let bad = |why: String| VaeError::Invalid(format!("cannot resume this run: {why}"));
+        if h.order.len() != t.train.len() {
+            return Err(bad(format!(
+                "it trained on {} digits, the data here has {}",
+                h.order.len(),
+                t.train.len()
+            )));
+        }
+        let mut seen = vec![false; h.order.len()];
+        for &i in &h.order {
+            match seen.get_mut(i as usize) {
+                Some(s) if !*s => *s = true,
+                _ => return Err(bad("its digit order is not a permutation".into())),
+            }
+        }
+        if h.epoch > h.config.epochs as u64 || h.history.len() as u64 != h.epoch {
+            return Err(bad(format!(
+                "{} epochs of history for epoch {} of {}",
+                h.history.len(),
+                h.epoch,
+                h.config.epochs
+            )));
+        }
+        let sizes: Vec<usize> = arch
+            .param_shapes()
+            .iter()
+            .map(|s| s.iter().product())
+            .collect();
+        t.optim = Adam::restore(
+            h.adam_time as usize,
+            &checkpoint.floats[n..],
+            &sizes,
+            device,
+        )?;
+        t.shuffle_rng = h.shuffle_rng.clone();
+        t.noise_rng = h.noise_rng.clone();
+        t.order = h.order.iter().map(|&i| i as usize).collect();
+        t.epoch = h.epoch as usize;
+        t.history = h.history.clone();
+        t.best = h.best.unwrap_or(f64::INFINITY);
+        Ok(t)
     }
 
     /// Stop early: the run ends with the current weights.
@@ -299,19 +470,40 @@ mod tests {
     fn one_epoch_lowers_the_nelbo() {
         let split = toy_split(2000);
         let device = crate::cpu_device();
-        let config = TrainingConfig::new(ArchSpec::preset("B").unwrap()).with_epochs(1).with_seed(5);
-        let before = Metrics::from_sums(&crate::read_f32(evaluate(&config.arch.init(&device, 5), &split.test, &device, 1)).unwrap());
+        let config = TrainingConfig::new(ArchSpec::preset("B").unwrap())
+            .with_epochs(1)
+            .with_seed(5);
+        let before = Metrics::from_sums(
+            &crate::read_f32(evaluate(
+                &config.arch.init(&device, 5),
+                &split.test,
+                &device,
+                1,
+            ))
+            .unwrap(),
+        );
         let (t, hist) = run(config, &split);
-        let after = Metrics::from_sums(&crate::read_f32(evaluate(&t.model(), &split.test, &device, 1)).unwrap());
+        let after = Metrics::from_sums(
+            &crate::read_f32(evaluate(&t.model(), &split.test, &device, 1)).unwrap(),
+        );
         assert_eq!(hist.len(), 1);
-        assert!(after.nelbo < before.nelbo - 20.0, "held-out nELBO {} -> {}", before.nelbo, after.nelbo);
+        assert!(
+            after.nelbo < before.nelbo - 20.0,
+            "held-out nELBO {} -> {}",
+            before.nelbo,
+            after.nelbo
+        );
         assert!((hist[0].train.nelbo - (hist[0].train.kl + hist[0].train.rec)).abs() < 1e-2);
     }
 
     #[test]
     fn seeded_training_is_reproducible() {
         let split = toy_split(300);
-        let config = || TrainingConfig::new(ArchSpec::new(vec![16]).with_latent(4)).with_epochs(2).with_seed(9);
+        let config = || {
+            TrainingConfig::new(ArchSpec::new(vec![16]).with_latent(4))
+                .with_epochs(2)
+                .with_seed(9)
+        };
         let (a, ha) = run(config(), &split);
         let (b, hb) = run(config(), &split);
         assert_eq!(ha, hb);
@@ -329,10 +521,138 @@ mod tests {
         let mut t = Trainer::new(config, None, &split, &device).unwrap();
         let start = crate::read_f32(t.model().flat_params()).unwrap();
         while !t.step() {}
-        let nan = Metrics { nelbo: f64::NAN, ..Default::default() };
-        let err = t.finish_epoch(nan, Metrics::default()).unwrap_err().to_string();
-        assert!(err.contains("diverged") && err.contains("rolled back"), "{err}");
+        let nan = Metrics {
+            nelbo: f64::NAN,
+            ..Default::default()
+        };
+        let err = t
+            .finish_epoch(nan, Metrics::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("diverged") && err.contains("rolled back"),
+            "{err}"
+        );
         assert!(t.is_done());
         assert_eq!(crate::read_f32(t.model().flat_params()).unwrap(), start);
+    }
+
+    /// Step until the epoch ends, checking every step's numbers as the app checks its chunks.
+    fn guarded_epoch(t: &mut Trainer) -> Result<EpochRecord, VaeError> {
+        loop {
+            let end = t.step();
+            let (sums, _) = t.take_chunk_sums();
+            t.check(
+                Metrics::from_sums(&crate::read_f32(sums).unwrap()),
+                "the last step's",
+            )?;
+            if end {
+                break;
+            }
+        }
+        let train = Metrics::from_sums(&crate::read_f32(t.take_epoch_sums()).unwrap());
+        let test = Metrics::from_sums(&crate::read_f32(t.evaluate_test()).unwrap());
+        t.finish_epoch(train, test)
+    }
+
+    #[test]
+    fn a_resumed_run_ends_exactly_like_an_uninterrupted_one() {
+        let split = toy_split(300);
+        let device = crate::cpu_device();
+        let config = || {
+            TrainingConfig::new(ArchSpec::new(vec![16]).with_latent(4))
+                .with_epochs(3)
+                .with_seed(4)
+                .with_batch(32)
+        };
+        let (whole, history) = run(config(), &split);
+
+        // one epoch, then a checkpoint through bytes, then the rest on a fresh trainer
+        let mut first = Trainer::new(config(), None, &split, &device).unwrap();
+        guarded_epoch(&mut first).unwrap();
+        let floats = crate::read_f32(first.checkpoint_tensor()).unwrap();
+        let bytes = first
+            .checkpoint(floats, serde_json::json!({"slot": "run1"}))
+            .to_bytes();
+        drop(first);
+        let ckpt = Checkpoint::from_bytes(&bytes, "ckpt").unwrap();
+        assert_eq!(ckpt.header.extra["slot"], "run1");
+        let mut resumed = Trainer::resume(&ckpt, &split, &device).unwrap();
+        assert_eq!(resumed.epoch(), 1);
+        while !resumed.is_done() {
+            guarded_epoch(&mut resumed).unwrap();
+        }
+        assert_eq!(
+            resumed.history, history,
+            "each epoch exactly once, same numbers"
+        );
+        assert_eq!(
+            crate::read_f32(resumed.model().flat_params()).unwrap(),
+            crate::read_f32(whole.model().flat_params()).unwrap()
+        );
+
+        // a checkpoint refuses other data and damaged bytes
+        let other = toy_split(200);
+        let refused = Trainer::resume(&ckpt, &other, &device)
+            .err()
+            .expect("other data is refused")
+            .to_string();
+        assert!(refused.contains("digits"), "{refused}");
+        let mut flipped = bytes.clone();
+        let n = flipped.len();
+        flipped[n - 20] ^= 1;
+        assert!(Checkpoint::from_bytes(&flipped, "c")
+            .unwrap_err()
+            .to_string()
+            .contains("checksum"));
+        for cut in [0, 9, 15, n / 2, n - 1] {
+            assert!(Checkpoint::from_bytes(&bytes[..cut], "c").is_err());
+        }
+    }
+
+    #[test]
+    fn a_diverging_run_stops_at_the_step_and_keeps_the_last_good_weights() {
+        let split = toy_split(600);
+        let device = crate::cpu_device();
+        let config = TrainingConfig::new(ArchSpec::preset("B").unwrap())
+            .with_epochs(5)
+            .with_lr(0.5)
+            .with_seed(1);
+        let mut t = Trainer::new(config, None, &split, &device).unwrap();
+        let start = crate::read_f32(t.model().flat_params()).unwrap();
+        let err = loop {
+            match guarded_epoch(&mut t) {
+                Ok(_) => assert!(!t.is_done(), "lr 0.5 should not train cleanly"),
+                Err(e) => break e.to_string(),
+            }
+        };
+        assert!(
+            err.contains("diverged in epoch")
+                && err.contains("step")
+                && err.contains("rolled back"),
+            "{err}"
+        );
+        assert!(t.is_done());
+        let kept = crate::read_f32(t.model().flat_params()).unwrap();
+        if t.history.is_empty() {
+            assert_eq!(kept, start);
+        }
+        assert!(kept.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn settings_out_of_range_are_refused() {
+        let arch = || ArchSpec::preset("A").unwrap();
+        for config in [
+            TrainingConfig::new(arch()).with_epochs(0),
+            TrainingConfig::new(arch()).with_epochs(crate::limits::MAX_EPOCHS + 1),
+            TrainingConfig::new(arch()).with_batch(0),
+            TrainingConfig::new(arch()).with_lr(f64::NAN),
+            TrainingConfig::new(arch()).with_lr(1.5),
+            TrainingConfig::new(arch()).with_limit(Some(0)),
+            TrainingConfig::new(ArchSpec::new(vec![4096, 4096])),
+        ] {
+            assert!(config.validate().is_err(), "{config:?}");
+        }
     }
 }

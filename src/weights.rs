@@ -9,41 +9,86 @@
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ArchSpec, Vae};
+use crate::limits::MAX_PARAMS;
+use crate::model::{ArchSpec, Vae, PIXELS};
 use crate::VaeError;
 
 pub const WEIGHTS_MAGIC: &[u8; 8] = b"VAELABW1";
 const MAX_HEADER: usize = 1 << 20;
 
 /// How a weights file was made. Every field is optional so that a model trained in the browser
-/// (or by a future version) can leave out what it does not know.
+/// (or by a future version) can leave out what it does not know; a field that does not parse is
+/// dropped, not fatal (see [`WeightsMeta::lenient`]). Integers are fixed-width (u64), so the CLI
+/// and the 32-bit wasm engine accept exactly the same files.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct WeightsMeta {
     pub dataset: Option<String>,
-    pub epochs: Option<usize>,
+    pub epochs: Option<u64>,
     pub seed: Option<u64>,
     pub lr: Option<f64>,
-    pub batch: Option<usize>,
+    pub batch: Option<u64>,
     pub train_nelbo: Option<f64>,
     pub train_kl: Option<f64>,
     pub train_rec: Option<f64>,
     pub test_nelbo: Option<f64>,
     pub test_kl: Option<f64>,
     pub sigma: Option<f64>,
-    pub active_units: Option<usize>,
+    pub active_units: Option<u64>,
     pub train_seconds: Option<f64>,
     pub created_by: Option<String>,
     /// Per-epoch training curve (the report's Fig. 1-2), if the file was made by training.
     pub history: Option<Vec<crate::training::EpochRecord>>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Header {
+#[derive(Serialize)]
+struct Header<'a> {
+    format: u32,
+    arch: &'a ArchSpec,
+    params: u64,
+    meta: &'a WeightsMeta,
+}
+
+/// The header as read: the metadata stays loose until [`WeightsMeta::lenient`] sorts it.
+#[derive(Deserialize)]
+struct RawHeader {
     format: u32,
     arch: ArchSpec,
-    params: usize,
-    meta: WeightsMeta,
+    params: u64,
+    #[serde(default)]
+    meta: serde_json::Value,
+}
+
+impl WeightsMeta {
+    /// Keep every field that parses and drop the rest: the metadata only describes the weights,
+    /// so a malformed `history` or `epochs` must not make the weights unusable.
+    pub fn lenient(value: serde_json::Value) -> WeightsMeta {
+        let serde_json::Value::Object(fields) = value else {
+            return WeightsMeta::default();
+        };
+        let good: serde_json::Map<String, serde_json::Value> = fields
+            .into_iter()
+            .filter(|(k, v)| {
+                let one = serde_json::Value::Object([(k.clone(), v.clone())].into_iter().collect());
+                serde_json::from_value::<WeightsMeta>(one).is_ok()
+            })
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(good)).unwrap_or_default()
+    }
+}
+
+/// Fixed probe inputs: blank, full, a ramp, and noise. Weights that turn any of them into a
+/// non-finite nELBO (say, every weight at 3.4e38, which passes every other check) are refused.
+fn probe_batch(device: &Device) -> (Tensor<2>, crate::rng::Rng) {
+    let mut rng = crate::rng::Rng::new(0x9e0b);
+    let mut x = vec![0.0f32; PIXELS];
+    x.extend(std::iter::repeat_n(1.0f32, PIXELS));
+    x.extend((0..PIXELS).map(|i| i as f32 / (PIXELS - 1) as f32));
+    x.extend((0..PIXELS).map(|_| rng.uniform() as f32));
+    (
+        Tensor::from_data(TensorData::new(x, [4, PIXELS]), device),
+        rng,
+    )
 }
 
 /// A weights file in memory: architecture, metadata and the flat parameter vector.
@@ -54,8 +99,10 @@ pub struct WeightsFile {
     pub params: Vec<f32>,
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl WeightsFile {
@@ -63,7 +110,11 @@ impl WeightsFile {
     pub fn new(arch: ArchSpec, meta: WeightsMeta, params: Vec<f32>) -> Result<Self, VaeError> {
         arch.validate()?;
         if params.len() != arch.param_count() {
-            return Err(VaeError::Invalid(format!("{} parameters for architecture {}", params.len(), arch.label())));
+            return Err(VaeError::Invalid(format!(
+                "{} parameters for architecture {}",
+                params.len(),
+                arch.label()
+            )));
         }
         Ok(Self { arch, meta, params })
     }
@@ -77,9 +128,9 @@ impl WeightsFile {
     pub fn to_bytes(&self) -> Vec<u8> {
         let header = serde_json::to_vec(&Header {
             format: 1,
-            arch: self.arch.clone(),
-            params: self.params.len(),
-            meta: self.meta.clone(),
+            arch: &self.arch,
+            params: self.params.len() as u64,
+            meta: &self.meta,
         })
         .expect("header serialises");
         let mut out = Vec::with_capacity(24 + header.len() + 4 * self.params.len());
@@ -95,52 +146,114 @@ impl WeightsFile {
         out
     }
 
-    /// Parse and check a weights file; `name` only appears in error messages.
+    /// Parse and check a weights file; `name` only appears in error messages. Nothing is
+    /// allocated in proportion to what the file claims before the claim is checked.
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self, VaeError> {
-        let bad = |why: String| VaeError::Weights { file: name.to_string(), why };
+        let (arch, meta, data_at) = Self::parse_header(bytes, name)?;
+        let bad = |why: String| VaeError::Weights {
+            file: name.to_string(),
+            why,
+        };
+        let count = arch.param_count();
+        let total = data_at + 4 * count + 8;
+        if bytes.len() != total {
+            return Err(bad(format!(
+                "{} bytes, expected {total}: the file is truncated or has trailing bytes",
+                bytes.len()
+            )));
+        }
+        let stored = u64::from_le_bytes(bytes[total - 8..].try_into().expect("8 bytes"));
+        if stored != fnv1a(&bytes[..total - 8]) {
+            return Err(bad("checksum mismatch: the file is corrupt".into()));
+        }
+        let params: Vec<f32> = bytes[data_at..total - 8]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        if params.iter().any(|p| !p.is_finite()) {
+            return Err(bad("parameters contain NaN or infinity".into()));
+        }
+        Ok(Self { arch, meta, params })
+    }
+
+    /// The architecture and metadata, without reading the parameters (`vae info`), plus where
+    /// the parameters start. Checks the header and the parameter count against the limits.
+    pub fn parse_header(
+        bytes: &[u8],
+        name: &str,
+    ) -> Result<(ArchSpec, WeightsMeta, usize), VaeError> {
+        let bad = |why: String| VaeError::Weights {
+            file: name.to_string(),
+            why,
+        };
         if bytes.len() < 8 || &bytes[..8] != WEIGHTS_MAGIC {
-            return Err(bad("not a VAE Lab weights file (magic VAELABW1 missing)".into()));
+            return Err(bad(
+                "not a VAE Lab weights file (magic VAELABW1 missing)".into()
+            ));
         }
         let u32_at = |i: usize| -> Result<usize, VaeError> {
             bytes
                 .get(i..i + 4)
-                .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
+                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
                 .ok_or_else(|| bad(format!("truncated: {} bytes", bytes.len())))
         };
         let header_len = u32_at(8)?;
-        if header_len > MAX_HEADER || 12 + header_len > bytes.len() {
-            return Err(bad(format!("truncated or corrupt header ({} bytes, header says {header_len})", bytes.len())));
+        if header_len > MAX_HEADER || header_len > bytes.len().saturating_sub(12) {
+            return Err(bad(format!(
+                "truncated or corrupt header ({} bytes, header says {header_len})",
+                bytes.len()
+            )));
         }
-        let header: Header = serde_json::from_slice(&bytes[12..12 + header_len])
+        let header: RawHeader = serde_json::from_slice(&bytes[12..12 + header_len])
             .map_err(|e| bad(format!("corrupt header: {e}")))?;
         if header.format != 1 {
-            return Err(bad(format!("format version {} is newer than this app (1)", header.format)));
+            return Err(bad(format!(
+                "format version {} is newer than this app (1)",
+                header.format
+            )));
         }
         header.arch.validate().map_err(|e| bad(e.to_string()))?;
+        let expected = header.arch.param_count();
+        if expected > MAX_PARAMS {
+            return Err(bad(format!(
+                "architecture {} has {expected} parameters; VAE Lab loads at most {MAX_PARAMS}",
+                header.arch.label()
+            )));
+        }
         let count_at = 12 + header_len;
         let count = u32_at(count_at)?;
-        let expected = header.arch.param_count();
-        if count != expected || header.params != expected {
+        if count != expected || header.params != expected as u64 {
             return Err(bad(format!(
                 "architecture {} needs {expected} parameters but the file holds {count}",
                 header.arch.label()
             )));
         }
-        let data_at = count_at + 4;
-        let total = data_at + 4 * count + 8;
-        if bytes.len() != total {
-            return Err(bad(format!("{} bytes, expected {total}: the file is truncated or has trailing bytes", bytes.len())));
+        Ok((header.arch, WeightsMeta::lenient(header.meta), count_at + 4))
+    }
+
+    /// [`WeightsFile::from_bytes`], then the probe: the model must give a finite nELBO on fixed
+    /// inputs. Every load of a user's file goes through here.
+    pub fn load(bytes: &[u8], name: &str) -> Result<Self, VaeError> {
+        let file = Self::from_bytes(bytes, name)?;
+        file.probe().map_err(|why| VaeError::Weights {
+            file: name.to_string(),
+            why,
+        })?;
+        Ok(file)
+    }
+
+    /// Run the probe batch through the model on the CPU (the host copy; no GPU readback).
+    pub fn probe(&self) -> Result<(), String> {
+        let device = crate::cpu_device();
+        let model = self.to_model(&device).map_err(|e| e.to_string())?;
+        let (x, mut rng) = probe_batch(&device);
+        let eps = crate::training::noise(&mut rng, 4, model.latent(), &device);
+        let elbo = crate::loss::Elbo::compute(&model, x, eps);
+        let nelbo = crate::read_f32(elbo.nelbo).map_err(|e| e.to_string())?[0];
+        if !nelbo.is_finite() {
+            return Err(format!("the weights give a non-finite nELBO ({nelbo}) on test inputs: they are not a usable model"));
         }
-        let stored = u64::from_le_bytes(bytes[total - 8..].try_into().unwrap());
-        if stored != fnv1a(&bytes[..total - 8]) {
-            return Err(bad("checksum mismatch: the file is corrupt".into()));
-        }
-        let params: Vec<f32> =
-            bytes[data_at..total - 8].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
-        if params.iter().any(|p| !p.is_finite()) {
-            return Err(bad("parameters contain NaN or infinity".into()));
-        }
-        Ok(Self { arch: header.arch, meta: header.meta, params })
+        Ok(())
     }
 
     /// Build the model on `device`.
@@ -176,7 +289,11 @@ mod tests {
     fn file(arch: &str) -> WeightsFile {
         let device = crate::cpu_device();
         let model = ArchSpec::preset(arch).unwrap().init(&device, 9);
-        let meta = WeightsMeta { dataset: Some("test".into()), epochs: Some(3), ..Default::default() };
+        let meta = WeightsMeta {
+            dataset: Some("test".into()),
+            epochs: Some(3),
+            ..Default::default()
+        };
         WeightsFile::from_model(&model, meta).unwrap()
     }
 
@@ -189,7 +306,12 @@ mod tests {
         assert_eq!(back, f);
         let model = back.to_model(&device).unwrap();
         assert_eq!(crate::read_f32(model.flat_params()).unwrap(), f.params);
-        assert_eq!(WeightsFile::from_model(&model, f.meta.clone()).unwrap().to_bytes(), bytes);
+        assert_eq!(
+            WeightsFile::from_model(&model, f.meta.clone())
+                .unwrap()
+                .to_bytes(),
+            bytes
+        );
     }
 
     #[test]
@@ -197,10 +319,15 @@ mod tests {
         let device = crate::cpu_device();
         let f = file("C");
         let bytes = f.to_bytes();
-        let e = f.to_model_of(&ArchSpec::preset("D").unwrap(), &device).unwrap_err().to_string();
+        let e = f
+            .to_model_of(&ArchSpec::preset("D").unwrap(), &device)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("architecture C") && e.contains("not D"), "{e}");
 
-        let e = WeightsFile::from_bytes(&bytes[..bytes.len() / 2], "half.bin").unwrap_err().to_string();
+        let e = WeightsFile::from_bytes(&bytes[..bytes.len() / 2], "half.bin")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("half.bin") && e.contains("truncated"), "{e}");
         for cut in [4, 10, 30] {
             assert!(WeightsFile::from_bytes(&bytes[..cut], "c").is_err());
@@ -209,19 +336,103 @@ mod tests {
         let mut flipped = bytes.clone();
         let n = flipped.len();
         flipped[n - 100] ^= 0x40;
-        let e = WeightsFile::from_bytes(&flipped, "flip.bin").unwrap_err().to_string();
+        let e = WeightsFile::from_bytes(&flipped, "flip.bin")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("checksum"), "{e}");
 
         let mut rng = crate::rng::Rng::new(5);
         let noise: Vec<u8> = (0..bytes.len()).map(|_| rng.next_u64() as u8).collect();
-        let e = WeightsFile::from_bytes(&noise, "noise.bin").unwrap_err().to_string();
+        let e = WeightsFile::from_bytes(&noise, "noise.bin")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("noise.bin") && e.contains("magic"), "{e}");
 
         // a valid header that claims another architecture than its payload
         let mut lying = file("A");
         lying.arch = ArchSpec::preset("B").unwrap();
-        let forged = WeightsFile { params: f.params[..29033].to_vec(), ..lying }.to_bytes();
-        let e = WeightsFile::from_bytes(&forged, "forged.bin").unwrap_err().to_string();
+        let forged = WeightsFile {
+            params: f.params[..29033].to_vec(),
+            ..lying
+        }
+        .to_bytes();
+        let e = WeightsFile::from_bytes(&forged, "forged.bin")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("52201"), "{e}");
+    }
+
+    /// A file with `header` (JSON) and `count` parameters of value `value`, checksum valid.
+    fn forge(header: &str, count: u32, value: f32) -> Vec<u8> {
+        let mut out = WEIGHTS_MAGIC.to_vec();
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        for _ in 0..count {
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+        let sum = fnv1a(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn huge_weights_that_pass_the_checksum_are_refused_by_the_probe() {
+        let header = r#"{"format":1,"arch":{"hidden":[],"latent":12},"params":29033,"meta":{}}"#;
+        let bytes = forge(header, 29033, 3.4e38);
+        assert!(
+            WeightsFile::from_bytes(&bytes, "big.bin").is_ok(),
+            "finite, so the parser alone accepts it"
+        );
+        let e = WeightsFile::load(&bytes, "big.bin")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("big.bin") && e.contains("non-finite"), "{e}");
+        assert!(WeightsFile::load(&file("A").to_bytes(), "ok.bin").is_ok());
+    }
+
+    #[test]
+    fn parameter_counts_are_capped_before_anything_is_allocated() {
+        // 2 layers of 4096: 784*4096*2 + 4096*4096*2 + ... > 5M parameters; the file is tiny
+        let header =
+            r#"{"format":1,"arch":{"hidden":[4096,4096],"latent":12},"params":40000000,"meta":{}}"#;
+        let e = WeightsFile::from_bytes(&forge(header, 0, 0.0), "huge.bin")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 5000000"), "{e}");
+    }
+
+    #[test]
+    fn metadata_is_fixed_width_and_lenient() {
+        let params = file("A").params;
+        let with_meta = |meta: &str| {
+            let header = format!(
+                r#"{{"format":1,"arch":{{"hidden":[],"latent":12}},"params":29033,"meta":{meta}}}"#
+            );
+            let mut out = forge(&header, 0, 0.0);
+            out.truncate(out.len() - 12); // drop count and checksum; rebuild with real params
+            out.extend_from_slice(&29033u32.to_le_bytes());
+            params
+                .iter()
+                .for_each(|p| out.extend_from_slice(&p.to_le_bytes()));
+            let sum = fnv1a(&out);
+            out.extend_from_slice(&sum.to_le_bytes());
+            WeightsFile::from_bytes(&out, "m.bin")
+        };
+        // 2^32 epochs: u64 on every platform, so the 32-bit wasm engine reads it like the CLI
+        assert_eq!(
+            with_meta(r#"{"epochs":4294967296}"#).unwrap().meta.epochs,
+            Some(1 << 32)
+        );
+        // malformed optional fields are dropped, the rest is kept
+        let m = with_meta(r#"{"epochs":"many","history":[{"epoch":-1}],"seed":7,"dataset":["x"]}"#)
+            .unwrap()
+            .meta;
+        assert_eq!(
+            (m.epochs, m.history, m.seed, m.dataset),
+            (None, None, Some(7), None)
+        );
+        assert_eq!(with_meta("42").unwrap().meta, WeightsMeta::default());
+        assert!(with_meta("{}").is_ok());
     }
 }

@@ -3,8 +3,16 @@
 use std::process::Command;
 
 fn vae(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vae")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(env!("CARGO_BIN_EXE_vae"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn tmp(name: &str, bytes: &[u8]) -> String {
@@ -45,14 +53,25 @@ fn info_json_has_params() {
 #[test]
 fn eval_json_on_an_idx_gz_file() {
     let images = tmp("blobs-idx3-ubyte.gz", &idx_gz(37));
-    let (ok, out, err) = vae(&["eval", "--weights", "weights/C.bin", "--images", &images, "--json"]);
+    let (ok, out, err) = vae(&[
+        "eval",
+        "--weights",
+        "weights/C.bin",
+        "--images",
+        &images,
+        "--json",
+    ]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["n"], 37);
     for key in ["nelbo", "rec", "kl"] {
         assert!(v[key].as_f64().unwrap().is_finite(), "{key}");
     }
-    let (nelbo, rec, kl) = (v["nelbo"].as_f64().unwrap(), v["rec"].as_f64().unwrap(), v["kl"].as_f64().unwrap());
+    let (nelbo, rec, kl) = (
+        v["nelbo"].as_f64().unwrap(),
+        v["rec"].as_f64().unwrap(),
+        v["kl"].as_f64().unwrap(),
+    );
     assert!((nelbo - rec - kl).abs() < 1e-3);
     assert!(v["active_units"].as_u64().unwrap() <= 12);
 }
@@ -70,14 +89,35 @@ fn bad_inputs_fail_with_a_message_naming_the_file() {
     assert!(!ok && err.contains("truncated"), "{err}");
 
     let bad_idx = tmp("bad-idx3-ubyte", &[0, 0, 8, 1, 0, 0, 0, 0]);
-    let (ok, _, err) = vae(&["eval", "--weights", "weights/A.bin", "--images", &bad_idx, "--json"]);
-    assert!(!ok && err.contains("bad-idx3-ubyte") && err.contains("magic"), "{err}");
+    let (ok, _, err) = vae(&[
+        "eval",
+        "--weights",
+        "weights/A.bin",
+        "--images",
+        &bad_idx,
+        "--json",
+    ]);
+    assert!(
+        !ok && err.contains("bad-idx3-ubyte") && err.contains("magic"),
+        "{err}"
+    );
 }
 
 #[test]
 fn shipped_weights_load_and_say_what_they_are() {
-    for (name, params) in [("A", 29033), ("B", 52201), ("C", 103593), ("D", 100065), ("E", 100953)] {
-        let (ok, out, err) = vae(&["info", "--weights", &format!("weights/{name}.bin"), "--json"]);
+    for (name, params) in [
+        ("A", 29033),
+        ("B", 52201),
+        ("C", 103593),
+        ("D", 100065),
+        ("E", 100953),
+    ] {
+        let (ok, out, err) = vae(&[
+            "info",
+            "--weights",
+            &format!("weights/{name}.bin"),
+            "--json",
+        ]);
         assert!(ok, "{err}");
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["params"], params);
@@ -85,4 +125,142 @@ fn shipped_weights_load_and_say_what_they_are() {
         assert_eq!(v["meta"]["epochs"], 100);
         assert_eq!(v["meta"]["history"].as_array().unwrap().len(), 100);
     }
+}
+
+/// Clap's usage error (exit 2), never a panic (exit 101) or an abort.
+fn refused(args: &[&str], needle: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vae"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(1) | Some(2)),
+        "{args:?}: exit {:?}: {err}",
+        out.status.code()
+    );
+    assert!(err.contains(needle), "{args:?}: {err}");
+}
+
+#[test]
+fn zero_and_absurd_counts_are_refused_clearly() {
+    let out = tmp("never.png", b"");
+    for cmd in ["sample", "reconstruct", "chain"] {
+        refused(
+            &[cmd, "--weights", "weights/A.bin", "-n", "0", "--out", &out],
+            "0 is not in 1..=",
+        );
+    }
+    refused(
+        &["collapse", "--weights", "weights/A.bin", "-n", "0"],
+        "0 is not in 1..=",
+    );
+    refused(
+        &[
+            "sample",
+            "--weights",
+            "weights/A.bin",
+            "-n",
+            "1000000000",
+            "--out",
+            &out,
+        ],
+        "is not in 1..=10000",
+    );
+    refused(
+        &[
+            "chain",
+            "--weights",
+            "weights/A.bin",
+            "--steps",
+            "1000000",
+            "--out",
+            &out,
+        ],
+        "is not in 1..=100000",
+    );
+}
+
+#[test]
+fn a_fifo_is_refused_instead_of_blocking() {
+    let dir = std::env::temp_dir().join(format!("vae-cli-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("weights.fifo");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    refused(
+        &["info", "--weights", fifo.to_str().unwrap()],
+        "not a regular file",
+    );
+    refused(
+        &[
+            "eval",
+            "--weights",
+            "weights/C.bin",
+            "--images",
+            fifo.to_str().unwrap(),
+        ],
+        "not a regular file",
+    );
+}
+
+/// weights/A.bin with every parameter replaced by `value`, checksum recomputed.
+fn forged_a(value: f32) -> Vec<u8> {
+    let mut b = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/weights/A.bin")).unwrap();
+    let header = u32::from_le_bytes(b[8..12].try_into().unwrap()) as usize;
+    let n = b.len();
+    for o in (12 + header + 4..n - 8).step_by(4) {
+        b[o..o + 4].copy_from_slice(&value.to_le_bytes());
+    }
+    let sum = b[..n - 8].iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
+        (h ^ x as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    b[n - 8..].copy_from_slice(&sum.to_le_bytes());
+    b
+}
+
+#[test]
+fn weights_that_compute_nan_are_refused_not_evaluated_to_nan() {
+    let path = tmp("huge.bin", &forged_a(3.4e38));
+    refused(
+        &[
+            "eval",
+            "--weights",
+            &path,
+            "--images",
+            &tmp("b.gz", &idx_gz(3)),
+        ],
+        "non-finite nELBO",
+    );
+    refused(&["sample", "--weights", &path], "non-finite nELBO");
+    // the header can still be shown (info builds no model)
+    let (ok, out, err) = vae(&["info", "--weights", &path, "--json"]);
+    assert!(ok && out.contains("\"params\":29033"), "{err}");
+}
+
+#[test]
+fn a_long_chain_streams_its_frames() {
+    let gif = tmp("long.gif", b"");
+    let last = tmp("long-last.png", b"");
+    let (ok, out, err) = vae(&[
+        "chain",
+        "--weights",
+        "weights/A.bin",
+        "-n",
+        "2",
+        "--steps",
+        "300",
+        "--out",
+        &gif,
+        "--last",
+        &last,
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("301 frames"), "{out}");
+    assert!(std::fs::metadata(&gif).unwrap().len() > 1000);
 }

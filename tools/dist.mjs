@@ -2,6 +2,7 @@
 // host can serve:  node tools/dist.mjs [--out dist]
 import fs from 'node:fs';
 import path from 'node:path';
+import { HEADERS } from './serve.mjs';
 const i = process.argv.indexOf('--out');
 const out = i >= 0 ? process.argv[i + 1] : 'dist';
 const need = ['index.html', 'www/vendor/uPlot.esm.js', 'pkg/vae_lab_bg.wasm', 'www/data/mnist-subset.bin', 'weights/C.bin'];
@@ -18,9 +19,9 @@ copy('www');
 copy('examples');
 copy('pkg', (f) => !f.endsWith('.d.ts') && !f.endsWith('.gitignore'));
 copy('weights', (f) => fs.statSync(f).isDirectory() || f.endsWith('.bin'));
-// Netlify / Cloudflare Pages read _headers; other hosts: set these two headers if you want threads.
-fs.writeFileSync(path.join(out, '_headers'),
-  '/*\n  Cross-Origin-Opener-Policy: same-origin\n  Cross-Origin-Embedder-Policy: require-corp\n');
+// Netlify / Cloudflare Pages read _headers (the dev server's headers, CSP included); other hosts:
+// index.html carries the same Content-Security-Policy in a meta tag.
+fs.writeFileSync(path.join(out, '_headers'), `/*\n${Object.entries(HEADERS).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`);
 let bytes = 0;
 const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => {
   const p = path.join(d, e.name);

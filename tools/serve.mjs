@@ -1,5 +1,7 @@
-// Static server for VAE Lab: correct MIME types (application/wasm) and the cross-origin
-// isolation headers that keep wasm threads possible. No dependencies.
+// Static server for VAE Lab: correct MIME types (application/wasm), the Content-Security-Policy
+// and the cross-origin isolation headers. It serves only the app's own files (the page, www/,
+// pkg/, weights/, examples/), never .git, target/ or the sources; a malformed path gets a 400.
+// No dependencies.
 //   node tools/serve.mjs [--port 8080] [--root .]
 import http from 'node:http';
 import fs from 'node:fs';
@@ -8,37 +10,69 @@ import path from 'node:path';
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png',
-  '.svg': 'image/svg+xml', '.gif': 'image/gif', '.ico': 'image/x-icon', '.md': 'text/plain; charset=utf-8',
-  '.bin': 'application/octet-stream', '.ts': 'text/plain; charset=utf-8', '.txt': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml', '.gif': 'image/gif', '.ico': 'image/x-icon', '.bin': 'application/octet-stream',
 };
+
+/** No inline script and no eval anywhere; wasm may compile ('wasm-unsafe-eval'). Inline styles
+ *  stay allowed (uPlot and the panels set element styles). No frame-ancestors: course pages on
+ *  any host may embed a panel by iframe. The same policy is in index.html's meta tag and in the
+ *  static export's _headers. */
+export const CSP = [
+  "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "worker-src 'self'", "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
+].join('; ');
+
 export const HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Cross-Origin-Resource-Policy': 'same-origin',
   'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': CSP,
 };
+
+/** What may be served, relative to the root: the page and the app's folders, by extension. */
+const ALLOWED = [
+  { prefix: 'index.html', exts: ['.html'] },
+  { prefix: 'www/', exts: ['.js', '.css', '.bin', '.png', '.svg'] },
+  { prefix: 'pkg/', exts: ['.js', '.wasm'] },
+  { prefix: 'weights/', exts: ['.bin'] },
+  { prefix: 'examples/', exts: ['.html', '.js', '.css'] },
+  { prefix: 'docs/', exts: ['.png'] },
+];
+
+/** The file a request path names, or an HTTP status: 400 for a malformed path, 404 otherwise. */
+export function resolvePath(urlPath, base) {
+  let rel;
+  try {
+    rel = decodeURIComponent(urlPath);
+  } catch {
+    return 400;
+  }
+  const parts = rel.split('/').slice(1);
+  // NUL, backslashes and dot segments are never part of a link the app makes
+  if (!rel.startsWith('/') || /[\0\\]/.test(rel) || parts.some((p) => p === '.' || p === '..')) return 400;
+  if (parts.some((p) => p.startsWith('.'))) return 404; // .git, .cargo, .ci, ...
+  let name = parts.join('/');
+  if (name === '' || name.endsWith('/')) name += 'index.html';
+  const ok = ALLOWED.some((a) => (name === a.prefix || (a.prefix.endsWith('/') && name.startsWith(a.prefix)))
+    && a.exts.includes(path.extname(name).toLowerCase()));
+  if (!ok) return 404;
+  return path.join(base, name);
+}
 
 export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet = false } = {}) {
   const base = path.resolve(root);
   const server = http.createServer((req, res) => {
-    let rel;
-    try {
-      rel = decodeURIComponent(new URL(req.url, 'http://local').pathname);
-    } catch {
-      res.writeHead(400).end('bad request');
+    const fail = (status) => res.writeHead(status, { 'Content-Type': 'text/plain', ...HEADERS }).end(status === 400 ? 'bad request' : 'not found');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', ...HEADERS }).end();
       return;
     }
-    let file = path.resolve(base, '.' + rel);
-    if (file !== base && !file.startsWith(base + path.sep)) {
-      res.writeHead(403).end('forbidden');
-      return;
-    }
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
+    // the raw request target: URL() would quietly resolve the dot segments we refuse
+    const file = resolvePath(req.url.split(/[?#]/)[0], base);
+    if (typeof file === 'number') return fail(file);
     fs.stat(file, (err, st) => {
-      if (err || !st.isFile()) {
-        res.writeHead(404, { 'Content-Type': 'text/plain', ...HEADERS }).end(`not found: ${rel}`);
-        return;
-      }
+      if (err || !st.isFile()) return fail(404);
       res.writeHead(200, {
         'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
         'Content-Length': st.size,
@@ -46,9 +80,11 @@ export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet
         ...HEADERS,
       });
       if (req.method === 'HEAD') return res.end();
-      fs.createReadStream(file).pipe(res);
+      fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
     });
   });
+  // a malformed request line must not take the server down
+  server.on('clientError', (_e, socket) => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
   return new Promise((resolve) => {
     server.listen(port, host, () => {
       const url = `http://${host}:${server.address().port}/`;

@@ -17,9 +17,12 @@ const PANELS = [models, train, draw, reconstruct, collapse, sample, chain, laten
 const params = new URLSearchParams(location.search);
 const embed = params.has('embed') && params.get('embed') !== '0';
 const wanted = params.get('panel');
-const backend = params.get('backend') ?? 'auto';
+const BACKENDS = ['auto', 'webgpu', 'cpu'];
+const askedBackend = params.get('backend') ?? 'auto';
+const backend = BACKENDS.includes(askedBackend) ? askedBackend : 'auto';
 
-const lab = createVaeLab({ backend, base: new URL('../', import.meta.url) });
+// embedded pages leave the visitor's storage alone: no saved models, no resumable runs
+const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed });
 window.vaeLab = lab;
 
 const messages = document.getElementById('messages');
@@ -159,7 +162,15 @@ async function restoreSavedModels() {
   if (restored.length) app.say(`Restored your models from the last visit: ${restored.join(', ')}.`);
 }
 
+// A run's steps since its last checkpoint (at most one epoch) would be lost: ask first.
+window.addEventListener('beforeunload', (e) => {
+  if (!lab.hasUnsavedWork()) return;
+  e.preventDefault();
+  e.returnValue = ''; // older browsers need it set to show the dialog
+});
+
 // --- start --------------------------------------------------------------------------------
+if (backend !== askedBackend) app.say(`Unknown backend '${askedBackend}' in the address (expected ${BACKENDS.join(', ')}): using auto.`, 'warn');
 show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
 (async () => {
   try {

@@ -3,8 +3,23 @@
 import init, { Lab } from '../pkg/vae_lab.js';
 
 let lab = null;
+let limits = null;
 let queue = Promise.resolve();
-const training = { running: false, paused: false, stopRequested: false, stepsPerCall: 5 };
+const training = { running: false, paused: false, stopRequested: false, stepsPerCall: 2 };
+/** Target length of one training chunk: a request that arrives during a run waits at most about
+ *  this long (plus its own time) before the engine answers it. */
+const CHUNK_MS = 40;
+
+/** Resolve after the event loop has had a turn: a message from the page gets read. Awaiting a
+ *  resolved promise only runs microtasks, which on the CPU backend (no real async work) starved
+ *  every request until the run ended. A MessageChannel task is not clamped like setTimeout. */
+function yieldToEvents() {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => { port1.close(); resolve(); };
+    port2.postMessage(0);
+  });
+}
 
 /** Run `fn` after every earlier request: the Lab never sees two overlapping calls. */
 function enqueue(fn) {
@@ -70,14 +85,48 @@ async function gpuAdapter() {
   }
 }
 
+/** Arguments cross into wasm-bindgen, which traps ("memory access out of bounds") on a value of
+ *  the wrong type, so every one is checked here, at the boundary, whoever sent it. */
+function checkArgs(op, args) {
+  if ('slot' in args) {
+    const { slot } = args;
+    if (typeof slot !== 'string' || slot.length === 0 || slot.length > (limits?.maxSlotName ?? 64)) {
+      throw new TypeError(`${op}: a model slot is a name of 1 to ${limits?.maxSlotName ?? 64} characters, got ${typeof slot === 'string' ? `'${slot}'` : typeof slot}`);
+    }
+  }
+  for (const key of ['n', 'steps', 'seed', 'width', 'height']) {
+    if (key in args && !(Number.isInteger(args[key]) && args[key] >= 0 && args[key] <= 0xffffffff)) {
+      throw new TypeError(`${op}: ${key} must be a whole number from 0 to 2^32-1, got ${args[key]}`);
+    }
+  }
+  for (const key of ['pixels', 'z', 'gray', 'start']) {
+    if (key in args && args[key] !== undefined && !(args[key] instanceof Float32Array)) throw new TypeError(`${op}: ${key} must be a Float32Array`);
+  }
+  if ('bytes' in args && !(args.bytes instanceof Uint8Array)) throw new TypeError(`${op}: bytes must be a Uint8Array`);
+  if ('indices' in args) {
+    const { indices } = args;
+    const max = limits?.maxImagesPerCall ?? 10000;
+    if (!Array.isArray(indices) && !ArrayBuffer.isView(indices)) throw new TypeError(`${op}: indices must be an array`);
+    if (indices.length > max) throw new RangeError(`${op}: ${indices.length} indices at once is too many (max ${max})`);
+    for (const i of indices) if (!Number.isInteger(i) || i < 0 || i > 0xffffffff) throw new TypeError(`${op}: index ${i} is not a whole number`);
+  }
+}
+
+/** Hand the run's newest checkpoint (if any) to the page, which keeps it in IndexedDB. */
+function emitCheckpoint(progress) {
+  const bytes = lab.takeCheckpoint();
+  if (bytes) post({ event: 'checkpoint', detail: { slot: training.slot, epoch: progress.epoch, epochs: progress.epochs, bytes } }, [bytes.buffer]);
+}
+
 const ops = {
   async init({ backend, base }) {
     await init({ module_or_path: new URL('pkg/vae_lab_bg.wasm', base) });
+    limits = JSON.parse(Lab.limits());
     lab = await Lab.create(backend ?? 'auto');
     const data = await fetchBytes(new URL('www/data/mnist-subset.bin', base), 'MNIST digits');
     const info = JSON.parse(lab.setData(data));
     const gpu = lab.backend() === 'webgpu' ? await gpuAdapter() : null;
-    return { backend: lab.backend(), fallbackReason: lab.fallbackReason() ?? null, data: info, gpu };
+    return { backend: lab.backend(), fallbackReason: lab.fallbackReason() ?? null, data: info, gpu, limits };
   },
   async loadPretrained({ arch, base }) {
     const bytes = await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`);
@@ -111,9 +160,21 @@ const ops = {
   trainStart({ slot, options }) {
     lab.trainStart(slot, JSON.stringify(options));
     Object.assign(training, { running: true, paused: false, stopRequested: false, slot, stepsPerCall: 2 });
+    emitCheckpoint({ epoch: 0, epochs: options.epochs });
     trainLoop();
     return { slot };
   },
+  trainResumeRun({ bytes }) {
+    const run = JSON.parse(lab.trainResume(bytes));
+    Object.assign(training, { running: true, paused: false, stopRequested: false, slot: run.slot, stepsPerCall: 2 });
+    trainLoop();
+    return run;
+  },
+};
+
+/** Pause, resume and stop do not wait in the queue: they only set flags that the training loop
+ *  reads between chunks, so they take effect within one chunk (about CHUNK_MS). */
+const controls = {
   trainPause() {
     training.paused = true;
   },
@@ -126,15 +187,17 @@ const ops = {
   trainStop() {
     training.stopRequested = true;
     training.paused = false;
-    if (!training.looping) {
-      lab.trainStop();
-      training.running = false;
-      event('train-stopped', { slot: training.slot });
+    if (!training.looping && training.running) {
+      enqueue(() => {
+        lab.trainStop();
+        training.running = false;
+        event('train-stopped', { slot: training.slot });
+      });
     }
   },
 };
 
-/** Chunks of steps sized to ~150 ms, so requests from the page wait at most about that long. */
+/** Chunks of steps sized to ~CHUNK_MS, with a turn of the event loop between them. */
 async function trainLoop() {
   if (training.looping) return;
   training.looping = true;
@@ -146,9 +209,11 @@ async function trainLoop() {
       const ms = performance.now() - t0;
       if (progress.chunk.steps > 0) {
         const perStep = ms / progress.chunk.steps;
-        training.stepsPerCall = Math.max(1, Math.min(50, Math.round(150 / perStep)));
+        training.stepsPerCall = Math.max(1, Math.min(50, Math.round(CHUNK_MS / perStep)));
       }
       event('progress', { ...progress, ms });
+      if (progress.checkpoint) emitCheckpoint(progress);
+      await yieldToEvents();
       if (progress.done) {
         training.running = false;
         await enqueue(() => lab.trainStop());
@@ -170,6 +235,11 @@ async function trainLoop() {
 
 self.onmessage = ({ data }) => {
   const { id, op, args } = data;
+  if (controls[op]) {
+    controls[op]();
+    post({ id, ok: true, result: null });
+    return;
+  }
   const fn = ops[op];
   if (!fn) {
     post({ id, ok: false, error: `unknown operation ${op}` });
@@ -180,6 +250,7 @@ self.onmessage = ({ data }) => {
   enqueue(async () => {
     try {
       if (op !== 'init' && !lab) throw new Error('the model engine did not start');
+      checkArgs(op, args ?? {});
       const result = await fn(args ?? {});
       post({ id, ok: true, result }, bufferOf(result));
     } catch (err) {

@@ -1,7 +1,8 @@
 // Browser benchmark: prints numbers, asserts nothing. For each backend in headless Chromium:
 // training speed (ms per Adam step, images/s) of model C, batch 64; time to sample 60 digits and
 // to run 60 chains x 100 steps; and the longest main-thread task while training (the page must
-// stay responsive: Chromium reports tasks over 50 ms as long tasks).
+// stay responsive: Chromium reports tasks over 50 ms as long tasks); and how long the engine takes
+// to answer sample, export, pause and stop while a run is busy.
 //   node tests/e2e/bench.mjs [--only webgpu|cpu] [--epochs N] [--limit N]
 import fs from 'node:fs';
 import { BASE_FLAGS, WEBGPU_FLAGS, launch } from './browser.mjs';
@@ -45,7 +46,32 @@ for (const cfg of configs) {
     } });
     await run.done;
     obs.disconnect();
-    return { backend: lab.backend, sampleMs, chainMs, firstStepMs: first, msPerStep: stepMs / steps, steps, long, epochEndMs };
+    // responsiveness: sample, export, pause and stop sent while a run is busy (5 times each)
+    const latency = { sample: [], export: [], pause: [], stop: [] };
+    const time = async (key, f) => { const t0 = performance.now(); await f(); latency[key].push(performance.now() - t0); };
+    for (let i = 0; i < 5; i++) {
+      let chunks = 0;
+      const busy = lab.train({ arch: 'C', epochs: 50, limit, slot: 'busy', onProgress: () => { chunks++; } });
+      const waitChunks = async (k) => { const c = chunks; while (chunks < c + k) await new Promise((r) => setTimeout(r, 5)); };
+      await waitChunks(2);
+      await time('sample', () => lab.sample(4, i, 'C'));
+      await waitChunks(1);
+      await time('export', () => lab.exportWeights('busy'));
+      await waitChunks(1);
+      // pause counts until the progress events stop (the chunk in flight ends)
+      await time('pause', async () => {
+        await busy.pause();
+        const c = chunks;
+        await new Promise((r) => setTimeout(r, 150));
+        if (chunks > c + 1) throw new Error('pause did not take effect');
+      });
+      latency.pause[latency.pause.length - 1] -= 150;
+      await busy.resume();
+      await waitChunks(1);
+      await time('stop', async () => { await busy.stop(); await busy.done; });
+    }
+    await lab.removeSlot('busy');
+    return { backend: lab.backend, sampleMs, chainMs, firstStepMs: first, msPerStep: stepMs / steps, steps, long, epochEndMs, latency };
   }, { limit: cfg.limit, epochs: Number(arg('--epochs', cfg.epochs)) });
   const ips = (64 * 1000) / r.msPerStep;
   console.log(`${cfg.name} (backend ${r.backend}): train C batch 64: ${r.msPerStep.toFixed(1)} ms/step = ${ips.toFixed(0)} images/s ` +
@@ -54,6 +80,9 @@ for (const cfg of configs) {
     `epoch-end chunk (steps + held-out evaluation): ${r.epochEndMs.map((m) => m.toFixed(0)).join(', ')} ms; ` +
     `main-thread long tasks while training: ${r.long.length}` +
     `${r.long.length ? ` (longest ${Math.max(...r.long).toFixed(0)} ms)` : ''}`);
+  const stat = (xs) => `median ${[...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)].toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms`;
+  console.log(`${cfg.name}: answers while training C: ` +
+    Object.entries(r.latency).map(([k, xs]) => `${k} ${stat(xs)}`).join('; '));
   await browser.close();
 }
 server.close();

