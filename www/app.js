@@ -185,7 +185,14 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
   if (lab.backend === 'cpu' && lab.fallbackReason && backend !== 'cpu') {
     app.say(`WebGPU is not available: ${lab.fallbackReason}. Running on the CPU instead.`, 'warn');
   }
-  if (!embed) await restoreSavedModels();
+  if (!embed) {
+    await restoreSavedModels();
+    const unfinished = await lab.unfinishedRuns().catch(() => []);
+    if (unfinished.length) {
+      app.say(`Training that a reload or a closed tab interrupted can go on from its last epoch: ${unfinished.map((u) =>
+        `${u.slot} (${u.epoch} of ${u.epochs} epochs)`).join(', ')}. Resume it in the Train panel.`, 'warn');
+    }
+  }
   const arch = (params.get('arch') ?? 'C').toUpperCase();
   await app.guard(() => lab.loadPretrained(ARCHS.includes(arch) ? arch : 'C'));
   document.body.dataset.ready = 'true';

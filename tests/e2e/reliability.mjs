@@ -2,6 +2,25 @@
 // and new-user reviews, as browser tests. Each sets up what it needs; `ctx` carries the helpers.
 import fs from 'node:fs';
 
+/** A weights file rebuilt from `file` with its header JSON and parameters changed, checksum valid. */
+function forgeWeights(file, { header = (h) => h, param = (v) => v } = {}) {
+  const headerLen = file.readUInt32LE(8);
+  const json = header(JSON.parse(file.subarray(12, 12 + headerLen).toString()));
+  const head = Buffer.from(JSON.stringify(json));
+  const params = file.subarray(12 + headerLen, file.length - 8); // u32 count + floats
+  const out = Buffer.alloc(12 + head.length + params.length + 8);
+  file.copy(out, 0, 0, 8);
+  out.writeUInt32LE(head.length, 8);
+  head.copy(out, 12);
+  params.copy(out, 12 + head.length);
+  for (let o = 12 + head.length + 4; o < out.length - 8; o += 4) out.writeFloatLE(param(out.readFloatLE(o)), o);
+  // FNV-1a over everything before the checksum, as the format says
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < out.length - 8; i++) h = ((h ^ BigInt(out[i])) * 0x100000001b3n) & 0xffffffffffffffffn;
+  out.writeBigUInt64LE(h, out.length - 8);
+  return out;
+}
+
 export function reliabilityTests(cfg, url, { assert, openApp, tab, shot }) {
   return [
     ['The engine answers during a training run; Pause and Stop take effect at once', async (page) => {
@@ -143,19 +162,22 @@ export function reliabilityTests(cfg, url, { assert, openApp, tab, shot }) {
       assert(r.after === 2 && r.restarts === 0 && typeof r.current === 'string', `after: ${JSON.stringify(r)}`);
     }],
     ['Weights that pass the checksum but compute NaN are refused at load', async (page) => {
-      const file = fs.readFileSync('weights/A.bin');
-      const forged = Buffer.from(file);
-      const headerLen = forged.readUInt32LE(8);
-      const start = 12 + headerLen + 4;
-      for (let o = start; o < forged.length - 8; o += 4) forged.writeFloatLE(3.4e38, o);
-      // FNV-1a over everything before the checksum, as the format says
-      let h = 0xcbf29ce484222325n;
-      for (let i = 0; i < forged.length - 8; i++) h = ((h ^ BigInt(forged[i])) * 0x100000001b3n) & 0xffffffffffffffffn;
-      forged.writeBigUInt64LE(h, forged.length - 8);
+      const forged = forgeWeights(fs.readFileSync('weights/A.bin'), { param: () => 3.4e38 });
       const r = await page.evaluate(async (bytes) => {
         try { await window.vaeLab.importWeights(new Uint8Array(bytes), 'huge'); return null; } catch (e) { return e.message; }
       }, [...forged]);
       assert(/non-finite/.test(r ?? ''), `forged weights: ${r}`);
+    }],
+    ['The page reads every file the CLI reads: 64-bit counts, malformed optional metadata', async (page) => {
+      const forged = forgeWeights(fs.readFileSync('weights/A.bin'), {
+        header: (h) => ({ ...h, meta: { ...h.meta, epochs: 4294967296, history: 'not a history', lr: 'fast' } }),
+      });
+      const r = await page.evaluate(async (bytes) => {
+        const info = await window.vaeLab.importWeights(new Uint8Array(bytes), 'wide');
+        await window.vaeLab.removeSlot('wide');
+        return info.meta;
+      }, [...forged]);
+      assert(r.epochs === 4294967296 && r.history === null && r.lr === null && r.dataset, `meta: ${JSON.stringify(r).slice(0, 200)}`);
     }],
     ['Requests made while a crashed engine restarts wait until its models are back', async (page) => {
       const r = await page.evaluate(async () => {
