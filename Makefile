@@ -85,7 +85,7 @@ test-rust:
 	$(CARGO) test --release
 
 test-server:
-	node --test tests/server/
+	node --test tests/server/ tests/docs/
 
 test-e2e: build
 	node tests/e2e/run.mjs

@@ -27,7 +27,7 @@ pub struct Digits {
 
 impl Digits {
     pub fn new(pixels: Vec<u8>, labels: Option<Vec<u8>>) -> Result<Self, VaeError> {
-        if pixels.len() % PIXELS != 0 {
+        if !pixels.len().is_multiple_of(PIXELS) {
             return Err(VaeError::Invalid(format!(
                 "{} pixel bytes is not a whole number of 28x28 images",
                 pixels.len()
@@ -381,7 +381,7 @@ pub fn from_mnist_json(files: &[(u8, String)]) -> Result<Digits, VaeError> {
             file: format!("{label}.json"),
             why: e.to_string(),
         })?;
-        if f.data.len() % PIXELS != 0 {
+        if !f.data.len().is_multiple_of(PIXELS) {
             return Err(VaeError::Data {
                 file: format!("{label}.json"),
                 why: "length is not a multiple of 784".into(),

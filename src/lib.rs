@@ -9,12 +9,14 @@
 //! * [`weights`]: the self-describing weights file.
 //! * [`checkpoint`]: a training run frozen at an epoch end, to resume it.
 //! * [`optim`]: Adam with a state we can read back; [`limits`]: every cap, with its reason.
+//! * [`lab`]: what the CLI and the wasm layer both need (options, presets, metadata, progress).
 //!
 //! The backend is chosen by the `Device`: ndarray on the CPU, wgpu (WebGPU) in the browser.
 
 pub mod analysis;
 pub mod checkpoint;
 pub mod data;
+pub mod lab;
 pub mod limits;
 pub mod loss;
 pub mod model;
@@ -47,6 +49,20 @@ pub enum VaeError {
     Diverged(String),
     #[error("reading a tensor back failed: {0}")]
     Readback(String),
+}
+
+impl VaeError {
+    /// What kind of failure this is, for callers that react differently (the page falls back to
+    /// the CPU on `gpu`, shows `input` next to the control that caused it, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VaeError::Invalid(_) => "input",
+            VaeError::Data { .. } => "data",
+            VaeError::Weights { .. } => "weights",
+            VaeError::Diverged(_) => "diverged",
+            VaeError::Readback(_) => "gpu",
+        }
+    }
 }
 
 /// burn's ndarray CPU backend: the native default and the browser's fallback. (burn 0.22 marks

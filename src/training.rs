@@ -143,9 +143,11 @@ impl TrainingConfig {
                 self.arch.param_count()
             )));
         }
+        // written so that NaN fails too
+        let lr_ok = self.lr > 0.0 && self.lr < 1.0;
         if !(1..=MAX_EPOCHS).contains(&self.epochs)
             || !(1..=MAX_BATCH).contains(&self.batch)
-            || !(self.lr > 0.0 && self.lr < 1.0)
+            || !lr_ok
         {
             return Err(VaeError::Invalid(format!(
                 "training options out of range: epochs {} (1..={MAX_EPOCHS}), batch {} (1..={MAX_BATCH}), lr {} (between 0 and 1)",

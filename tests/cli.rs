@@ -264,3 +264,18 @@ fn a_long_chain_streams_its_frames() {
     assert!(out.contains("301 frames"), "{out}");
     assert!(std::fs::metadata(&gif).unwrap().len() > 1000);
 }
+
+#[test]
+fn bench_prints_a_json_line_per_architecture() {
+    let (ok, out, err) = vae(&["bench", "--arch", "A,B", "--steps", "3", "--json"]);
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines
+        .iter()
+        .all(|l| l["ms_per_step"].as_f64().unwrap() > 0.0 && l["backend"] == "cpu"));
+    refused(&["bench", "--backend", "tpu"], "invalid value 'tpu'");
+}

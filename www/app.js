@@ -1,6 +1,6 @@
 // The page shell: tabs, model selector, backend badge, messages, URL parameters.
 // Panels only draw and forward to the API (www/vaelab.js).
-import { createVaeLab, ARCHS } from './vaelab.js';
+import { createVaeLab } from './vaelab.js';
 import { el } from './ui.js';
 import { putModel, deleteModel, allModels } from './store.js';
 import models from './panels/models.js';
@@ -194,7 +194,7 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
     }
   }
   const arch = (params.get('arch') ?? 'C').toUpperCase();
-  await app.guard(() => lab.loadPretrained(ARCHS.includes(arch) ? arch : 'C'));
+  await app.guard(() => lab.loadPretrained(lab.presets.some((p) => p.name === arch) ? arch : 'C'));
   document.body.dataset.ready = 'true';
   instances.get(current).panel.show?.();
 })();

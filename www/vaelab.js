@@ -11,40 +11,22 @@
 
 import { putRun, deleteRun, allRuns, modelNames } from './store.js';
 
-export const ARCHS = ['A', 'B', 'C', 'D', 'E'];
 export const PIXELS = 784;
 
-/** A model slot's name: a non-empty string (the engine traps on anything else). */
+// Values are checked once, by the engine (`src/wasm/boundary.rs`, caps in `src/limits.rs`); here
+// they are only brought into the types the worker forwards.
+
+/** A model slot's name must be a string (the engine checks its length). Thrown at once, so that
+ *  `use(7)` fails where it is written. */
 export function checkSlot(slot) {
-  if (typeof slot !== 'string' || slot.length === 0 || slot.length > 64) {
-    throw new TypeError(`a model slot is a name of 1 to 64 characters, got ${typeof slot === 'string' ? `'${slot}'` : typeof slot}`);
-  }
+  if (typeof slot !== 'string') throw Object.assign(new TypeError(`a model slot is a name (a string), got ${typeof slot}`), { kind: 'input' });
   return slot;
 }
 
-/** Check pixels: a non-empty multiple of 784 finite floats in [0, 1]; returns a Float32Array. */
-export function checkPixels(pixels, what = 'pixels') {
-  if (!pixels || typeof pixels.length !== 'number') throw new TypeError(`${what}: expected an array of 784 floats`);
-  if (pixels.length === 0 || pixels.length % PIXELS !== 0) {
-    throw new RangeError(`${what}: expected 784 floats per image (28x28), got ${pixels.length}`);
-  }
-  const out = Float32Array.from(pixels);
-  for (let i = 0; i < out.length; i++) {
-    const v = out[i];
-    if (!Number.isFinite(v)) throw new RangeError(`${what}: value at index ${i} is ${v}, not a finite number`);
-    if (v < 0 || v > 1) throw new RangeError(`${what}: value ${v} at index ${i} is outside [0, 1]`);
-  }
-  return out;
-}
-
-function checkCount(n, max, what) {
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new RangeError(`${what} must be an integer from 1 to ${max}, got ${n}`);
-  return n;
-}
-
-function checkSeed(seed) {
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer from 0 to 2^32-1, got ${seed}`);
-  return seed;
+/** Pixels as a Float32Array (the engine checks length and range). */
+function floats(values, what) {
+  if (!values || typeof values.length !== 'number') throw Object.assign(new TypeError(`${what}: expected an array of floats`), { kind: 'input' });
+  return Float32Array.from(values);
 }
 
 /**
@@ -102,14 +84,13 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   const emit = (type, detail) => events.dispatchEvent(new CustomEvent(type, { detail }));
   let trainRun = null;
 
-  // A trapped wasm module (a Rust panic, a lost GPU inside wgpu) cannot be used again.
-  const TRAP = /unreachable|RuntimeError|memory access out of bounds|the model engine did not start/i;
-
   function onMessage({ data }) {
     if (data.event) {
       if (data.event === 'backend') Object.assign(lab, data.detail);
       if (trainRun) trainRun.handle(data.event, data.detail);
       emit(data.event, data.detail);
+      // a trapped wasm module (a Rust panic, a lost GPU inside wgpu) cannot be used again
+      if (data.event === 'train-error' && data.detail.kind === 'trap' && lab.backend) recover(`the model engine failed (${data.detail.message})`);
       return;
     }
     const p = pending.get(data.id);
@@ -117,8 +98,9 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     pending.delete(data.id);
     if (data.ok) p.resolve(data.result);
     else {
-      p.reject(new Error(data.error));
-      if (TRAP.test(data.error) && lab.backend) recover(`the model engine failed (${data.error})`);
+      // errors carry the engine's kind: input, data, weights, diverged, gpu, trap, engine
+      p.reject(Object.assign(new Error(data.error), { kind: data.kind }));
+      if (data.kind === 'trap' && lab.backend) recover(`the model engine failed (${data.error})`);
     }
   }
 
@@ -153,7 +135,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   /** Update a host copy; user-made models (not the shipped A–E) are announced for persistence. */
   function keep(slot, bytes) {
     saved.set(slot, bytes);
-    if (!ARCHS.includes(slot)) emit('weights', { slot, bytes }); // listeners must not modify it
+    if (!lab.presets.some((p) => p.name === slot)) emit('weights', { slot, bytes }); // listeners must not modify it
   }
 
   const slotOf = (slot) => {
@@ -181,7 +163,10 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     lab.fallbackReason = backendNote ? [backendNote, r.fallbackReason].filter(Boolean).join('; ') : r.fallbackReason;
     lab.gpu = r.gpu;
     lab.data = r.data;
-    lab.limits = r.limits;
+    /** Presets, defaults and caps, as the engine defines them (`lab::Constants`). */
+    lab.constants = r.constants;
+    /** [{name, hidden, params}] of the shipped models A–E. */
+    lab.presets = r.constants.presets;
     if (persistRuns) await remembered();
     return lab;
   });
@@ -189,8 +174,9 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   /** Load one of the shipped models A–E into the slot of the same name; makes it current. */
   lab.loadPretrained = async (arch) => {
     const a = String(arch ?? '').toUpperCase();
-    if (!ARCHS.includes(a)) throw new Error(`unknown architecture '${arch}': expected one of ${ARCHS.join(', ')}`);
     await lab.ready;
+    const names = lab.presets.map((p) => p.name);
+    if (!names.includes(a)) throw Object.assign(new Error(`unknown architecture '${arch}': expected one of ${names.join(', ')}`), { kind: 'input' });
     const { info, bytes } = await call('loadPretrained', { arch: a, base: String(base) });
     saved.set(a, bytes);
     lab.current = a;
@@ -204,7 +190,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     checkSlot(slot);
     await lab.ready;
     // the largest model the engine loads, plus a generous header: refuse before copying anything
-    const max = lab.limits.maxParams * 4 + (1 << 20) + 24;
+    const max = lab.constants.limits.maxParams * 4 + (1 << 20) + 24;
     if (bytes.byteLength > max) throw new RangeError(`importWeights: ${bytes.byteLength} bytes is larger than any model VAE Lab loads (${max})`);
     // one host copy (the page's own, for crash recovery); the worker gets a structured clone
     const copy = bytes instanceof Uint8Array ? bytes.slice() : new Uint8Array(bytes.slice(0));
@@ -245,7 +231,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
 
   /** q(z|x) of one or more images -> {mu, logvar}, each Float32Array(n * latent). */
   lab.encode = async (pixels, slot) => {
-    const x = checkPixels(pixels);
+    const x = floats(pixels, 'encode');
     const out = await call('encode', { slot: slotOf(slot), pixels: x }, [x.buffer]);
     const half = out.length / 2;
     return { mu: out.slice(0, half), logvar: out.slice(half) };
@@ -253,20 +239,19 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
 
   /** Decoder mean of the encoder mean (or of a sampled z) -> Float32Array(n * 784). */
   lab.reconstruct = async (pixels, { sampled = false, seed = 0, slot } = {}) => {
-    const x = checkPixels(pixels);
-    return call('reconstruct', { slot: slotOf(slot), pixels: x, sampled, seed: checkSeed(seed) }, [x.buffer]);
+    const x = floats(pixels, 'reconstruct');
+    return call('reconstruct', { slot: slotOf(slot), pixels: x, sampled, seed }, [x.buffer]);
   };
 
   /** Decoder means of latent codes z (Float32Array(n * latent)). */
   lab.decode = async (z, slot) => {
-    const v = Float32Array.from(z);
-    if (v.length === 0 || v.some((x) => !Number.isFinite(x))) throw new RangeError('decode: expected finite latent values');
+    const v = floats(z, 'decode');
     return call('decode', { slot: slotOf(slot), z: v }, [v.buffer]);
   };
 
   /** n digits from z ~ N(0, I): an array of n Float32Array(784). */
   lab.sample = async (n = 60, seed = 0, slot) => {
-    const flat = await call('sample', { slot: slotOf(slot), n: checkCount(n, 1000, 'n'), seed: checkSeed(seed) });
+    const flat = await call('sample', { slot: slotOf(slot), n, seed });
     return Array.from({ length: n }, (_, i) => flat.subarray(i * PIXELS, (i + 1) * PIXELS));
   };
 
@@ -276,11 +261,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
    * chain) or n * 784; default: z ~ N(0, I).
    */
   lab.chain = async (n = 60, steps = 100, seed = 0, { start, slot } = {}) => {
-    checkCount(n, 200, 'n');
-    checkCount(steps, 500, 'steps');
-    if (n * (steps + 1) > 20000) throw new RangeError(`chain: n x (steps + 1) must be at most 20000, got ${n * (steps + 1)}`);
-    const s = start ? checkPixels(start, 'start') : new Float32Array();
-    const flat = await call('chain', { slot: slotOf(slot), n, steps, seed: checkSeed(seed), start: s });
+    const s = start ? floats(start, 'chain start') : new Float32Array();
+    const flat = await call('chain', { slot: slotOf(slot), n, steps, seed, start: s });
     const size = n * PIXELS;
     return Array.from({ length: steps + 1 }, (_, i) => flat.subarray(i * size, (i + 1) * size));
   };
@@ -288,16 +270,11 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   lab.collapse = async (slot) => call('collapse', { slot: slotOf(slot) });
   lab.latentMap = async (slot) => call('latentMap', { slot: slotOf(slot) });
   lab.evaluate = async (slot) => call('evaluate', { slot: slotOf(slot) });
-  lab.testImages = async (indices) => {
-    if (!indices || typeof indices.length !== 'number') throw new TypeError('testImages: expected an array of indices');
-    const max = lab.limits?.maxImagesPerCall ?? 10000;
-    if (indices.length > max) throw new RangeError(`testImages: ${indices.length} indices at once is too many (max ${max})`);
-    return call('testImages', { indices: Array.from(indices) });
-  };
+  lab.testImages = async (indices) => call('testImages', { indices: Array.from(indices ?? []) });
   lab.testLabels = async () => call('testLabels');
   /** MNIST-style preprocessing of a drawing (ink in [0,1], row-major width x height) -> 784 floats. */
   lab.preprocess = async (gray, width, height) => {
-    const g = Float32Array.from(gray);
+    const g = floats(gray, 'preprocess');
     return call('preprocess', { gray: g, width, height }, [g.buffer]);
   };
 
@@ -366,20 +343,11 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
    */
   lab.train = (options = {}) => {
     if (trainRun) throw new Error('a training run is already in progress: stop it first');
-    const { arch, onProgress, ...rest } = options;
-    let hidden = rest.hidden;
-    if (arch !== undefined) {
-      const a = String(arch).toUpperCase();
-      const presets = { A: [], B: [32], C: [64], D: [60, 32], E: [60, 32, 20] };
-      if (!(a in presets)) throw new Error(`unknown architecture '${arch}': expected one of ${ARCHS.join(', ')}`);
-      hidden = presets[a];
-    }
-    if (!Array.isArray(hidden) || hidden.some((w) => !Number.isInteger(w) || w < 1)) {
-      throw new Error('train: give arch (A-E) or hidden (an array of positive layer widths)');
-    }
-    const slot = checkSlot(rest.slot ?? freshRunName());
-    const opts = { hidden, latent: rest.latent ?? 12, epochs: rest.epochs ?? 10, lr: rest.lr ?? 1e-3, batch: rest.batch ?? 64,
-      seed: rest.seed ?? 0, limit: rest.limit ?? null, resume: !!rest.resume };
+    const { onProgress, slot: wanted, ...rest } = options;
+    const slot = checkSlot(wanted ?? freshRunName());
+    // the engine resolves the preset, fills the defaults and checks every value (lab::TrainOptions)
+    const opts = { arch: rest.arch === undefined ? undefined : String(rest.arch), hidden: rest.hidden, latent: rest.latent,
+      epochs: rest.epochs, lr: rest.lr, batch: rest.batch, seed: rest.seed, limit: rest.limit ?? undefined, resume: !!rest.resume };
     return runHandle(slot, opts, onProgress, call('trainStart', { slot, options: opts }));
   };
 

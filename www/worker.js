@@ -3,7 +3,6 @@
 import init, { Lab } from '../pkg/vae_lab.js';
 
 let lab = null;
-let limits = null;
 let queue = Promise.resolve();
 const training = { running: false, paused: false, stopRequested: false, stepsPerCall: 2 };
 /** Target length of one training chunk: a request that arrives during a run waits at most about
@@ -60,11 +59,19 @@ async function fetchBytes(url, label) {
   return bytes;
 }
 
+/** The kind of a failure, which the page switches on (never on message text): the engine's own
+ *  kinds (input, data, weights, diverged, gpu), "trap" for a dead wasm module, which only a new
+ *  engine can replace, and "engine" for anything else the worker itself threw. */
+function kindOf(err) {
+  if (err instanceof WebAssembly.RuntimeError || err?.kind === 'trap') return 'trap';
+  if (typeof err?.kind === 'string') return err.kind;
+  return err instanceof TypeError || err instanceof RangeError ? 'input' : 'engine';
+}
+
 /** A failed GPU call: say so and carry on on the CPU with the weights the Lab keeps. */
 async function maybeFallBack(err) {
-  if (!lab || lab.backend() !== 'webgpu') return false;
+  if (!lab || lab.backend() !== 'webgpu' || kindOf(err) !== 'gpu') return false;
   const text = String(err?.message ?? err);
-  if (!/lost|gpu|wgpu|device|buffer|adapter/i.test(text)) return false;
   await lab.setBackend('cpu');
   event('backend', { backend: 'cpu', gpu: null, fallbackReason: `WebGPU failed (${text}); continuing on the CPU with the current weights` });
   return true;
@@ -86,29 +93,22 @@ async function gpuAdapter() {
 }
 
 /** Arguments cross into wasm-bindgen, which traps ("memory access out of bounds") on a value of
- *  the wrong type, so every one is checked here, at the boundary, whoever sent it. */
+ *  the wrong type, so every one's type is checked here, whoever sent it. Values (lengths, ranges,
+ *  caps) are the engine's to check. */
 function checkArgs(op, args) {
-  if ('slot' in args) {
-    const { slot } = args;
-    if (typeof slot !== 'string' || slot.length === 0 || slot.length > (limits?.maxSlotName ?? 64)) {
-      throw new TypeError(`${op}: a model slot is a name of 1 to ${limits?.maxSlotName ?? 64} characters, got ${typeof slot === 'string' ? `'${slot}'` : typeof slot}`);
-    }
-  }
+  const bad = (what) => Object.assign(new TypeError(`${op}: ${what}`), { kind: 'input' });
+  if ('slot' in args && typeof args.slot !== 'string') throw bad(`a model slot is a name (a string), got ${typeof args.slot}`);
   for (const key of ['n', 'steps', 'seed', 'width', 'height']) {
     if (key in args && !(Number.isInteger(args[key]) && args[key] >= 0 && args[key] <= 0xffffffff)) {
-      throw new TypeError(`${op}: ${key} must be a whole number from 0 to 2^32-1, got ${args[key]}`);
+      throw bad(`${key} must be a whole number from 0 to 2^32-1, got ${args[key]}`);
     }
   }
   for (const key of ['pixels', 'z', 'gray', 'start']) {
-    if (key in args && args[key] !== undefined && !(args[key] instanceof Float32Array)) throw new TypeError(`${op}: ${key} must be a Float32Array`);
+    if (key in args && !(args[key] instanceof Float32Array)) throw bad(`${key} must be a Float32Array`);
   }
-  if ('bytes' in args && !(args.bytes instanceof Uint8Array)) throw new TypeError(`${op}: bytes must be a Uint8Array`);
-  if ('indices' in args) {
-    const { indices } = args;
-    const max = limits?.maxImagesPerCall ?? 10000;
-    if (!Array.isArray(indices) && !ArrayBuffer.isView(indices)) throw new TypeError(`${op}: indices must be an array`);
-    if (indices.length > max) throw new RangeError(`${op}: ${indices.length} indices at once is too many (max ${max})`);
-    for (const i of indices) if (!Number.isInteger(i) || i < 0 || i > 0xffffffff) throw new TypeError(`${op}: index ${i} is not a whole number`);
+  if ('bytes' in args && !(args.bytes instanceof Uint8Array)) throw bad('bytes must be a Uint8Array');
+  if ('indices' in args && !(Array.isArray(args.indices) && args.indices.every((i) => Number.isInteger(i) && i >= 0 && i <= 0xffffffff))) {
+    throw bad('indices must be an array of whole numbers');
   }
 }
 
@@ -121,22 +121,21 @@ function emitCheckpoint(progress) {
 const ops = {
   async init({ backend, base }) {
     await init({ module_or_path: new URL('pkg/vae_lab_bg.wasm', base) });
-    limits = JSON.parse(Lab.limits());
     lab = await Lab.create(backend ?? 'auto');
     const data = await fetchBytes(new URL('www/data/mnist-subset.bin', base), 'MNIST digits');
-    const info = JSON.parse(lab.setData(data));
+    const info = lab.setData(data);
     const gpu = lab.backend() === 'webgpu' ? await gpuAdapter() : null;
-    return { backend: lab.backend(), fallbackReason: lab.fallbackReason() ?? null, data: info, gpu, limits };
+    return { backend: lab.backend(), fallbackReason: lab.fallbackReason() ?? null, data: info, gpu, constants: Lab.constants() }; // presets, defaults, caps
   },
   async loadPretrained({ arch, base }) {
     const bytes = await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`);
-    const info = JSON.parse(lab.loadWeights(arch, bytes));
+    const info = lab.loadWeights(arch, bytes);
     return { info, bytes };
   },
-  loadWeights: ({ slot, bytes }) => JSON.parse(lab.loadWeights(slot, bytes)),
+  loadWeights: ({ slot, bytes }) => lab.loadWeights(slot, bytes),
   exportWeights: ({ slot }) => lab.exportWeights(slot),
-  info: ({ slot }) => JSON.parse(lab.info(slot)),
-  slots: () => JSON.parse(lab.slots()),
+  info: ({ slot }) => lab.info(slot),
+  slots: () => lab.slots(),
   removeSlot: ({ slot }) => lab.removeSlot(slot),
   async setBackend({ backend }) {
     const now = await lab.setBackend(backend);
@@ -151,21 +150,21 @@ const ops = {
   decode: ({ slot, z }) => lab.decode(slot, z),
   sample: ({ slot, n, seed }) => lab.sample(slot, n, seed >>> 0),
   chain: ({ slot, n, steps, seed, start }) => lab.chain(slot, n, steps, seed >>> 0, start ?? new Float32Array()),
-  collapse: async ({ slot }) => JSON.parse(await lab.collapse(slot)),
+  collapse: ({ slot }) => lab.collapse(slot),
   latentMap: ({ slot }) => lab.latentMap(slot),
-  evaluate: async ({ slot }) => JSON.parse(await lab.evaluate(slot)),
+  evaluate: ({ slot }) => lab.evaluate(slot),
   simulateCrash() {
     throw new WebAssembly.RuntimeError('unreachable (simulated engine crash)');
   },
   trainStart({ slot, options }) {
-    lab.trainStart(slot, JSON.stringify(options));
+    lab.trainStart(slot, options);
     Object.assign(training, { running: true, paused: false, stopRequested: false, slot, stepsPerCall: 2 });
     emitCheckpoint({ epoch: 0, epochs: options.epochs });
     trainLoop();
     return { slot };
   },
   trainResumeRun({ bytes }) {
-    const run = JSON.parse(lab.trainResume(bytes));
+    const run = lab.trainResume(bytes);
     Object.assign(training, { running: true, paused: false, stopRequested: false, slot: run.slot, stepsPerCall: 2 });
     trainLoop();
     return run;
@@ -205,7 +204,7 @@ async function trainLoop() {
     while (training.running && !training.paused && !training.stopRequested) {
       const k = training.stepsPerCall;
       const t0 = performance.now();
-      const progress = JSON.parse(await enqueue(() => lab.trainRun(k)));
+      const progress = await enqueue(() => lab.trainRun(k));
       const ms = performance.now() - t0;
       if (progress.chunk.steps > 0) {
         const perStep = ms / progress.chunk.steps;
@@ -227,7 +226,7 @@ async function trainLoop() {
   } catch (err) {
     training.running = false;
     const fellBack = await enqueue(() => maybeFallBack(err)).catch(() => false);
-    event('train-error', { message: String(err?.message ?? err), fellBack });
+    event('train-error', { message: String(err?.message ?? err), kind: kindOf(err), fellBack });
   } finally {
     training.looping = false;
   }
@@ -249,14 +248,14 @@ self.onmessage = ({ data }) => {
   // (or init failed, which the page has already been told)
   enqueue(async () => {
     try {
-      if (op !== 'init' && !lab) throw new Error('the model engine did not start');
+      if (op !== 'init' && !lab) throw Object.assign(new Error('the model engine did not start'), { kind: 'trap' });
       checkArgs(op, args ?? {});
       const result = await fn(args ?? {});
       post({ id, ok: true, result }, bufferOf(result));
     } catch (err) {
       let message = String(err?.message ?? err);
       if (await maybeFallBack(err).catch(() => false)) message += ' (switched to the CPU; try again)';
-      post({ id, ok: false, error: message });
+      post({ id, ok: false, error: message, kind: kindOf(err) });
     }
   });
 };

@@ -146,6 +146,7 @@ export function reliabilityTests(cfg, url, { assert, openApp, tab, shot }) {
         const msg = async (f) => { try { await f(); return null; } catch (e) { return e.message; } };
         const bytes = await lab.exportWeights('C');
         return {
+          kind: await lab.sample(0, 1, 'C').catch((e) => e.kind),
           sample: await msg(() => lab.sample(4, 1, 42)),
           import: await msg(() => lab.importWeights(bytes, 42)),
           use: await msg(() => lab.use(7)),
@@ -158,15 +159,17 @@ export function reliabilityTests(cfg, url, { assert, openApp, tab, shot }) {
       });
       for (const k of ['sample', 'import', 'use']) assert(/slot is a name/.test(r[k] ?? ''), `${k}: ${r[k]}`);
       assert(/too many/.test(r.indices ?? ''), `indices: ${r.indices}`);
+      assert(r.kind === 'input', `a bad count's error kind: ${r.kind}`);
       assert(/larger than any model/.test(r.huge ?? ''), `huge: ${r.huge}`);
       assert(r.after === 2 && r.restarts === 0 && typeof r.current === 'string', `after: ${JSON.stringify(r)}`);
     }],
     ['Weights that pass the checksum but compute NaN are refused at load', async (page) => {
       const forged = forgeWeights(fs.readFileSync('weights/A.bin'), { param: () => 3.4e38 });
       const r = await page.evaluate(async (bytes) => {
-        try { await window.vaeLab.importWeights(new Uint8Array(bytes), 'huge'); return null; } catch (e) { return e.message; }
+        try { await window.vaeLab.importWeights(new Uint8Array(bytes), 'huge'); return null; } catch (e) { return `${e.kind}: ${e.message}`; }
       }, [...forged]);
-      assert(/non-finite/.test(r ?? ''), `forged weights: ${r}`);
+      // the error's kind says what failed, so the page never parses messages
+      assert(/^weights: .*non-finite/.test(r ?? ''), `forged weights: ${r}`);
     }],
     ['The page reads every file the CLI reads: 64-bit counts, malformed optional metadata', async (page) => {
       const forged = forgeWeights(fs.readFileSync('weights/A.bin'), {

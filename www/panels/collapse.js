@@ -1,8 +1,7 @@
-// Collapse (Fig. 3): histogram of per-latent KL over 256 held-out digits, active units, per model.
+// Collapse (Fig. 3): histogram of per-latent KL over the first held-out digits (256, as in the
+// report), active units, per model. Bins and digit count come from the engine, as in the CLI.
 import uPlot from '../vendor/uPlot.esm.js';
 import { el, fmt, SERIES_COLORS } from '../ui.js';
-
-const BINS = 10;
 
 export default {
   id: 'collapse',
@@ -20,22 +19,23 @@ export default {
         const stats = [];
         for (const s of slots) stats.push({ slot: s, ...(await lab.collapse(s)) });
         const max = Math.max(0.5, ...stats.flatMap((s) => s.kl_per_latent));
-        const width = (max * 1.0001) / BINS;
+        const bins = lab.constants.collapseBins;
+        const width = (max * 1.0001) / bins;
         const k = stats.length;
         // grouped bars: model m of k sits at an offset inside each bin
         const xs = [];
         const ys = stats.map(() => []);
-        for (let b = 0; b < BINS; b++) {
+        for (let b = 0; b < bins; b++) {
           stats.forEach((s, m) => {
             xs.push(width * (b + (m + 1) / (k + 1)));
-            ys.forEach((col, j) => col.push(j === m ? s.kl_per_latent.filter((v) => Math.min(BINS - 1, Math.floor(v / width)) === b).length : null));
+            ys.forEach((col, j) => col.push(j === m ? s.kl_per_latent.filter((v) => Math.min(bins - 1, Math.floor(v / width)) === b).length : null));
           });
         }
         chart?.destroy();
         chart = new uPlot({
-          title: 'Per-latent KL(q(z_i|x) ‖ N(0,1)), 256 held-out digits',
+          title: `Per-latent KL(q(z_i|x) ‖ N(0,1)), ${lab.constants.collapseDigits} held-out digits`,
           width: Math.max(320, Math.min(760, box.clientWidth || 640)), height: 300,
-          scales: { x: { time: false, range: [0, width * BINS] }, y: { range: [0, Math.max(...ys.flat().filter((v) => v !== null)) + 1] } },
+          scales: { x: { time: false, range: [0, width * bins] }, y: { range: [0, Math.max(...ys.flat().filter((v) => v !== null)) + 1] } },
           axes: [{ label: 'mean KL per latent [nats]' }, { label: 'number of latents' }],
           series: [{ label: 'KL' }, ...stats.map((s, m) => ({
             label: `${s.slot} (${s.active_units} active)`, fill: SERIES_COLORS[m % 10], stroke: SERIES_COLORS[m % 10],

@@ -1,6 +1,5 @@
 // Models: load the pretrained A–E, import/export weights files, pick the backend.
 import { el, fmt } from '../ui.js';
-import { ARCHS } from '../vaelab.js';
 
 export default {
   id: 'models',
@@ -50,7 +49,7 @@ export default {
     async function loadAll() {
       await app.guard(async () => {
         const keep = lab.current;
-        for (const a of ARCHS) await lab.loadPretrained(a);
+        for (const { name } of lab.presets) await lab.loadPretrained(name);
         if (keep) lab.use(keep);
         app.say('Loaded the pretrained models A–E.');
       });

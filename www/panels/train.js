@@ -3,7 +3,6 @@
 import uPlot from '../vendor/uPlot.esm.js';
 import { el, labelled, fmt, SERIES_COLORS } from '../ui.js';
 
-const PRESETS = { A: '', B: '32', C: '64', D: '60,32', E: '60,32,20' };
 
 /** uPlot wants one shared x array: merge each run's (x, y) points, null where a run has none. */
 function align(runs, pick) {
@@ -37,23 +36,40 @@ export default {
     let charts = null;
     let rate = null;
 
-    const preset = el('select', { id: 'train-arch' }, ...Object.keys(PRESETS).map((k) => el('option', { value: k }, k)), el('option', { value: 'custom' }, 'custom'));
-    preset.value = 'C';
-    const hidden = el('input', { id: 'train-hidden', value: PRESETS.C, placeholder: 'e.g. 60,32', disabled: true, size: 10 });
-    const latent = el('input', { id: 'train-latent', type: 'number', min: 1, max: 64, value: 12, disabled: true });
-    const epochs = el('input', { id: 'train-epochs', type: 'number', min: 1, max: 1000, value: 10 });
-    const lr = el('input', { id: 'train-lr', type: 'number', min: 0.00001, max: 0.1, step: 0.0001, value: 0.001 });
-    const batch = el('input', { id: 'train-batch', type: 'number', min: 1, max: 1024, value: 64 });
-    const limit = el('input', { id: 'train-limit', type: 'number', min: 64, max: 9000, step: 64, value: 9000 });
+    // presets, defaults and caps are the engine's (lab.constants); the form fills in at ready
+    const preset = el('select', { id: 'train-arch' }, el('option', { value: 'custom' }, 'custom'));
+    const hidden = el('input', { id: 'train-hidden', placeholder: 'e.g. 60,32', disabled: true, size: 10 });
+    const latent = el('input', { id: 'train-latent', type: 'number', min: 1, disabled: true });
+    const epochs = el('input', { id: 'train-epochs', type: 'number', min: 1 });
+    const lr = el('input', { id: 'train-lr', type: 'number', min: 0.00001, max: 0.1, step: 0.0001 });
+    const batch = el('input', { id: 'train-batch', type: 'number', min: 1 });
+    const limit = el('input', { id: 'train-limit', type: 'number', min: 64, step: 64 });
+    const limitNote = el('span', {}, '');
     const seed = el('input', { id: 'train-seed', type: 'number', min: 0, value: 0 });
-    preset.addEventListener('change', () => {
+    const widthsOf = (name) => lab.presets.find((p) => p.name === name)?.hidden.join(',') ?? '';
+    /** A run's architecture in words: the preset's name, or its widths and latent size. */
+    const archName = (o) => o.arch ?? lab.presets.find((p) => p.hidden.join(',') === (o.hidden ?? []).join(',') && (o.latent ?? 12) === 12)?.name
+      ?? `[${o.hidden}] z=${o.latent ?? lab.constants.latent}`;
+    function usePreset() {
       const custom = preset.value === 'custom';
       hidden.disabled = latent.disabled = !custom;
       if (!custom) {
-        hidden.value = PRESETS[preset.value];
-        latent.value = 12;
+        hidden.value = widthsOf(preset.value);
+        latent.value = lab.constants.latent;
       }
-    });
+    }
+    preset.addEventListener('change', usePreset);
+    lab.ready.then(() => {
+      const c = lab.constants;
+      preset.prepend(...lab.presets.map((p) => el('option', { value: p.name, title: `${p.params.toLocaleString('en')} parameters` }, p.name)));
+      preset.value = 'C';
+      usePreset();
+      Object.assign(epochs, { value: c.epochs, max: c.limits.maxEpochs });
+      Object.assign(lr, { value: c.lr });
+      Object.assign(batch, { value: c.batch, max: c.limits.maxBatch });
+      Object.assign(limit, { value: lab.data.n_train, max: lab.data.n_train });
+      limitNote.textContent = `of ${lab.data.n_train.toLocaleString('en')}`;
+    }, () => {});
 
     const start = el('button', { class: 'primary', id: 'train-start', onclick: startRun }, 'Start');
     const pause = el('button', { id: 'train-pause', disabled: true, onclick: () => { handle?.pause(); setState('paused'); } }, 'Pause');
@@ -193,9 +209,8 @@ export default {
       const list = await lab.unfinishedRuns().catch(() => []);
       unfinished.hidden = list.length === 0;
       unfinished.replaceChildren(...list.map((u) => {
-        const arch = Object.entries(PRESETS).find(([, w]) => w === u.options.hidden.join(','))?.[0] ?? `[${u.options.hidden}]`;
         return el('div', { class: 'row' },
-          el('span', {}, `Unfinished run ${u.slot} (${arch}, ${u.epoch} of ${u.epochs} epochs saved)`),
+          el('span', {}, `Unfinished run ${u.slot} (${archName(u.options)}, ${u.epoch} of ${u.epochs} epochs saved)`),
           el('button', { class: 'primary', 'data-resume': u.slot, disabled: !!handle, onclick: () => resumeRun(u) }, 'Resume'),
           el('button', { 'data-discard': u.slot, onclick: async () => { await lab.discardRun(u.slot); listUnfinished(); } }, 'Discard'));
       }));
@@ -204,8 +219,7 @@ export default {
     async function resumeRun(u) {
       if (handle) return;
       ensureCharts();
-      const arch = Object.entries(PRESETS).find(([, w]) => w === u.options.hidden.join(','))?.[0] ?? `[${u.options.hidden}] z=${u.options.latent}`;
-      const run = newRun(arch, u.epochs, u.history);
+      const run = newRun(archName(u.options), u.epochs, u.history);
       let h;
       try {
         h = await lab.resumeRun(u.slot, { onProgress: (d) => onProgress(run, d) });
@@ -223,7 +237,7 @@ export default {
       el('div', { class: 'form' },
         labelled('Architecture', preset), labelled('Hidden widths', hidden), labelled('Latent dim', latent),
         labelled('Epochs', epochs), labelled('Learning rate', lr), labelled('Batch', batch),
-        labelled('Training digits', limit, 'of 9,000'), labelled('Seed', seed)),
+        labelled('Training digits', limit, limitNote), labelled('Seed', seed)),
       unfinished,
       el('div', { class: 'row' }, start, pause, resume, stop),
       el('div', { class: 'row progress-row' }, bar, status),

