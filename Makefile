@@ -14,12 +14,12 @@ WASM_OPT_FLAGS := --enable-bulk-memory --enable-nontrapping-float-to-int --enabl
 
 FORCE:
 
-.PHONY: serve test setup setup-test setup-fuzz build wasm data vendor weights report dist test-rust test-server test-e2e fuzz fuzz-smoke bench clean
+.PHONY: serve test setup setup-test setup-fuzz lint build wasm data vendor weights report dist test-rust test-server test-e2e fuzz fuzz-smoke bench clean
 
 serve: build
 	node tools/serve.mjs --port $(PORT)
 
-test: setup-test build test-rust test-server test-e2e fuzz-smoke
+test: setup-test build lint test-rust test-server test-e2e fuzz-smoke
 
 build: setup wasm data vendor
 
@@ -83,6 +83,14 @@ dist: build
 # --- tests --------------------------------------------------------------------------------
 test-rust:
 	$(CARGO) test --release
+
+# formatting and clippy gate CI, natively and for the wasm target (rustup installs both tools)
+lint:
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE) -- -D warnings
 
 test-server:
 	node --test tests/server/ tests/docs/
