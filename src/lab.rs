@@ -45,7 +45,11 @@ impl TrainOptions {
         let arch = match (&self.arch, &self.hidden) {
             (Some(name), None) => ArchSpec::preset(name)?,
             (None, Some(hidden)) => {
-                ArchSpec::new(hidden.clone()).with_latent(self.latent.unwrap_or(12))
+                let arch = ArchSpec::new(hidden.clone()); // the default latent size
+                match self.latent {
+                    Some(l) => arch.with_latent(l),
+                    None => arch,
+                }
             }
             (Some(_), Some(_)) => {
                 return Err(VaeError::Invalid(

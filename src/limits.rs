@@ -7,6 +7,11 @@
 /// The largest preset has 103,593.
 pub const MAX_PARAMS: usize = 5_000_000;
 
+/// Shapes of an architecture: beyond these nobody means it (and [`MAX_PARAMS`] caps the total).
+pub const MAX_LATENT: usize = 256;
+pub const MAX_HIDDEN_LAYERS: usize = 8;
+pub const MAX_WIDTH: usize = 4_096;
+
 /// Images in one call (encode, reconstruct, decode, held-out digits by index): 10,000 images are
 /// 31 MB of floats in and out, the size of MNIST's test set.
 pub const MAX_IMAGES_PER_CALL: usize = 10_000;
@@ -43,7 +48,7 @@ pub const STATS_CHUNK: usize = 1_000;
 pub const MAX_SLOT_NAME: usize = 64;
 
 /// Divergence: training stops when a chunk's or an epoch's nELBO is this many nats per image
-/// above the best seen in the run. An untrained model (σ = 1, mean 0.5) scores about 780 nats
+/// above the best seen in the run. An untrained model (σ = 1, mean 0.5) scores about 830 nats
 /// per MNIST image, so a loss 10,000 nats above the best is worse than knowing nothing by an
 /// order of magnitude; healthy runs never move by more than a few hundred nats between chunks.
 /// (lr = 0.5 reaches 1e17.)
@@ -53,6 +58,9 @@ pub const DIVERGENCE_NATS: f64 = 10_000.0;
 pub fn all() -> Vec<(&'static str, f64)> {
     vec![
         ("maxParams", MAX_PARAMS as f64),
+        ("maxLatent", MAX_LATENT as f64),
+        ("maxHiddenLayers", MAX_HIDDEN_LAYERS as f64),
+        ("maxWidth", MAX_WIDTH as f64),
         ("maxImagesPerCall", MAX_IMAGES_PER_CALL as f64),
         ("maxSamples", MAX_SAMPLES as f64),
         ("maxChains", MAX_CHAINS as f64),

@@ -67,15 +67,18 @@ impl ArchSpec {
 
     /// Reject shapes no one means (zero widths, absurd sizes) before allocating anything.
     pub fn validate(&self) -> Result<(), VaeError> {
-        if self.latent == 0 || self.latent > 256 {
+        use crate::limits::{MAX_HIDDEN_LAYERS, MAX_LATENT, MAX_WIDTH};
+        if self.latent == 0 || self.latent > MAX_LATENT {
             return Err(VaeError::Invalid(format!(
-                "latent dimension {} is outside 1..=256",
+                "latent dimension {} is outside 1..={MAX_LATENT}",
                 self.latent
             )));
         }
-        if self.hidden.len() > 8 || self.hidden.iter().any(|&w| w == 0 || w > 4096) {
+        if self.hidden.len() > MAX_HIDDEN_LAYERS
+            || self.hidden.iter().any(|&w| w == 0 || w > MAX_WIDTH)
+        {
             return Err(VaeError::Invalid(format!(
-                "hidden widths {:?}: at most 8 layers, each 1..=4096 wide",
+                "hidden widths {:?}: at most {MAX_HIDDEN_LAYERS} layers, each 1..={MAX_WIDTH} wide",
                 self.hidden
             )));
         }

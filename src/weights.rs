@@ -242,6 +242,12 @@ impl WeightsFile {
         Ok(file)
     }
 
+    /// A weights file from disk, checked like [`WeightsFile::load`] (regular files only, capped
+    /// size; see [`crate::data::read_file`]).
+    pub fn read(path: &std::path::Path) -> Result<Self, VaeError> {
+        Self::load(&crate::data::read_file(path)?, &path.display().to_string())
+    }
+
     /// Run the probe batch through the model on the CPU (the host copy; no GPU readback).
     pub fn probe(&self) -> Result<(), String> {
         let device = crate::cpu_device();

@@ -48,7 +48,7 @@ export default {
     const seed = el('input', { id: 'train-seed', type: 'number', min: 0, value: 0 });
     const widthsOf = (name) => lab.presets.find((p) => p.name === name)?.hidden.join(',') ?? '';
     /** A run's architecture in words: the preset's name, or its widths and latent size. */
-    const archName = (o) => o.arch ?? lab.presets.find((p) => p.hidden.join(',') === (o.hidden ?? []).join(',') && (o.latent ?? 12) === 12)?.name
+    const archName = (o) => o.arch ?? lab.presets.find((p) => p.hidden.join(',') === (o.hidden ?? []).join(',') && (o.latent ?? lab.constants.latent) === lab.constants.latent)?.name
       ?? `[${o.hidden}] z=${o.latent ?? lab.constants.latent}`;
     function usePreset() {
       const custom = preset.value === 'custom';

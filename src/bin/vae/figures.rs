@@ -242,7 +242,8 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
     for (name, _) in PRESETS {
         let path = dir.join(format!("{name}.bin"));
         if path.exists() {
-            let (model, file) = crate::load_model(&path)?;
+            let file = WeightsFile::read(&path)?;
+            let model = file.to_model(&cpu_device())?;
             models.push(Loaded {
                 label: name.to_string(),
                 file,
@@ -280,7 +281,7 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
     let test256 = split.test.head(COLLAPSE_DIGITS);
     let stats: Vec<CollapseStats> = models
         .iter()
-        .map(|m| crate::collapse(&m.model, &test256))
+        .map(|m| Ok(analysis::collapse_stats(&m.model, &test256, &cpu_device())?))
         .collect::<Result<_>>()?;
     kl_histogram(&models, &stats, &save("fig03-kl-histogram.png"))?;
 
@@ -318,7 +319,11 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
             5 + i,
             m.label
         )))?;
-        let frames = crate::chain_frames(&m.model, 60, 100, seed + 2)?;
+        let frames = vae_lab::FixedPointChain { steps: 100 }
+            .run(&m.model, 60, None, &mut Rng::new(seed + 2))
+            .into_iter()
+            .map(read_f32)
+            .collect::<Result<Vec<_>, _>>()?;
         digit_grid(frames.last().unwrap(), 60, 10, 2).save(save(&format!(
             "fig{:02}-chain-last-{}.png",
             10 + i,

