@@ -67,7 +67,23 @@ export default {
       note.textContent = 'Draw a digit; it is encoded as you draw.';
     }
 
-    const encode = frameThrottle(async () => {
+    // data-changes counts edits of the pad, data-encoded-changes the edit the shown encoding is
+    // of: equal once everything drawn is encoded (tests wait on that, never on a timer)
+    let changes = 0;
+    const encodeNow = frameThrottle(async () => {
+      const seen = changes;
+      try {
+        await encodeOnce();
+      } finally {
+        pad.dataset.encodedChanges = String(seen);
+      }
+    });
+    const encode = () => {
+      pad.dataset.changes = String(++changes);
+      encodeNow();
+    };
+
+    const encodeOnce = async () => {
       if (!lab.current) return;
       const rgba = ctx.getImageData(0, 0, SIZE, SIZE).data;
       const gray = new Float32Array(SIZE * SIZE);
@@ -88,7 +104,7 @@ export default {
         note.textContent = `Encoded by model ${lab.current}. Blue: mean of q(z|x); red: ± one standard deviation.`;
         pad.dataset.encoded = String(Number(pad.dataset.encoded ?? 0) + 1);
       });
-    });
+    };
 
     function point(e) {
       const r = pad.getBoundingClientRect();

@@ -26,7 +26,12 @@ export default {
       return lab.testImages([Math.max(0, Math.min(n - 1, Math.floor(Number(i) || 0)))]);
     }
 
-    const decode = async () => drawDigits(decoded, await lab.decode(z), 1, 1);
+    // data-z0: the z0 the decoded digit shows (tests wait for it to match the slider)
+    const decode = async () => {
+      const z0 = z[0];
+      drawDigits(decoded, await lab.decode(z), 1, 1);
+      decoded.dataset.z0 = z0.toFixed(2);
+    };
 
     async function load() {
       if (!lab.current) return;
@@ -66,6 +71,7 @@ export default {
         row.set(out, 784);
         row.set(b, 11 * 784);
         drawDigits(strip, row, 12, 12);
+        strip.dataset.drawn = String(Number(strip.dataset.drawn ?? 0) + 1);
       });
     }
 

@@ -51,6 +51,7 @@ export default {
         drawDigits(digit, x, 1, 1);
         drawDigits(rec, await lab.reconstruct(x), 1, 1);
         info.textContent = `Held-out digit #${i}, label ${labels[i]}; PCA coordinates (${points[2 * i].toFixed(2)}, ${points[2 * i + 1].toFixed(2)}).`;
+        canvas.dataset.shown = String(i); // the digit and its reconstruction are on screen
       });
     }
 

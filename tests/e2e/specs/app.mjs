@@ -1,0 +1,44 @@
+// The page as a whole: backend choice and its messages, embedding by URL and by the example page.
+import { assert, open, canvasSum } from '../helpers.mjs';
+
+export default (cfg, { url, shot }) => [
+  ['starts on the expected backend and says so', async (page) => {
+    await open(page, url, 'panel=models');
+    const backend = await page.evaluate(() => window.vaeLab.backend);
+    assert(backend === cfg.backend, `backend is ${backend}, expected ${cfg.backend}`);
+    const badge = await page.textContent('#backend');
+    assert(badge === (cfg.backend === 'webgpu' ? 'WebGPU' : 'CPU'), `badge says ${badge}`);
+    const messages = await page.textContent('#messages');
+    if (cfg.backend === 'cpu') {
+      assert(/WebGPU is not available/.test(messages), `no fallback message: ${messages}`);
+    } else {
+      // SwiftShader is a software adapter: the page must say that the CPU is faster
+      const gpu = await page.evaluate(() => window.vaeLab.gpu);
+      assert(gpu?.software === true, `SwiftShader not recognised as a software adapter: ${JSON.stringify(gpu)}`);
+      assert(/software renderer/.test(messages), `no software-adapter notice: ${messages}`);
+    }
+  }],
+  ['An unknown backend in the address falls back to auto with a message', async (page) => {
+    await open(page, url, 'panel=sample&backend=foo');
+    const messages = await page.textContent('#messages');
+    assert(/Unknown backend 'foo'/.test(messages), `messages: ${messages}`);
+    await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 120_000 });
+  }],
+  ['Embed URL shows only the chosen panel', async (page) => {
+    await open(page, url, 'panel=sample&arch=B&embed=1');
+    await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 120_000 });
+    assert(await page.evaluate(() => window.vaeLab.current) === 'B', 'arch=B not loaded');
+    assert(!(await page.isVisible('header')) && !(await page.isVisible('#tabs')), 'site chrome visible in embed mode');
+    const visible = await page.$$eval('.panel', (ps) => ps.filter((p) => !p.hidden).map((p) => p.id));
+    assert(JSON.stringify(visible) === '["panel-sample"]', `visible panels ${visible}`);
+    await shot(page, 'embed');
+  }],
+  ['examples/embed.html: one panel by iframe, one by the API', async (page) => {
+    await page.goto(`${url}examples/embed.html`);
+    await page.waitForSelector('#api-samples[data-drawn="true"]', { timeout: 180_000 });
+    const frame = page.frameLocator('#vae-sample');
+    await frame.locator('#sample-canvas[data-seed="0"]').waitFor({ timeout: 180_000 });
+    assert(await canvasSum(page, '#api-samples') > 0, 'API canvas is blank');
+    await shot(page, 'example-embed');
+  }],
+];
