@@ -209,6 +209,9 @@ fn split_last(mut layers: Vec<Linear>) -> (Vec<Linear>, Linear) {
     (layers, last)
 }
 
+/// The Gaussian VAE: an MLP encoder to the mean and log-variance of q(z|x), a mirrored MLP
+/// decoder to the pixel means of p(x|z) = N(mean, σ²I), and one learned log σ. Build it with
+/// [`ArchSpec::init`] or [`ArchSpec::from_flat`].
 #[derive(Module, Debug)]
 pub struct Vae {
     /// Hidden encoder layers (ReLU after each).
