@@ -55,7 +55,7 @@ struct BenchArgs {
     /// Timed training steps per architecture (after 10 warm-up steps).
     #[arg(long, default_value_t = 300)]
     steps: usize,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults().batch)]
     batch: usize,
     /// cpu (burn ndarray) or wgpu (Vulkan / Metal / DX12; needs a build with `--features gpu`).
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
@@ -73,7 +73,7 @@ struct ArchArgs {
     #[arg(long)]
     hidden: Option<String>,
     /// Latent dimension (with --hidden).
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = defaults().arch.latent)]
     latent: usize,
 }
 
@@ -176,13 +176,13 @@ struct TrainArgs {
     arch: ArchArgs,
     #[command(flatten)]
     source: DataSource,
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = defaults().epochs)]
     epochs: usize,
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = defaults().lr)]
     lr: f64,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults().batch)]
     batch: usize,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults().seed)]
     seed: u64,
     /// Train on the first N training digits only.
     #[arg(long)]
@@ -305,6 +305,12 @@ struct ReportArgs {
     out: PathBuf,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+}
+
+/// The library's training defaults (the report's: 100 epochs, Adam lr 1e-3, batch 64, latent 12),
+/// so the command line restates none of them.
+fn defaults() -> training::TrainingConfig {
+    training::TrainingConfig::new(ArchSpec::new(Vec::new()))
 }
 
 /// A count from 1 to `max`: 0 and absurd sizes get clap's clear error instead of a panic or an
