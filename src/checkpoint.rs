@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::limits::MAX_PARAMS;
 use crate::rng::Rng;
 use crate::training::{EpochRecord, TrainingConfig};
-use crate::weights::fnv1a;
+use crate::weights::{fnv1a, write_framed};
 use crate::VaeError;
 
 pub const CHECKPOINT_MAGIC: &[u8; 8] = b"VAELABC1";
@@ -50,17 +50,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     pub fn to_bytes(&self) -> Vec<u8> {
         let header = serde_json::to_vec(&self.header).expect("checkpoint header serialises");
-        let mut out = Vec::with_capacity(24 + header.len() + 4 * self.floats.len());
-        out.extend_from_slice(CHECKPOINT_MAGIC);
-        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&(self.floats.len() as u32).to_le_bytes());
-        for v in &self.floats {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        let sum = fnv1a(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
-        out
+        write_framed(CHECKPOINT_MAGIC, &header, &self.floats)
     }
 
     /// Parse and check a checkpoint; `name` only appears in error messages.

@@ -99,6 +99,22 @@ pub struct WeightsFile {
     pub params: Vec<f32>,
 }
 
+/// The layout the weights file and the training checkpoint share: `magic` | u32 header length |
+/// header | u32 float count | f32 × count | u64 FNV-1a of every byte before it (little-endian).
+pub(crate) fn write_framed(magic: &[u8; 8], header: &[u8], floats: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(24 + header.len() + 4 * floats.len());
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(header);
+    out.extend_from_slice(&(floats.len() as u32).to_le_bytes());
+    for v in floats {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    let sum = fnv1a(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out
+}
+
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
@@ -133,17 +149,7 @@ impl WeightsFile {
             meta: &self.meta,
         })
         .expect("header serialises");
-        let mut out = Vec::with_capacity(24 + header.len() + 4 * self.params.len());
-        out.extend_from_slice(WEIGHTS_MAGIC);
-        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&(self.params.len() as u32).to_le_bytes());
-        for p in &self.params {
-            out.extend_from_slice(&p.to_le_bytes());
-        }
-        let sum = fnv1a(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
-        out
+        write_framed(WEIGHTS_MAGIC, &header, &self.params)
     }
 
     /// Parse and check a weights file; `name` only appears in error messages. Nothing is
