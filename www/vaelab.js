@@ -87,10 +87,11 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   function onMessage({ data }) {
     if (data.event) {
       if (data.event === 'backend') Object.assign(lab, data.detail);
+      // a trapped wasm module (a Rust panic, a lost GPU inside wgpu) cannot be used again; the
+      // restart ends the run (its last checkpoint stays, to resume)
+      if (data.event === 'train-error' && data.detail.kind === 'trap' && lab.backend) recover(`the model engine failed (${data.detail.message})`);
       if (trainRun) trainRun.handle(data.event, data.detail);
       emit(data.event, data.detail);
-      // a trapped wasm module (a Rust panic, a lost GPU inside wgpu) cannot be used again
-      if (data.event === 'train-error' && data.detail.kind === 'trap' && lab.backend) recover(`the model engine failed (${data.detail.message})`);
       return;
     }
     const p = pending.get(data.id);
