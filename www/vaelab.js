@@ -293,6 +293,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     if (trainRun) throw new Error('a training run is already in progress: stop it first');
     let resolveDone, rejectDone;
     const done = new Promise((res, rej) => { resolveDone = res; rejectDone = rej; });
+    // a run can fail before its caller awaits `done` (an engine crash): not an unhandled rejection
+    done.catch(() => {});
     let last = null;
     const record = { options: opts, history: [], saved: true };
     const finish = (fn, v, { keepCheckpoint = false } = {}) => {
@@ -375,7 +377,6 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     try {
       await started;
     } catch (e) {
-      handle.done.catch(() => {}); // the caller hears of it here
       throw new Error(`run '${slot}' could not be resumed: ${e.message}`);
     }
     return handle;

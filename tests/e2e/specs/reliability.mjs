@@ -85,6 +85,27 @@ export default (cfg, { url, shot }) => [
     assert(r.diff <= (cfg.backend === 'cpu' ? 0 : 1e-5), `resumed vs uninterrupted reconstructions differ by ${r.diff}`);
     assert(r.next !== slot && r.next !== 'ref' && !r.unfinished.includes(slot), `names: ${JSON.stringify(r)}`);
   }],
+  ['A run cut off by an engine crash is kept and resumes on the new engine', async (page) => {
+    await open(page, url, 'panel=train');
+    const r = await page.evaluate(async () => {
+      const lab = window.vaeLab;
+      let epochs = 0;
+      const run = lab.train({ arch: 'A', epochs: 50, limit: 640, slot: 'crashy', onProgress: (p) => { if (p.epoch_end) epochs++; } });
+      while (epochs < 1) await new Promise((res) => setTimeout(res, 10));
+      await lab._simulateCrash();
+      let message = null;
+      try { await run.done; } catch (e) { message = e.message; }
+      const listed = await lab.unfinishedRuns();
+      const again = await lab.resumeRun('crashy');
+      await again.stop();
+      const last = await again.done;
+      return { message, listed: listed.map((u) => [u.slot, u.epoch]), resumedAt: last?.epoch, backend: lab.backend };
+    });
+    const entry = r.listed.find(([slot]) => slot === 'crashy');
+    assert(/restarted/.test(r.message ?? ''), `the run's error: ${r.message}`);
+    assert(entry && entry[1] >= 1, `the crashed run is not offered: ${JSON.stringify(r.listed)}`);
+    assert(r.resumedAt >= entry[1] && r.backend === 'cpu', `resumed: ${JSON.stringify(r)}`);
+  }],
   ['The page warns before unloading a run with unsaved steps', async (page) => {
     await open(page, url, 'panel=train');
     const r = await page.evaluate(async () => {
