@@ -73,10 +73,19 @@ export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet
     if (typeof file === 'number') return fail(file);
     fs.stat(file, (err, st) => {
       if (err || !st.isFile()) return fail(404);
+      // validators: a second visit revalidates (no-cache) and gets a bodiless 304 for every file
+      // that has not changed, instead of downloading it again
+      const etag = `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+      const validators = { ETag: etag, 'Last-Modified': st.mtime.toUTCString(), 'Cache-Control': 'no-cache' };
+      const known = req.headers['if-none-match'];
+      if (known && known.split(',').some((t) => t.trim() === etag)) {
+        res.writeHead(304, { ...validators, ...HEADERS }).end();
+        return;
+      }
       res.writeHead(200, {
         'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
         'Content-Length': st.size,
-        'Cache-Control': 'no-cache',
+        ...validators,
         ...HEADERS,
       });
       if (req.method === 'HEAD') return res.end();

@@ -126,8 +126,8 @@ lab.on('backend', (d) => {
   if (d.fallbackReason && d.backend === 'cpu') app.say(d.fallbackReason, 'warn');
   noticeSoftwareGpu();
 });
-lab.on('download', ({ label, loaded, total }) => {
-  download.hidden = loaded >= total && total > 0;
+lab.on('download', ({ label, loaded, total, done }) => {
+  download.hidden = done || (loaded >= total && total > 0);
   download.querySelector('span').textContent = `${label}: ${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`;
   const bar = download.querySelector('progress');
   if (total) {

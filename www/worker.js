@@ -50,6 +50,9 @@ async function fetchBytes(url, label) {
     got += value.length;
     event('download', { label, loaded: got, total });
   }
+  // the end, said plainly: behind a compressing server there is no Content-Length (total 0), or
+  // it counts compressed bytes; either way the page must be told that this download is over
+  event('download', { label, loaded: got, total: got, done: true });
   const bytes = new Uint8Array(got);
   let at = 0;
   for (const p of parts) {

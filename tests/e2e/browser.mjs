@@ -9,3 +9,7 @@ export const BASE_FLAGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '
 export const WEBGPU_FLAGS = [...BASE_FLAGS, '--enable-unsafe-webgpu'];
 
 export const launch = (args) => chromium.launch({ executablePath: '/usr/bin/chromium', args });
+
+/** A browser with a profile on disk, so that it has a disk cache like a real one (the default
+ *  contexts are in-memory and keep no entry as large as the wasm module). */
+export const launchWithProfile = (args, dir) => chromium.launchPersistentContext(dir, { executablePath: '/usr/bin/chromium', args });

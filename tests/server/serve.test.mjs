@@ -68,3 +68,20 @@ test('every response carries the Content-Security-Policy: no inline script, no e
     server.close();
   }
 });
+
+test('a second visit gets 304 for what has not changed', async () => {
+  const { server, url } = await startServer({ port: 0, quiet: true });
+  try {
+    const first = await fetch(`${url}weights/C.bin`);
+    const etag = first.headers.get('etag');
+    assert.ok(etag && first.headers.get('last-modified'), 'no validators');
+    assert.equal((await first.arrayBuffer()).byteLength, Number(first.headers.get('content-length')));
+    const again = await fetch(`${url}weights/C.bin`, { headers: { 'If-None-Match': etag } });
+    assert.equal(again.status, 304);
+    assert.equal((await again.arrayBuffer()).byteLength, 0);
+    const other = await fetch(`${url}weights/D.bin`, { headers: { 'If-None-Match': etag } });
+    assert.equal(other.status, 200, 'another file must not match');
+  } finally {
+    server.close();
+  }
+});

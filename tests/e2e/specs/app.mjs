@@ -1,5 +1,9 @@
 // The page as a whole: backend choice and its messages, embedding by URL and by the example page.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { assert, open, canvasSum } from '../helpers.mjs';
+import { launchWithProfile } from '../browser.mjs';
 
 export default (cfg, { url, shot }) => [
   ['starts on the expected backend and says so', async (page) => {
@@ -23,6 +27,29 @@ export default (cfg, { url, shot }) => [
     const messages = await page.textContent('#messages');
     assert(/Unknown backend 'foo'/.test(messages), `messages: ${messages}`);
     await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 120_000 });
+  }],
+  ['A second visit downloads nothing that has not changed', async () => {
+    // a profile on disk: the test contexts' in-memory caches keep no 22 MB entry
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lab-profile-'));
+    const context = await launchWithProfile(cfg.args, dir);
+    try {
+      const page = await context.newPage();
+      await open(page, url, 'panel=sample');
+      const heavy = ['/pkg/vae_lab_bg.wasm', '/www/data/mnist-subset.bin', '/weights/C.bin'];
+      const again = {};
+      context.on('requestfinished', async (req) => {
+        const p = new URL(req.url()).pathname;
+        if (heavy.includes(p)) again[p] = { revalidated: !!(await req.headerValue('if-none-match')), body: (await req.sizes()).responseBodySize };
+      });
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
+      // the requestfinished handlers above are async: wait until all three have reported
+      for (let i = 0; i < 100 && heavy.some((p) => !(p in again)); i++) await new Promise((r) => setTimeout(r, 20));
+      assert(heavy.every((p) => again[p]?.revalidated && again[p].body === 0), `second visit: ${JSON.stringify(again)}`);
+    } finally {
+      await context.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }],
   ['Embed URL shows only the chosen panel', async (page) => {
     await open(page, url, 'panel=sample&arch=B&embed=1');
