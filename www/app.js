@@ -196,5 +196,6 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
   const arch = (params.get('arch') ?? 'C').toUpperCase();
   await app.guard(() => lab.loadPretrained(lab.presets.some((p) => p.name === arch) ? arch : 'C'));
   document.body.dataset.ready = 'true';
+  main.inert = false; // index.html keeps the panels inert until the engine can answer them
   instances.get(current).panel.show?.();
 })();

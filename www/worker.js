@@ -31,7 +31,9 @@ const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const event = (name, detail) => post({ event: name, detail });
 const bufferOf = (v) => (ArrayBuffer.isView(v) ? [v.buffer] : ArrayBuffer.isView(v?.bytes) ? [v.bytes.buffer] : []);
 
-async function fetchBytes(url, label) {
+/** Fetch `url` and return its body as a stream that reports its progress as 'download' events
+ *  (bytes so far of the Content-Length, when the server sends one). */
+async function download(url, label) {
   let res;
   try {
     res = await fetch(url);
@@ -40,26 +42,23 @@ async function fetchBytes(url, label) {
   }
   if (!res.ok) throw new Error(`could not fetch ${label} (${url}): HTTP ${res.status}`);
   const total = Number(res.headers.get('Content-Length')) || 0;
-  const reader = res.body.getReader();
-  const parts = [];
   let got = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    got += value.length;
-    event('download', { label, loaded: got, total });
-  }
-  // the end, said plainly: behind a compressing server there is no Content-Length (total 0), or
-  // it counts compressed bytes; either way the page must be told that this download is over
-  event('download', { label, loaded: got, total: got, done: true });
-  const bytes = new Uint8Array(got);
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.length;
-  }
-  return bytes;
+  return res.body.pipeThrough(new TransformStream({
+    transform(chunk, out) {
+      got += chunk.length;
+      event('download', { label, loaded: got, total });
+      out.enqueue(chunk);
+    },
+    // the end, said plainly: behind a compressing server there is no Content-Length (total 0),
+    // or it counts compressed bytes; either way the page must be told that this one is over
+    flush() {
+      event('download', { label, loaded: got, total: got, done: true });
+    },
+  }));
+}
+
+async function fetchBytes(url, label) {
+  return new Uint8Array(await new Response(await download(url, label)).arrayBuffer());
 }
 
 /** The kind of a failure, which the page switches on (never on message text): the engine's own
@@ -123,7 +122,9 @@ function emitCheckpoint(progress) {
 
 const ops = {
   async init({ backend, base }) {
-    await init({ module_or_path: new URL('pkg/vae_lab_bg.wasm', base) });
+    // compiled while it streams in, with progress (wasm-bindgen's own fetch reports none)
+    const wasm = await download(new URL('pkg/vae_lab_bg.wasm', base), 'engine');
+    await init({ module_or_path: new Response(wasm, { headers: { 'Content-Type': 'application/wasm' } }) });
     lab = await Lab.create(backend ?? 'auto');
     const data = await fetchBytes(new URL('www/data/mnist-subset.bin', base), 'MNIST digits');
     const info = lab.setData(data);

@@ -51,6 +51,25 @@ export default (cfg, { url, shot }) => [
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }],
+  ['On a slow link the page shows the engine download in bytes and keeps the panels inert', async (page) => {
+    const cdp = await page.context().newCDPSession(page);
+    // 2.5 MB/s, as a new user tried it: the 22 MB engine takes seconds
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: 2.5e6, uploadThroughput: 1e6 });
+    await page.goto(`${url}index.html?panel=sample`);
+    await page.waitForFunction(() => /engine: [\d.]+ \/ [\d.]+ MB/.test(document.querySelector('#download span')?.textContent ?? ''), null, { timeout: 60_000 });
+    const during = await page.evaluate(() => ({
+      text: document.querySelector('#download span').textContent,
+      shown: !document.getElementById('download').hidden,
+      inert: document.getElementById('panels').inert,
+      ready: document.body.dataset.ready ?? null,
+    }));
+    await shot(page, 'slow-load');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
+    const after = await page.evaluate(() => ({ inert: document.getElementById('panels').inert, hidden: document.getElementById('download').hidden }));
+    assert(during.shown && during.inert && during.ready === null, `while loading: ${JSON.stringify(during)}`);
+    assert(!after.inert && after.hidden, `after loading: ${JSON.stringify(after)}`);
+  }],
   ['Embed URL shows only the chosen panel', async (page) => {
     await open(page, url, 'panel=sample&arch=B&embed=1');
     await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 120_000 });
