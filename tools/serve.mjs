@@ -2,10 +2,11 @@
 // and the cross-origin isolation headers. It serves only the app's own files (the page, www/,
 // pkg/, weights/, examples/), never .git, target/ or the sources; a malformed path gets a 400.
 // No dependencies.
-//   node tools/serve.mjs [--port 8080] [--root .]
+//   node tools/serve.mjs [--port 8080] [--root .] [--gzip]
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -60,7 +61,9 @@ export function resolvePath(urlPath, base) {
   return path.join(base, name);
 }
 
-export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet = false } = {}) {
+/** `gzip`: compress on the fly, without a Content-Length, as nginx does (the page must still
+ *  show its downloads ending). */
+export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet = false, gzip = false } = {}) {
   const base = path.resolve(root);
   const server = http.createServer((req, res) => {
     const fail = (status) => res.writeHead(status, { 'Content-Type': 'text/plain', ...HEADERS }).end(status === 400 ? 'bad request' : 'not found');
@@ -82,14 +85,17 @@ export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet
         res.writeHead(304, { ...validators, ...HEADERS }).end();
         return;
       }
+      const type = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+      const compress = gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '') && !type.startsWith('image/');
       res.writeHead(200, {
-        'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
-        'Content-Length': st.size,
+        'Content-Type': type,
+        ...(compress ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : { 'Content-Length': st.size }),
         ...validators,
         ...HEADERS,
       });
       if (req.method === 'HEAD') return res.end();
-      fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
+      const body = fs.createReadStream(file).on('error', () => res.destroy());
+      (compress ? body.pipe(zlib.createGzip({ level: 6 })) : body).pipe(res);
     });
   });
   // a malformed request line must not take the server down
@@ -108,5 +114,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const i = process.argv.indexOf(name);
     return i >= 0 ? process.argv[i + 1] : dflt;
   };
-  await startServer({ port: Number(arg('--port', process.env.PORT ?? 8080)), root: arg('--root', '.') });
+  await startServer({ port: Number(arg('--port', process.env.PORT ?? 8080)), root: arg('--root', '.'), gzip: process.argv.includes('--gzip') });
 }

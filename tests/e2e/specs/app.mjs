@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { assert, open, canvasSum } from '../helpers.mjs';
 import { launchWithProfile } from '../browser.mjs';
+import { startServer } from '../../../tools/serve.mjs';
 
-export default (cfg, { url, shot }) => [
+export default (cfg, { url, root, shot }) => [
   ['starts on the expected backend and says so', async (page) => {
     await open(page, url, 'panel=models');
     const backend = await page.evaluate(() => window.vaeLab.backend);
@@ -69,6 +70,19 @@ export default (cfg, { url, shot }) => [
     const after = await page.evaluate(() => ({ inert: document.getElementById('panels').inert, hidden: document.getElementById('download').hidden }));
     assert(during.shown && during.inert && during.ready === null, `while loading: ${JSON.stringify(during)}`);
     assert(!after.inert && after.hidden, `after loading: ${JSON.stringify(after)}`);
+  }],
+  ['Behind a server that gzips without a Content-Length the downloads still end', async (page) => {
+    const gz = await startServer({ port: 0, root, quiet: true, gzip: true });
+    try {
+      const encodings = [];
+      page.on('response', (r) => { if (/\.wasm$/.test(r.url())) encodings.push(r.headers()['content-encoding']); });
+      await page.goto(`${gz.url}index.html?panel=sample`);
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
+      await page.waitForSelector('#download', { state: 'hidden', timeout: 10_000 });
+      assert(encodings.includes('gzip'), `the engine was not gzipped: ${encodings}`);
+    } finally {
+      gz.server.close();
+    }
   }],
   ['Embed URL shows only the chosen panel', async (page) => {
     await open(page, url, 'panel=sample&arch=B&embed=1');
