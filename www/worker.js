@@ -125,11 +125,23 @@ const ops = {
     // compiled while it streams in, with progress (wasm-bindgen's own fetch reports none)
     const wasm = await download(new URL('pkg/vae_lab_bg.wasm', base), 'engine');
     await init({ module_or_path: new Response(wasm, { headers: { 'Content-Type': 'application/wasm' } }) });
-    lab = await Lab.create(backend ?? 'auto');
+    // 'auto' never takes a software adapter (SwiftShader, llvmpipe, WARP): it computes on the CPU
+    // through an emulated GPU, ~100x slower than the CPU backend. 'webgpu' still forces it.
+    let wanted = backend ?? 'auto';
+    let why = null;
+    if (wanted === 'auto') {
+      const adapter = await gpuAdapter();
+      if (adapter?.software) {
+        wanted = 'cpu';
+        why = `the only WebGPU adapter here is a software renderer (${adapter.name || 'an emulated GPU'}), slower than the CPU backend; ` +
+          'switch to WebGPU in the Models panel to use it anyway';
+      }
+    }
+    lab = await Lab.create(wanted);
     const data = await fetchBytes(new URL('www/data/mnist-subset.bin', base), 'MNIST digits');
     const info = lab.setData(data);
     const gpu = lab.backend() === 'webgpu' ? await gpuAdapter() : null;
-    return { backend: lab.backend(), fallbackReason: lab.fallbackReason() ?? null, data: info, gpu, constants: Lab.constants() }; // presets, defaults, caps
+    return { backend: lab.backend(), fallbackReason: why ?? lab.fallbackReason() ?? null, data: info, gpu, constants: Lab.constants() }; // presets, defaults, caps
   },
   async loadPretrained({ arch, base }) {
     const bytes = await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`);

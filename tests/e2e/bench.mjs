@@ -22,7 +22,7 @@ console.log(`wasm module: ${(wasm / 1e6).toFixed(1)} MB (uncompressed)`);
 for (const cfg of configs) {
   const browser = await launch(cfg.args);
   const page = await browser.newPage();
-  await page.goto(`${url}index.html?panel=models`);
+  await page.goto(`${url}index.html?panel=models&backend=${cfg.name}`); // auto would skip SwiftShader
   await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
   const r = await page.evaluate(async ({ limit, epochs }) => {
     const lab = window.vaeLab;

@@ -8,9 +8,14 @@ export function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
 
+/** The backend every page is opened with unless its query names one: the runner sets 'webgpu'
+ *  for the SwiftShader configuration, where 'auto' (rightly) prefers the CPU. */
+export const defaults = { backend: null };
+
 /** Open the app with `query` and wait until it says it is ready. */
 export async function open(page, url, query = '') {
-  await page.goto(`${url}index.html?${query}`);
+  const q = defaults.backend && !/(^|&)backend=/.test(query) ? `${query}&backend=${defaults.backend}` : query;
+  await page.goto(`${url}index.html?${q}`);
   await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 180_000 });
   assert(await page.evaluate(() => document.body.dataset.ready) === 'true', 'the app did not start');
 }

@@ -6,7 +6,7 @@
 // Screenshots go to test-results/screenshots/{config}-{name}.png.
 import fs from 'node:fs';
 import { BASE_FLAGS, WEBGPU_FLAGS, launch } from './browser.mjs';
-import { SHOTS } from './helpers.mjs';
+import { SHOTS, defaults } from './helpers.mjs';
 import { startServer } from '../../tools/serve.mjs';
 import app from './specs/app.mjs';
 import models from './specs/models.mjs';
@@ -26,6 +26,7 @@ const grep = arg('--grep');
 fs.mkdirSync(SHOTS, { recursive: true });
 
 async function runConfig(cfg, url, root) {
+  defaults.backend = cfg.backend === 'webgpu' ? 'webgpu' : null;
   const browser = await launch(cfg.args);
   const consoleErrors = [];
   const foreign = [];

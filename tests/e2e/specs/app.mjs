@@ -23,6 +23,14 @@ export default (cfg, { url, root, shot }) => [
       assert(/software renderer/.test(messages), `no software-adapter notice: ${messages}`);
     }
   }],
+  ...(cfg.backend === 'webgpu' ? [['auto never picks a software WebGPU adapter; asking for WebGPU still gets it', async (page) => {
+    await open(page, url, 'panel=models&backend=auto');
+    const r = await page.evaluate(() => ({ backend: window.vaeLab.backend, reason: window.vaeLab.fallbackReason }));
+    assert(r.backend === 'cpu' && /software renderer/.test(r.reason ?? ''), `auto on SwiftShader: ${JSON.stringify(r)}`);
+    assert(/software renderer/.test(await page.textContent('#messages')), 'the page does not say why');
+    await page.evaluate(() => window.vaeLab.setBackend('webgpu'));
+    assert(await page.evaluate(() => window.vaeLab.backend) === 'webgpu', 'the switch did not force WebGPU');
+  }]] : []),
   ['An unknown backend in the address falls back to auto with a message', async (page) => {
     await open(page, url, 'panel=sample&backend=foo');
     const messages = await page.textContent('#messages');
