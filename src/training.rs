@@ -460,10 +460,7 @@ mod tests {
         let mut t = Trainer::new(config, None, split, &device).unwrap();
         let mut out = Vec::new();
         while !t.is_done() {
-            while !t.step() {}
-            let train = Metrics::from_sums(&crate::read_f32(t.take_epoch_sums()).unwrap());
-            let test = Metrics::from_sums(&crate::read_f32(t.evaluate_test()).unwrap());
-            out.push(t.finish_epoch(train, test).unwrap());
+            out.push(guarded_epoch(&mut t).unwrap());
         }
         (t, out)
     }

@@ -47,6 +47,15 @@ struct Chunk {
     epoch_end: Option<(Tensor<1>, Tensor<1>)>,
 }
 
+/// The page's part of a checkpoint (`Checkpoint::header.extra`).
+fn run_extra(slot: &str, meta: &WeightsMeta) -> Result<serde_json::Value, JsValue> {
+    serde_json::to_value(RunExtra {
+        slot: slot.to_string(),
+        meta: meta.clone(),
+    })
+    .map_err(|e| invalid(format!("checkpoint metadata: {e}")))
+}
+
 fn stopped() -> JsValue {
     invalid("training was stopped")
 }
@@ -108,11 +117,7 @@ async fn settle(state: &Shared, record: Option<&EpochRecord>, failed: bool) -> R
     )?;
     s.model = run.trainer.model();
     if !failed {
-        let extra = serde_json::to_value(RunExtra {
-            slot: run.slot.clone(),
-            meta: s.meta.clone(),
-        })
-        .map_err(|e| invalid(format!("checkpoint metadata: {e}")))?;
+        let extra = run_extra(&run.slot, &s.meta)?;
         run.checkpoint = Some(run.trainer.checkpoint(floats, extra).to_bytes());
     }
     Ok(())
@@ -163,32 +168,21 @@ impl Lab {
             None
         };
         let device = st.device.clone();
-        let arch = config.arch.clone();
-        let meta = match st.slots.get(&slot) {
-            Some(s) if o.resume => s.meta.clone(),
-            _ => lab::run_meta(
-                &config,
-                lab::SUBSET_DATASET,
-                format!("VAE Lab web ({})", st.backend.name()),
-            ),
-        };
-        let trainer = Trainer::new(config, resume_from, &split, &device)?;
-        // the host copy: the slot's (resume) or the fresh model re-derived from the seed on the CPU
-        let host = match st.slots.get(&slot) {
-            Some(s) if o.resume => s.host.clone(),
+        let (meta, host) = match st.slots.get(&slot) {
+            Some(s) if o.resume => (s.meta.clone(), s.host.clone()),
             _ => {
-                let params = crate::read_f32(
-                    arch.init(&crate::cpu_device(), trainer.config.seed)
-                        .flat_params(),
-                )?;
-                WeightsFile::new(arch, meta.clone(), params)?
+                let created_by = format!("VAE Lab web ({})", st.backend.name());
+                let meta = lab::run_meta(&config, lab::SUBSET_DATASET, created_by);
+                // a fresh model's host copy, re-derived from the seed on the CPU (no readback)
+                let arch = config.arch.clone();
+                let params =
+                    crate::read_f32(arch.init(&crate::cpu_device(), config.seed).flat_params())?;
+                let host = WeightsFile::new(arch, meta.clone(), params)?;
+                (meta, host)
             }
         };
-        let extra = serde_json::to_value(RunExtra {
-            slot: slot.clone(),
-            meta: meta.clone(),
-        })
-        .map_err(|e| invalid(format!("checkpoint metadata: {e}")))?;
+        let trainer = Trainer::new(config, resume_from, &split, &device)?;
+        let extra = run_extra(&slot, &meta)?;
         let checkpoint = trainer.checkpoint(host.params.clone(), extra).to_bytes();
         st.slots.insert(
             slot.clone(),
