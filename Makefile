@@ -48,17 +48,34 @@ node_modules/.package-lock.json: package.json package-lock.json
 target/release/vae: FORCE
 	$(CARGO) build --release --bin vae
 
-wasm: pkg/vae_lab_bg.wasm
+# Two engines from one crate: the light CPU engine (ndarray only) that every page loads first, and
+# the WebGPU engine (`--features gpu`: + wgpu, CubeCL, fusion) that the worker fetches only when
+# WebGPU is chosen. The GPU engine builds in its own target dir, so that neither build's output
+# overwrites the other's and make's timestamps stay meaningful.
+wasm: pkg/vae_lab_cpu_bg.wasm pkg/vae_lab_gpu_bg.wasm
+
+WASM_GPU_DIR := target/wasm-gpu
+WASM_GPU_RAW := $(WASM_GPU_DIR)/$(WASM_TARGET)/$(WASM_PROFILE)/vae_lab.wasm
 
 $(WASM_RAW): FORCE
 	$(CARGO) build --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE)
 
+$(WASM_GPU_RAW): FORCE
+	$(CARGO) build --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE) --features gpu --target-dir $(WASM_GPU_DIR)
+
 # wasm-opt runs before wasm-bindgen: Debian's binaryen 108 breaks the externref table that
 # wasm-bindgen 0.2.130 adds, but optimises rustc's output fine.
-pkg/vae_lab_bg.wasm: $(WASM_RAW)
-	wasm-opt -O3 $(WASM_OPT_FLAGS) --strip-debug $(WASM_RAW) -o target/vae_lab.opt.wasm
-	wasm-bindgen --target web --out-dir pkg --out-name vae_lab target/vae_lab.opt.wasm
-	@ls -l pkg/*.wasm
+define bindgen
+	wasm-opt -O3 $(WASM_OPT_FLAGS) --strip-debug $(1) -o target/$(2).opt.wasm
+	wasm-bindgen --target web --out-dir pkg --out-name $(2) target/$(2).opt.wasm
+	@ls -l pkg/$(2)_bg.wasm
+endef
+
+pkg/vae_lab_cpu_bg.wasm: $(WASM_RAW)
+	$(call bindgen,$<,vae_lab_cpu)
+
+pkg/vae_lab_gpu_bg.wasm: $(WASM_GPU_RAW)
+	$(call bindgen,$<,vae_lab_gpu)
 
 data: www/data/mnist-subset.bin
 
@@ -91,6 +108,7 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	$(CARGO) clippy --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE) -- -D warnings
+	$(CARGO) clippy --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE) --features gpu --target-dir $(WASM_GPU_DIR) -- -D warnings
 
 test-server:
 	node --test tests/server/ tests/docs/

@@ -118,6 +118,33 @@ impl Split {
         out
     }
 
+    /// The training digits alone, as a subset file of their own. The page fetches the training
+    /// and the held-out part separately, each only when a panel first needs it.
+    pub fn train_part(&self) -> Split {
+        Split {
+            train: self.train.clone(),
+            test: self.test.head(0),
+        }
+    }
+
+    /// The held-out digits alone (see [`Split::train_part`]).
+    pub fn test_part(&self) -> Split {
+        Split {
+            train: self.train.head(0),
+            test: self.test.clone(),
+        }
+    }
+
+    /// Take over the non-empty parts of `other` (a part file read after another).
+    pub fn merge(&mut self, other: Split) {
+        if !other.train.is_empty() {
+            self.train = other.train;
+        }
+        if !other.test.is_empty() {
+            self.test = other.test;
+        }
+    }
+
     /// Parse the compact subset file; `name` only appears in error messages.
     pub fn from_subset_bytes(bytes: &[u8], name: &str) -> Result<Split, VaeError> {
         let bad = |why: String| VaeError::Data {

@@ -9,6 +9,8 @@
 //! * [`weights`]: the self-describing weights file.
 //! * [`checkpoint`]: a training run frozen at an epoch end, to resume it.
 //! * [`optim`]: Adam with a state we can read back; [`limits`]: every cap, with its reason.
+//! * [`infer`]: the forward pass in plain Rust ([`infer::DenseVae`]) for the page's interactive
+//!   paths, checked against burn's.
 //! * [`lab`]: what the CLI and the wasm layer both need (options, presets, metadata, progress).
 //!
 //! The backend is chosen by the `Device`: ndarray on the CPU, wgpu (WebGPU) in the browser.
@@ -16,6 +18,7 @@
 pub mod analysis;
 pub mod checkpoint;
 pub mod data;
+pub mod infer;
 pub mod lab;
 pub mod limits;
 pub mod loss;

@@ -54,6 +54,46 @@ impl Rng {
         (0..n).map(|_| self.normal()).collect()
     }
 
+    /// Fill `out` with standard normals by the ziggurat method (Marsaglia & Tsang 2000): one
+    /// 64-bit draw and a table lookup for ~98% of values, no logarithm or trigonometry. About 10x
+    /// cheaper than [`Rng::normal`]'s Box–Muller, which matters where millions are drawn per call
+    /// (a chain adds 784 pixel noises per image per step). Training keeps Box–Muller, so the
+    /// shipped weights stay reproducible.
+    pub fn fill_normals(&mut self, out: &mut [f32]) {
+        let t = ziggurat();
+        for v in out {
+            *v = self.ziggurat_normal(t);
+        }
+    }
+
+    fn ziggurat_normal(&mut self, t: &Ziggurat) -> f32 {
+        loop {
+            let u = self.next_u64();
+            // layer and value from disjoint bits: the textbook version reuses the value's low bits
+            let layer = ((u >> 32) & 127) as usize;
+            let hz = u as u32 as i32;
+            let x = hz as f64 * t.w[layer];
+            if (hz.unsigned_abs() as u64) < t.k[layer] {
+                return x as f32; // inside the layer's rectangle
+            }
+            if layer == 0 {
+                // the tail beyond R, by Marsaglia's exponential method
+                loop {
+                    let a = -(1.0 - self.uniform()).ln() / ZIG_R;
+                    let b = -(1.0 - self.uniform()).ln();
+                    if b + b >= a * a {
+                        let v = ZIG_R + a;
+                        return (if hz > 0 { v } else { -v }) as f32;
+                    }
+                }
+            }
+            // the wedge: accept under the density
+            if t.f[layer] + self.uniform() * (t.f[layer - 1] - t.f[layer]) < (-0.5 * x * x).exp() {
+                return x as f32;
+            }
+        }
+    }
+
     /// Fisher–Yates shuffle.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
@@ -66,6 +106,42 @@ impl Rng {
     pub fn fork(&mut self) -> Rng {
         Rng::new(self.next_u64())
     }
+}
+
+/// Right edge of the ziggurat's base layer and the area of each of its 128 layers.
+const ZIG_R: f64 = 3.442_619_855_899;
+const ZIG_V: f64 = 9.912_563_035_262_17e-3;
+
+/// The ziggurat's tables: `k` acceptance thresholds (on |i32|), `w` scales, `f` densities.
+struct Ziggurat {
+    k: [u64; 128],
+    w: [f64; 128],
+    f: [f64; 128],
+}
+
+fn ziggurat() -> &'static Ziggurat {
+    static TABLES: std::sync::OnceLock<Ziggurat> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let m = 2f64.powi(31);
+        let (mut k, mut w, mut f) = ([0u64; 128], [0f64; 128], [0f64; 128]);
+        let mut d = ZIG_R;
+        let mut t = d;
+        let q = ZIG_V / (-0.5 * d * d).exp();
+        k[0] = ((d / q) * m) as u64;
+        k[1] = 0;
+        w[0] = q / m;
+        w[127] = d / m;
+        f[0] = 1.0;
+        f[127] = (-0.5 * d * d).exp();
+        for i in (1..=126).rev() {
+            d = (-2.0 * (ZIG_V / d + (-0.5 * d * d).exp()).ln()).sqrt();
+            k[i + 1] = ((d / t) * m) as u64;
+            t = d;
+            f[i] = (-0.5 * d * d).exp();
+            w[i] = d / m;
+        }
+        Ziggurat { k, w, f }
+    })
 }
 
 #[cfg(test)]
@@ -83,6 +159,25 @@ mod tests {
         assert!(mean.abs() < 0.02, "mean {mean}");
         assert!((var - 1.0).abs() < 0.02, "var {var}");
         assert_ne!(Rng::new(8).next_u64(), Rng::new(7).next_u64());
+    }
+
+    #[test]
+    fn ziggurat_normals_have_normal_moments_and_tails() {
+        let mut xs = vec![0.0f32; 1_000_000];
+        Rng::new(11).fill_normals(&mut xs);
+        let n = xs.len() as f64;
+        let mean = xs.iter().map(|&x| x as f64).sum::<f64>() / n;
+        let var = xs.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+        let kurt = xs.iter().map(|&x| (x as f64 - mean).powi(4)).sum::<f64>() / n / (var * var);
+        assert!(mean.abs() < 0.005, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.005, "var {var}");
+        assert!((kurt - 3.0).abs() < 0.05, "kurtosis {kurt}");
+        // P(|z| < q) for a few quantiles, including the tail beyond the base layer (3.44)
+        for (q, p) in [(0.5, 0.382_925), (1.0, 0.682_689), (2.0, 0.954_500), (3.5, 0.999_535)] {
+            let got = xs.iter().filter(|x| x.abs() < q).count() as f64 / n;
+            assert!((got - p).abs() < 0.002, "P(|z| < {q}) = {got}, expected {p}");
+        }
+        assert!(xs.iter().any(|x| x.abs() > 4.0), "no tail values drawn");
     }
 
     #[test]

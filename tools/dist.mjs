@@ -5,7 +5,8 @@ import path from 'node:path';
 import { HEADERS } from './serve.mjs';
 const i = process.argv.indexOf('--out');
 const out = i >= 0 ? process.argv[i + 1] : 'dist';
-const need = ['index.html', 'www/vendor/uPlot.esm.js', 'pkg/vae_lab_bg.wasm', 'www/data/mnist-subset.bin', 'weights/C.bin'];
+const need = ['index.html', 'www/vendor/uPlot.esm.js', 'pkg/vae_lab_cpu_bg.wasm', 'pkg/vae_lab_gpu_bg.wasm', 'www/data/mnist-subset.json',
+  'www/data/mnist-subset-train.bin', 'www/data/mnist-subset-test.bin', 'weights/C.bin'];
 for (const f of need) {
   if (!fs.existsSync(f)) {
     console.error(`missing ${f}: run \`make build\` first`);
@@ -15,7 +16,8 @@ for (const f of need) {
 fs.rmSync(out, { recursive: true, force: true });
 const copy = (from, filter = () => true) => fs.cpSync(from, path.join(out, from), { recursive: true, filter });
 copy('index.html');
-copy('www');
+// the page fetches the digits in two parts; the combined file is the CLI's
+copy('www', (f) => !f.endsWith('mnist-subset.bin'));
 copy('examples');
 copy('pkg', (f) => !f.endsWith('.d.ts') && !f.endsWith('.gitignore'));
 copy('weights', (f) => fs.statSync(f).isDirectory() || f.endsWith('.bin'));

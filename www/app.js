@@ -2,7 +2,7 @@
 // Panels only draw and forward to the API (www/vaelab.js).
 import { createVaeLab } from './vaelab.js';
 import { el } from './ui.js';
-import { putModel, deleteModel, allModels } from './store.js';
+import { allModels } from './store.js';
 import models from './panels/models.js';
 import train from './panels/train.js';
 import draw from './panels/draw.js';
@@ -136,11 +136,8 @@ lab.on('download', ({ label, loaded, total, done }) => {
   } else bar.removeAttribute('value');
 });
 lab.on('fatal', ({ message }) => app.say(`${message}. Reload the page to start again.`, 'error'));
-// user-made models persist across reloads (embedded pages leave the visitor's storage alone)
-if (!embed) {
-  lab.on('weights', ({ slot, bytes }) => putModel(slot, bytes).catch((e) => console.info('VAE Lab: not saved:', e.message)));
-  lab.on('models', ({ slot, removed }) => { if (removed) deleteModel(slot).catch(() => {}); });
-}
+// user-made models persist across reloads: the API stores them (persistRuns), except in embeds,
+// which leave the visitor's storage alone
 
 async function restoreSavedModels() {
   let stored = [];

@@ -9,7 +9,7 @@
 //
 // Pixels are always 784 floats in [0, 1] per image, row-major 28 x 28.
 
-import { putRun, deleteRun, allRuns, modelNames } from './store.js';
+import { putRun, deleteRun, allRuns, modelNames, putModel, deleteModel } from './store.js';
 
 export const PIXELS = 784;
 
@@ -132,11 +132,15 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   }
 
   /** Keep the host copy of `slot` current (after training, the weights live only in the engine). */
-  const remember = async (slot) => { keep(slot, await call('exportWeights', { slot })); };
-  /** Update a host copy; user-made models (not the shipped A–E) are announced for persistence. */
-  function keep(slot, bytes) {
+  const remember = async (slot) => { await keep(slot, await call('exportWeights', { slot })); };
+  /** Update a host copy. User-made models (not the shipped A–E) are announced, and with
+   *  `persistRuns` stored in IndexedDB before the call that made them resolves: a reload right
+   *  after an import or a run must not lose it (a write still pending at unload is dropped). */
+  async function keep(slot, bytes) {
     saved.set(slot, bytes);
-    if (!lab.presets.some((p) => p.name === slot)) emit('weights', { slot, bytes }); // listeners must not modify it
+    if (lab.presets.some((p) => p.name === slot)) return;
+    emit('weights', { slot, bytes }); // listeners must not modify it
+    if (persistRuns) await putModel(slot, bytes).catch((e) => console.info('VAE Lab: not saved:', e.message));
   }
 
   const slotOf = (slot) => {
@@ -196,7 +200,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     // one host copy (the page's own, for crash recovery); the worker gets a structured clone
     const copy = bytes instanceof Uint8Array ? bytes.slice() : new Uint8Array(bytes.slice(0));
     const info = await call('loadWeights', { slot, bytes: copy });
-    keep(slot, copy);
+    await keep(slot, copy);
     lab.current = slot;
     emit('models', { slot, info });
     return info;
@@ -206,7 +210,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   lab.exportWeights = async (slot) => {
     const s = slotOf(slot);
     const bytes = await call('exportWeights', { slot: s });
-    keep(s, bytes);
+    await keep(s, bytes);
     return bytes.slice(); // the caller's own copy
   };
   lab.info = async (slot) => call('info', { slot: slotOf(slot) });
@@ -218,6 +222,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   lab.removeSlot = async (slot) => {
     await call('removeSlot', { slot: checkSlot(slot) });
     saved.delete(slot);
+    if (persistRuns) await deleteModel(slot).catch(() => {});
     emit('models', { slot, removed: true });
     if (lab.current === slot) lab.use((await lab.slots())[0] ?? null);
   };

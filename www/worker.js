@@ -1,8 +1,18 @@
 // The model engine: owns the wasm Lab, answers requests strictly one at a time and runs the
 // training loop between them, so the page's thread never does model work.
-import init, { Lab } from '../pkg/vae_lab.js';
+//
+// Two engines come from one crate: `cpu` (ndarray only, a fraction of the size) is what a page
+// loads unless WebGPU is chosen; `gpu` (+ wgpu, CubeCL, fusion; it also has the CPU backend) is
+// fetched only then. The digits come in two parts, each fetched when a request first needs it.
 
 let lab = null;
+/** Which engine module the Lab lives in: 'cpu' or 'gpu'. */
+let labEngine = null;
+/** The loaded engine modules by name ('cpu', 'gpu'), each initialised once. */
+const engines = {};
+let base = null;
+/** What the page was told of the digit data: the manifest's sizes, and which parts are in the Lab. */
+const data = { manifest: null, loaded: new Set(), bytes: {} };
 let queue = Promise.resolve();
 const training = { running: false, paused: false, stopRequested: false, stepsPerCall: 2 };
 /** Target length of one training chunk: a request that arrives during a run waits at most about
@@ -120,28 +130,63 @@ function emitCheckpoint(progress) {
   if (bytes) post({ event: 'checkpoint', detail: { slot: training.slot, epoch: progress.epoch, epochs: progress.epochs, bytes } }, [bytes.buffer]);
 }
 
+/** The engine module `name` ('cpu' or 'gpu'), fetched, compiled while it streams in (with
+ *  progress: wasm-bindgen's own fetch reports none) and initialised, once. */
+async function engine(name) {
+  if (!engines[name]) {
+    engines[name] = (async () => {
+      const module = await import(new URL(`pkg/vae_lab_${name}.js`, base).href);
+      const wasm = await download(new URL(`pkg/vae_lab_${name}_bg.wasm`, base), name === 'gpu' ? 'WebGPU engine' : 'engine');
+      await module.default({ module_or_path: new Response(wasm, { headers: { 'Content-Type': 'application/wasm' } }) });
+      return module;
+    })();
+    engines[name].catch(() => delete engines[name]); // a failed fetch may be retried
+  }
+  return engines[name];
+}
+
+/** Make sure the Lab holds the held-out digits (and with `train`, the training digits). */
+async function needData(train) {
+  for (const part of train ? ['test', 'train'] : ['test']) {
+    if (data.loaded.has(part)) continue;
+    const { file } = data.manifest[part];
+    const bytes = await fetchBytes(new URL(`www/data/${file}`, base), part === 'test' ? 'held-out digits' : 'training digits');
+    const sizes = lab.setData(bytes);
+    data.loaded.add(part);
+    data.bytes[part] = bytes; // kept for an engine switch
+    event('data', sizes);
+  }
+}
+
+/** The requests that read digits, and whether they need the training part too. */
+const NEEDS_DATA = { testImages: false, testLabels: false, collapse: false, latentMap: false, evaluate: false, trainStart: true, trainResumeRun: true };
+
 const ops = {
-  async init({ backend, base }) {
-    // compiled while it streams in, with progress (wasm-bindgen's own fetch reports none)
-    const wasm = await download(new URL('pkg/vae_lab_bg.wasm', base), 'engine');
-    await init({ module_or_path: new Response(wasm, { headers: { 'Content-Type': 'application/wasm' } }) });
+  async init({ backend, base: b }) {
+    base = b;
     // 'auto' never takes a software adapter (SwiftShader, llvmpipe, WARP): it computes on the CPU
     // through an emulated GPU, ~100x slower than the CPU backend. 'webgpu' still forces it.
     let wanted = backend ?? 'auto';
     let why = null;
-    if (wanted === 'auto') {
-      const adapter = await gpuAdapter();
-      if (adapter?.software) {
-        wanted = 'cpu';
-        why = `the only WebGPU adapter here is a software renderer (${adapter.name || 'an emulated GPU'}), slower than the CPU backend; ` +
-          'switch to WebGPU in the Models panel to use it anyway';
-      }
+    const adapter = wanted === 'cpu' ? null : await gpuAdapter();
+    if (wanted === 'auto' && !adapter) {
+      wanted = 'cpu';
+      why = 'this browser offers no WebGPU adapter';
+    } else if (wanted === 'auto' && adapter.software) {
+      wanted = 'cpu';
+      why = `the only WebGPU adapter here is a software renderer (${adapter.name || 'an emulated GPU'}), slower than the CPU backend; ` +
+        'switch to WebGPU in the Models panel to use it anyway';
     }
+    // the manifest is tiny; the digits themselves wait for a panel that needs them
+    const manifestFetch = fetch(new URL('www/data/mnist-subset.json', base)).then((r) => (r.ok ? r.json() : null), () => null);
+    labEngine = wanted === 'cpu' ? 'cpu' : 'gpu';
+    const { Lab } = await engine(labEngine);
     lab = await Lab.create(wanted);
-    const data = await fetchBytes(new URL('www/data/mnist-subset.bin', base), 'MNIST digits');
-    const info = lab.setData(data);
-    const gpu = lab.backend() === 'webgpu' ? await gpuAdapter() : null;
-    return { backend: lab.backend(), fallbackReason: why ?? lab.fallbackReason() ?? null, data: info, gpu, constants: Lab.constants() }; // presets, defaults, caps
+    data.manifest = await manifestFetch;
+    if (!data.manifest?.train || !data.manifest?.test) throw Object.assign(new Error('could not read the digit manifest www/data/mnist-subset.json'), { kind: 'data' });
+    const sizes = { n_train: data.manifest.train.digits, n_test: data.manifest.test.digits };
+    const gpu = lab.backend() === 'webgpu' ? adapter : null;
+    return { backend: lab.backend(), fallbackReason: why ?? lab.fallbackReason() ?? null, data: sizes, gpu, constants: Lab.constants() }; // presets, defaults, caps
   },
   async loadPretrained({ arch, base }) {
     const bytes = await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`);
@@ -154,6 +199,7 @@ const ops = {
   slots: () => lab.slots(),
   removeSlot: ({ slot }) => lab.removeSlot(slot),
   async setBackend({ backend }) {
+    if (backend === 'webgpu' && labEngine === 'cpu') await moveToGpuEngine();
     const now = await lab.setBackend(backend);
     training.running = false;
     return { backend: now, fallbackReason: lab.fallbackReason() ?? null, gpu: now === 'webgpu' ? await gpuAdapter() : null };
@@ -186,6 +232,26 @@ const ops = {
     return run;
   },
 };
+
+/** Swap the CPU engine's Lab for a new one in the WebGPU engine, taking every model and the
+ *  digits along. A run in progress stops (its optimiser state lives in the old engine), as on any
+ *  backend switch. If WebGPU does not start, the CPU Lab stays and the error says why. */
+async function moveToGpuEngine() {
+  const { Lab } = await engine('gpu');
+  const next = await Lab.create('webgpu');
+  if (next.backend() !== 'webgpu') {
+    const why = next.fallbackReason();
+    next.free();
+    throw Object.assign(new Error(why ?? 'WebGPU did not start'), { kind: 'gpu' });
+  }
+  for (const part of data.loaded) next.setData(data.bytes[part]);
+  for (const slot of lab.slots()) next.loadWeights(slot, await lab.exportWeights(slot));
+  if (training.running) lab.trainStop();
+  training.running = false;
+  lab.free();
+  lab = next;
+  labEngine = 'gpu';
+}
 
 /** Pause, resume and stop do not wait in the queue: they only set flags that the training loop
  *  reads between chunks, so they take effect within one chunk (about CHUNK_MS). */
@@ -266,6 +332,7 @@ self.onmessage = ({ data }) => {
     try {
       if (op !== 'init' && !lab) throw Object.assign(new Error('the model engine did not start'), { kind: 'trap' });
       checkArgs(op, args ?? {});
+      if (op in NEEDS_DATA) await needData(NEEDS_DATA[op]);
       const result = await fn(args ?? {});
       post({ id, ok: true, result }, bufferOf(result));
     } catch (err) {

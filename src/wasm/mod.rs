@@ -19,10 +19,11 @@ use burn::prelude::*;
 use js_sys::{Promise, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::future_to_promise;
 
 use crate::analysis::{self, CollapseSums, FixedPointChain};
 use crate::data::{Digits, Split};
+use crate::infer::DenseVae;
 use crate::lab::{self, Evaluation, COLLAPSE_DIGITS};
 use crate::limits::{
     MAX_CHAINS, MAX_CHAIN_FRAMES, MAX_CHAIN_STEPS, MAX_IMAGES_PER_CALL, MAX_SAMPLES, STATS_CHUNK,
@@ -75,6 +76,25 @@ struct Slot {
     /// Host copy of the weights, refreshed on load, export and every epoch end, so that a
     /// backend switch (or a lost GPU) never loses the model.
     host: WeightsFile,
+    /// The plain-Rust copy for inference on the CPU backend, built on first use and dropped
+    /// whenever the model changes.
+    dense: Option<Rc<DenseVae>>,
+}
+
+impl Slot {
+    fn new(model: Vae, meta: WeightsMeta, host: WeightsFile) -> Self {
+        Slot {
+            model,
+            meta,
+            host,
+            dense: None,
+        }
+    }
+
+    fn set_model(&mut self, model: Vae) {
+        self.model = model;
+        self.dense = None;
+    }
 }
 
 struct State {
@@ -83,7 +103,9 @@ struct State {
     /// Set once WebGPU was tried; reused on later switches (burn's runtime is initialised once).
     gpu_device: Option<Device>,
     fallback_reason: Option<String>,
-    data: Option<Split>,
+    /// The digits fetched so far: the page sends the held-out and the training part each when a
+    /// panel first needs it, so either may still be empty.
+    data: Split,
     slots: BTreeMap<String, Slot>,
     training: Option<training::TrainRun>,
 }
@@ -98,14 +120,35 @@ impl State {
         })
     }
 
-    fn data(&self) -> Result<&Split, JsValue> {
-        self.data
-            .as_ref()
-            .ok_or_else(|| invalid("no digit data loaded yet (setData)"))
+    /// The digits, once the held-out part (and, with `train`, the training part) is loaded.
+    fn data(&self, train: bool) -> Result<&Split, JsValue> {
+        if self.data.test.is_empty() || (train && self.data.train.is_empty()) {
+            let part = if train { "training and held-out" } else { "held-out" };
+            return Err(invalid(format!(
+                "no {part} digits loaded yet (setData)"
+            )));
+        }
+        Ok(&self.data)
     }
 
     fn model(&self, name: &str) -> Result<Vae, JsValue> {
         Ok(self.slot(name)?.model.clone())
+    }
+
+    /// The slot's plain-Rust inference copy ([`DenseVae`]) on the CPU backend; `None` on WebGPU,
+    /// where the model runs on the GPU as chosen.
+    fn dense(&mut self, name: &str) -> Result<Option<Rc<DenseVae>>, JsValue> {
+        if self.backend != Backend::Cpu {
+            return Ok(None);
+        }
+        if !self.slots.contains_key(name) {
+            self.slot(name)?; // the error that lists the loaded slots
+        }
+        let slot = self.slots.get_mut(name).expect("checked above");
+        if slot.dense.is_none() {
+            slot.dense = Some(Rc::new(DenseVae::from_model(&slot.model)?));
+        }
+        Ok(slot.dense.clone())
     }
 
     fn model_and_device(&self, name: &str) -> Result<(Vae, Device), JsValue> {
@@ -129,6 +172,7 @@ where
 }
 
 /// Is there a WebGPU adapter? Asked from JS first, because burn's wgpu init may not fail gently.
+#[cfg(feature = "gpu")]
 async fn webgpu_adapter_available() -> Result<(), String> {
     let global = js_sys::global();
     let navigator = js_sys::Reflect::get(&global, &"navigator".into())
@@ -145,7 +189,7 @@ async fn webgpu_adapter_available() -> Result<(), String> {
         .call0(&gpu)
         .map_err(|e| format!("requestAdapter failed: {e:?}"))?
         .into();
-    let adapter = JsFuture::from(promise)
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise)
         .await
         .map_err(|e| format!("requestAdapter failed: {e:?}"))?;
     if adapter.is_null() || adapter.is_undefined() {
@@ -154,6 +198,7 @@ async fn webgpu_adapter_available() -> Result<(), String> {
     Ok(())
 }
 
+#[cfg(feature = "gpu")]
 async fn init_webgpu() -> Result<Device, String> {
     webgpu_adapter_available().await?;
     let device = Device::wgpu_options()
@@ -169,6 +214,12 @@ async fn init_webgpu() -> Result<Device, String> {
         return Err(format!("WebGPU computed {back:?} for [2, 4]"));
     }
     Ok(device)
+}
+
+/// The CPU engine carries no wgpu: the worker loads the WebGPU engine for that backend instead.
+#[cfg(not(feature = "gpu"))]
+async fn init_webgpu() -> Result<Device, String> {
+    Err("this is the CPU engine (built without WebGPU); the page loads the WebGPU engine for it".into())
 }
 
 /// Collapse statistics of `digits` in chunks, read back asynchronously (WebGPU).
@@ -230,7 +281,10 @@ impl Lab {
             backend: chosen,
             gpu_device: gpu,
             fallback_reason: reason,
-            data: None,
+            data: Split {
+                train: Digits::new(Vec::new(), Some(Vec::new()))?,
+                test: Digits::new(Vec::new(), Some(Vec::new()))?,
+            },
             slots: BTreeMap::new(),
             training: None,
         };
@@ -242,6 +296,12 @@ impl Lab {
     /// Presets, defaults and every cap (`lab::Constants`), so the page restates none of them.
     pub fn constants() -> Result<JsValue, JsValue> {
         to_js(&lab::constants())
+    }
+
+    /// Whether this engine was built with WebGPU (the GPU engine) or is the light CPU one.
+    #[wasm_bindgen(js_name = hasWebgpu)]
+    pub fn has_webgpu() -> bool {
+        cfg!(feature = "gpu")
     }
 
     pub fn backend(&self) -> String {
@@ -293,7 +353,7 @@ impl Lab {
             let mut st = state.borrow_mut();
             st.training = None;
             for slot in st.slots.values_mut() {
-                slot.model = slot.host.to_model(&device)?;
+                slot.set_model(slot.host.to_model(&device)?);
             }
             st.device = device;
             st.backend = target;
@@ -303,10 +363,15 @@ impl Lab {
         })
     }
 
-    /// The compact digit file (`www/data/mnist-subset.bin`). Returns `{n_train, n_test}`.
+    /// A compact digit file: the whole `www/data/mnist-subset.bin` or one of its parts
+    /// (`-train.bin`, `-test.bin`), which is merged with what is loaded. Returns `{n_train, n_test}`
+    /// now held.
     #[wasm_bindgen(js_name = setData)]
     pub fn set_data(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
-        let split = Split::from_subset_bytes(bytes, "mnist-subset.bin")?;
+        let part = Split::from_subset_bytes(bytes, "digit file")?;
+        let mut st = self.state.borrow_mut();
+        st.data.merge(part);
+        let split = &st.data;
         #[derive(Serialize)]
         struct Sizes {
             n_train: usize,
@@ -316,7 +381,6 @@ impl Lab {
             n_train: split.train.len(),
             n_test: split.test.len(),
         })?;
-        self.state.borrow_mut().data = Some(split);
         Ok(out)
     }
 
@@ -329,7 +393,7 @@ impl Lab {
             )));
         }
         let st = self.state.borrow();
-        let test = &st.data()?.test;
+        let test = &st.data(false)?.test;
         let idx: Vec<usize> = indices.iter().map(|&i| i as usize).collect();
         if let Some(bad) = idx.iter().find(|&&i| i >= test.len()) {
             return Err(invalid(format!(
@@ -343,7 +407,7 @@ impl Lab {
     #[wasm_bindgen(js_name = testLabels)]
     pub fn test_labels(&self) -> Result<Vec<u8>, JsValue> {
         let st = self.state.borrow();
-        Ok(st.data()?.test.labels.clone().unwrap_or_default())
+        Ok(st.data(false)?.test.labels.clone().unwrap_or_default())
     }
 
     /// MNIST-style preprocessing of a drawing (ink in [0, 1], row-major width x height).
@@ -373,11 +437,7 @@ impl Lab {
         }
         st.slots.insert(
             slot.clone(),
-            Slot {
-                model,
-                meta: file.meta.clone(),
-                host: file,
-            },
+            Slot::new(model, file.meta.clone(), file),
         );
         drop(st);
         self.info(slot)
@@ -436,6 +496,11 @@ impl Lab {
     pub fn encode(&self, slot: String, pixels: Vec<f32>) -> Promise {
         promise(&self.state, |state| async move {
             let n = check_pixels(&pixels, "encode")?;
+            if let Some(fast) = state.borrow_mut().dense(&slot)? {
+                let (mut mu, logvar) = fast.encode(&pixels, n);
+                mu.extend(logvar);
+                return Ok(floats(mu));
+            }
             let (model, device) = state.borrow().model_and_device(&slot)?;
             let x = Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device);
             let (mu, logvar) = model.encode(x);
@@ -448,9 +513,12 @@ impl Lab {
     pub fn reconstruct(&self, slot: String, pixels: Vec<f32>, sampled: bool, seed: u32) -> Promise {
         promise(&self.state, |state| async move {
             let n = check_pixels(&pixels, "reconstruct")?;
+            let mut rng = Rng::new(seed as u64);
+            if let Some(fast) = state.borrow_mut().dense(&slot)? {
+                return Ok(floats(fast.reconstruct(&pixels, n, sampled.then_some(&mut rng))));
+            }
             let (model, device) = state.borrow().model_and_device(&slot)?;
             let x = Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device);
-            let mut rng = Rng::new(seed as u64);
             Ok(floats(
                 read(analysis::reconstruct(
                     &model,
@@ -477,6 +545,9 @@ impl Lab {
                 )));
             }
             let n = z.len() / l;
+            if let Some(fast) = state.borrow_mut().dense(&slot)? {
+                return Ok(floats(fast.decode(&z, n)));
+            }
             Ok(floats(
                 read(model.decode(Tensor::from_data(TensorData::new(z, [n, l]), &device))).await?,
             ))
@@ -486,6 +557,9 @@ impl Lab {
     pub fn sample(&self, slot: String, n: u32, seed: u32) -> Promise {
         promise(&self.state, |state| async move {
             let n = check_count(n, MAX_SAMPLES, "sample: n")?;
+            if let Some(fast) = state.borrow_mut().dense(&slot)? {
+                return Ok(floats(fast.sample(n, &mut Rng::new(seed as u64))));
+            }
             let model = state.borrow().model(&slot)?;
             Ok(floats(
                 read(analysis::sample(&model, n, &mut Rng::new(seed as u64))).await?,
@@ -504,11 +578,10 @@ impl Lab {
                     "chain: {n} chains x {steps} steps keeps too many frames (n x (steps+1) at most {MAX_CHAIN_FRAMES})"
                 )));
             }
-            let (model, device) = state.borrow().model_and_device(&slot)?;
             let start = if start.is_empty() {
                 None
             } else {
-                let pixels = match check_pixels(&start, "chain start")? {
+                Some(match check_pixels(&start, "chain start")? {
                     1 => start.repeat(n),
                     k if k == n => start,
                     k => {
@@ -516,14 +589,17 @@ impl Lab {
                             "chain start: {k} digits for {n} chains (give 1 or {n})"
                         )))
                     }
-                };
-                Some(Tensor::<2>::from_data(
-                    TensorData::new(pixels, [n, PIXELS]),
-                    &device,
-                ))
+                })
             };
+            let mut rng = Rng::new(seed as u64);
+            if let Some(fast) = state.borrow_mut().dense(&slot)? {
+                return Ok(floats(fast.chain(n, steps, start, &mut rng)));
+            }
+            let (model, device) = state.borrow().model_and_device(&slot)?;
+            let start = start
+                .map(|pixels| Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device));
             let frames =
-                FixedPointChain { steps }.run(&model, n, start, &mut Rng::new(seed as u64));
+                FixedPointChain { steps }.run(&model, n, start, &mut rng);
             // one readback for all frames
             Ok(floats(read(Tensor::cat(frames, 0)).await?))
         })
@@ -536,7 +612,7 @@ impl Lab {
                 let st = state.borrow();
                 (
                     st.model(&slot)?,
-                    st.data()?.test.head(COLLAPSE_DIGITS),
+                    st.data(false)?.test.head(COLLAPSE_DIGITS),
                     st.device.clone(),
                 )
             };
@@ -550,7 +626,7 @@ impl Lab {
         promise(&self.state, |state| async move {
             let (model, x, n) = {
                 let st = state.borrow();
-                let test = &st.data()?.test;
+                let test = &st.data(false)?.test;
                 let idx: Vec<usize> = (0..test.len()).collect();
                 (st.model(&slot)?, test.batch(&idx, &st.device), test.len())
             };
@@ -565,7 +641,7 @@ impl Lab {
         promise(&self.state, |state| async move {
             let (model, test, device) = {
                 let st = state.borrow();
-                (st.model(&slot)?, st.data()?.test.clone(), st.device.clone())
+                (st.model(&slot)?, st.data(false)?.test.clone(), st.device.clone())
             };
             let sums =
                 core_training::evaluate(&model, &test, &device, core_training::HELD_OUT_SEED);

@@ -115,7 +115,7 @@ async fn settle(state: &Shared, record: Option<&EpochRecord>, failed: bool) -> R
         s.meta.clone(),
         floats[..n].to_vec(),
     )?;
-    s.model = run.trainer.model();
+    s.set_model(run.trainer.model());
     if !failed {
         let extra = run_extra(&run.slot, &s.meta)?;
         run.checkpoint = Some(run.trainer.checkpoint(floats, extra).to_bytes());
@@ -161,7 +161,7 @@ impl Lab {
         let o: TrainOptions = from_js(options, "training options")?;
         let config = o.config()?;
         let mut st = self.state.borrow_mut();
-        let split = st.data()?.clone();
+        let split = st.data(true)?.clone();
         let resume_from = if o.resume {
             Some(st.model(&slot)?)
         } else {
@@ -186,11 +186,7 @@ impl Lab {
         let checkpoint = trainer.checkpoint(host.params.clone(), extra).to_bytes();
         st.slots.insert(
             slot.clone(),
-            Slot {
-                model: trainer.model(),
-                meta,
-                host,
-            },
+            Slot::new(trainer.model(), meta, host),
         );
         st.training = Some(TrainRun {
             slot,
@@ -209,7 +205,7 @@ impl Lab {
             .map_err(|e| VaeError::Invalid(format!("the saved run has no slot: {e}")))?;
         check_slot(&extra.slot)?;
         let mut st = self.state.borrow_mut();
-        let split = st.data()?.clone();
+        let split = st.data(true)?.clone();
         let device = st.device.clone();
         let trainer = Trainer::resume(&ckpt, &split, &device)?;
         let arch = ckpt.header.config.arch.clone();
@@ -223,11 +219,7 @@ impl Lab {
         })?;
         st.slots.insert(
             extra.slot.clone(),
-            Slot {
-                model: trainer.model(),
-                meta: extra.meta,
-                host,
-            },
+            Slot::new(trainer.model(), extra.meta, host),
         );
         st.training = Some(TrainRun {
             slot: extra.slot,
@@ -280,7 +272,7 @@ impl Lab {
                 let st = &mut *guard;
                 if let (Some(run), slots) = (st.training.as_ref(), &mut st.slots) {
                     if let Some(s) = slots.get_mut(&run.slot) {
-                        s.model = run.trainer.model();
+                        s.set_model(run.trainer.model());
                     }
                 }
             }

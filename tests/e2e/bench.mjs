@@ -1,88 +1,151 @@
 // Browser benchmark: prints numbers, asserts nothing. For each backend in headless Chromium:
-// training speed (ms per Adam step, images/s) of model C, batch 64; time to sample 60 digits and
-// to run 60 chains x 100 steps; and the longest main-thread task while training (the page must
-// stay responsive: Chromium reports tasks over 50 ms as long tasks); and how long the engine takes
-// to answer sample, export, pause and stop while a run is busy.
-//   node tests/e2e/bench.mjs [--only webgpu|cpu] [--epochs N] [--limit N]
+//  - cold load: a fresh profile opens ?panel=sample; time until the first sample is on screen, and
+//    every file downloaded before it (the worker's included), raw and gzipped;
+//  - training ms per Adam step for A–E (batch 64; steady chunks, warm-up and epoch ends apart);
+//  - reconstruct 60 held-out digits and 60 chains x 100 steps through the documented API (medians);
+//  - the longest main-thread task while training, and how long the engine takes to answer sample,
+//    export, pause and stop while a run is busy.
+// One JSON object per line on stdout, then a table; `--out FILE` also writes them as a JSON array.
+//   node tests/e2e/bench.mjs [--only webgpu|cpu] [--archs A,B,C,D,E] [--out bench/results/DATE.json]
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import { BASE_FLAGS, WEBGPU_FLAGS, launch } from './browser.mjs';
 import { startServer } from '../../tools/serve.mjs';
 
-
 const arg = (name, d) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : d; };
 const only = arg('--only', null);
+const archs = arg('--archs', 'A,B,C,D,E').split(',');
 const configs = [
-  { name: 'cpu', args: BASE_FLAGS, limit: Number(arg('--limit', 9000)), epochs: 3 },
-  { name: 'webgpu', args: WEBGPU_FLAGS, limit: Number(arg('--limit', 960)), epochs: 1 },
+  // SwiftShader computes a step in ~0.4 s, so the WebGPU runs are short
+  { name: 'cpu', args: BASE_FLAGS, limit: 3200, reps: 20 },
+  { name: 'webgpu', args: WEBGPU_FLAGS, limit: 640, reps: 3 },
 ].filter((c) => !only || c.name === only);
 
+const rows = [];
+const emit = (row) => { rows.push(row); console.log(JSON.stringify(row)); };
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const gz = new Map();
+const gzipped = (path) => {
+  if (!gz.has(path)) gz.set(path, fs.existsSync(path) ? zlib.gzipSync(fs.readFileSync(path), { level: 6 }).length : null);
+  return gz.get(path);
+};
+
 const { server, url } = await startServer({ port: 0, root: '.', quiet: true });
-const wasm = fs.statSync('pkg/vae_lab_bg.wasm').size;
-console.log(`wasm module: ${(wasm / 1e6).toFixed(1)} MB (uncompressed)`);
+
+/** A fresh browser (empty cache), ?panel=sample, until the first sample is drawn. */
+async function coldLoad(cfg) {
+  const browser = await launch(cfg.args);
+  const context = await browser.newContext();
+  const files = [];
+  context.on('requestfinished', async (req) => {
+    const path = new URL(req.url()).pathname;
+    const sizes = await req.sizes().catch(() => null);
+    files.push({ path, bytes: sizes?.responseBodySize ?? 0, at: performance.now() });
+  });
+  const page = await context.newPage();
+  const t0 = performance.now();
+  await page.goto(`${url}index.html?panel=sample&backend=${cfg.name}`);
+  const firstSampleMs = await page.waitForFunction(() => document.querySelector('#sample-canvas[data-seed="0"]') && performance.now(), null, { timeout: 180_000, polling: 'raf' })
+    .then((h) => h.jsonValue());
+  const tEnd = performance.now();
+  await new Promise((r) => setTimeout(r, 200)); // the last requestfinished handlers
+  const before = files.filter((f) => f.at <= tEnd + 50);
+  const list = before.map((f) => ({ file: f.path, bytes: f.bytes, gzip: gzipped(f.path.slice(1)) }));
+  const sum = (k) => list.reduce((a, f) => a + (f[k] ?? f.bytes), 0);
+  await browser.close();
+  return { firstSampleMs, wallMs: tEnd - t0, requests: list.length, bytes: sum('bytes'), gzipBytes: sum('gzip'), files: list };
+}
+
 for (const cfg of configs) {
+  const cold = await coldLoad(cfg);
+  emit({ backend: cfg.name, what: 'cold load to first sample', ms: cold.firstSampleMs, requests: cold.requests, bytes: cold.bytes, gzip_bytes: cold.gzipBytes, files: cold.files });
+
   const browser = await launch(cfg.args);
   const page = await browser.newPage();
-  await page.goto(`${url}index.html?panel=models&backend=${cfg.name}`); // auto would skip SwiftShader
+  await page.goto(`${url}index.html?panel=models&backend=${cfg.name}`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
-  const r = await page.evaluate(async ({ limit, epochs }) => {
+  const r = await page.evaluate(async ({ limit, reps, archs }) => {
     const lab = window.vaeLab;
-    let t = performance.now();
-    await lab.sample(60, 1, 'C');
-    const sampleMs = performance.now() - t;
-    t = performance.now();
-    await lab.chain(60, 100, 1, { slot: 'C' });
-    const chainMs = performance.now() - t;
+    const idx = Array.from({ length: 60 }, (_, i) => i);
+    const x = await lab.testImages(idx);
+    const time = async (f) => { const t = performance.now(); await f(); return performance.now() - t; };
+    const recon = [];
+    const chains = [];
+    await lab.reconstruct(x.slice(), { slot: 'C' }); // warm-up (GPU pipelines)
+    for (let i = 0; i < reps * 5; i++) recon.push(await time(() => lab.reconstruct(x.slice(), { slot: 'C' })));
+    await lab.chain(60, 2, 0, { slot: 'C' });
+    for (let i = 0; i < reps; i++) chains.push(await time(() => lab.chain(60, 100, i, { slot: 'C' })));
+
+    const train = {};
     const long = [];
     const obs = new PerformanceObserver((l) => long.push(...l.getEntries().map((e) => e.duration)));
     obs.observe({ type: 'longtask' });
-    let steps = 0;
-    let stepMs = 0;
-    let first = null;
-    const epochEndMs = [];
-    const run = lab.train({ arch: 'C', epochs, limit, slot: 'bench', onProgress: (p) => {
-      if (first === null) first = p.ms / Math.max(1, p.chunk.steps); // includes warm-up (shader compilation)
-      else if (p.epoch_end) epochEndMs.push(p.ms); // these chunks also evaluate 1,000 held-out digits
-      else { steps += p.chunk.steps; stepMs += p.ms; }
-    } });
-    await run.done;
+    for (const arch of archs) {
+      let steps = 0; let ms = 0; let first = null;
+      const run = lab.train({ arch, epochs: 1, limit, slot: `bench-${arch}`, onProgress: (p) => {
+        if (first === null) first = p.ms / Math.max(1, p.chunk.steps); // includes warm-up (shader compilation)
+        else if (!p.epoch_end) { steps += p.chunk.steps; ms += p.ms; }
+      } });
+      await run.done;
+      train[arch] = { msPerStep: ms / steps, steps, firstChunkMsPerStep: first };
+      await lab.removeSlot(`bench-${arch}`);
+    }
     obs.disconnect();
-    // responsiveness: sample, export, pause and stop sent while a run is busy (5 times each)
+
+    // responsiveness: sample, export, pause and stop sent while a run is busy (3 times each)
     const latency = { sample: [], export: [], pause: [], stop: [] };
-    const time = async (key, f) => { const t0 = performance.now(); await f(); latency[key].push(performance.now() - t0); };
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 3; i++) {
       let chunks = 0;
       const busy = lab.train({ arch: 'C', epochs: 50, limit, slot: 'busy', onProgress: () => { chunks++; } });
       const waitChunks = async (k) => { const c = chunks; while (chunks < c + k) await new Promise((r) => setTimeout(r, 5)); };
       await waitChunks(2);
-      await time('sample', () => lab.sample(4, i, 'C'));
+      latency.sample.push(await time(() => lab.sample(4, i, 'C')));
       await waitChunks(1);
-      await time('export', () => lab.exportWeights('busy'));
+      latency.export.push(await time(() => lab.exportWeights('busy')));
       await waitChunks(1);
       // pause counts until the progress events stop (the chunk in flight ends)
-      await time('pause', async () => {
+      latency.pause.push(await time(async () => {
         await busy.pause();
         const c = chunks;
         await new Promise((r) => setTimeout(r, 150));
         if (chunks > c + 1) throw new Error('pause did not take effect');
-      });
-      latency.pause[latency.pause.length - 1] -= 150;
+      }) - 150);
       await busy.resume();
       await waitChunks(1);
-      await time('stop', async () => { await busy.stop(); await busy.done; });
+      latency.stop.push(await time(async () => { await busy.stop(); await busy.done; }));
     }
     await lab.removeSlot('busy');
-    return { backend: lab.backend, sampleMs, chainMs, firstStepMs: first, msPerStep: stepMs / steps, steps, long, epochEndMs, latency };
-  }, { limit: cfg.limit, epochs: Number(arg('--epochs', cfg.epochs)) });
-  const ips = (64 * 1000) / r.msPerStep;
-  console.log(`${cfg.name} (backend ${r.backend}): train C batch 64: ${r.msPerStep.toFixed(1)} ms/step = ${ips.toFixed(0)} images/s ` +
-    `over ${r.steps} steps (first chunk ${r.firstStepMs.toFixed(0)} ms/step); sample 60: ${r.sampleMs.toFixed(0)} ms; ` +
-    `60 chains x 100 steps: ${r.chainMs.toFixed(0)} ms; ` +
-    `epoch-end chunk (steps + held-out evaluation): ${r.epochEndMs.map((m) => m.toFixed(0)).join(', ')} ms; ` +
-    `main-thread long tasks while training: ${r.long.length}` +
-    `${r.long.length ? ` (longest ${Math.max(...r.long).toFixed(0)} ms)` : ''}`);
-  const stat = (xs) => `median ${[...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)].toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms`;
-  console.log(`${cfg.name}: answers while training C: ` +
-    Object.entries(r.latency).map(([k, xs]) => `${k} ${stat(xs)}`).join('; '));
+    return { backend: lab.backend, recon, chains, train, long, latency };
+  }, { limit: cfg.limit, reps: cfg.reps, archs });
+  emit({ backend: r.backend, what: 'reconstruct 60 (API round trip)', arch: 'C', median_ms: median(r.recon), min_ms: Math.min(...r.recon), runs: r.recon.length });
+  emit({ backend: r.backend, what: '60 chains x 100 steps (API round trip)', arch: 'C', median_ms: median(r.chains), min_ms: Math.min(...r.chains), runs: r.chains.length });
+  for (const [arch, t] of Object.entries(r.train)) {
+    emit({ backend: r.backend, what: 'training ms/step', arch, batch: 64, ms_per_step: t.msPerStep, steps: t.steps, first_chunk_ms_per_step: t.firstChunkMsPerStep });
+  }
+  emit({ backend: r.backend, what: 'longest main-thread task while training', ms: r.long.length ? Math.max(...r.long) : 0, long_tasks: r.long.length });
+  for (const [k, xs] of Object.entries(r.latency)) emit({ backend: r.backend, what: `answer to ${k} while training`, median_ms: median(xs), max_ms: Math.max(...xs) });
   await browser.close();
 }
 server.close();
+
+// the table
+const fmt = (v) => (typeof v === 'number' ? (v >= 100 ? v.toFixed(0) : v.toFixed(2)) : v);
+console.log('\n| backend | measurement | value |\n|---|---|---|');
+for (const row of rows) {
+  const value = row.what.startsWith('cold load')
+    ? `${fmt(row.ms)} ms; ${row.requests} requests, ${(row.bytes / 1e6).toFixed(2)} MB (${(row.gzip_bytes / 1e6).toFixed(2)} MB gzipped)`
+    : row.ms_per_step !== undefined ? `${row.arch}: ${fmt(row.ms_per_step)} ms/step`
+      : row.median_ms !== undefined ? `median ${fmt(row.median_ms)} ms${row.min_ms !== undefined ? `, min ${fmt(row.min_ms)}` : ''}${row.max_ms !== undefined ? `, max ${fmt(row.max_ms)}` : ''}`
+        : `${fmt(row.ms)} ms (${row.long_tasks} long tasks)`;
+  console.log(`| ${row.backend} | ${row.what} | ${value} |`);
+}
+for (const row of rows.filter((r) => r.files)) {
+  console.log(`\nfiles before the first sample (${row.backend}):`);
+  for (const f of row.files) console.log(`  ${f.file}: ${f.bytes} bytes${f.gzip ? ` (${f.gzip} gzipped)` : ''}`);
+}
+const out = arg('--out', null);
+if (out) {
+  fs.mkdirSync(out.replace(/\/[^/]*$/, ''), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(rows, null, 1)}\n`);
+  console.log(`\nwrote ${out}`);
+}

@@ -14,6 +14,7 @@ use super::*;
 use crate::figures;
 use vae_lab::analysis::{self, CollapseStats, FixedPointChain};
 use vae_lab::data::{self, Digits, Split};
+use vae_lab::infer::DenseVae;
 use vae_lab::lab::{self, Evaluation};
 use vae_lab::limits;
 use vae_lab::rng::Rng;
@@ -166,7 +167,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         let (out, recon_ms) = recon(&model, &device)?;
         // On a GPU, the same weights on the CPU must give the same pixels.
         let cpu_diff = if on_gpu {
-            let (cpu_out, _) = recon(&model.fork(&cpu_device()), &cpu_device())?;
+            let (cpu_out, _) = recon(&model.clone().fork(&cpu_device()), &cpu_device())?;
             out.iter()
                 .zip(&cpu_out)
                 .map(|(g, c)| (g - c).abs())
@@ -174,16 +175,32 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         } else {
             0.0
         };
+        // the page's interactive paths on the CPU: plain-Rust inference (src/infer.rs)
+        let dense = DenseVae::new(&spec, &read_f32(model.flat_params())?)?;
+        let x60 = digits.floats(&idx[..60]);
+        let time_ms = |f: &mut dyn FnMut()| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1000.0
+        };
+        let mut recon60 = (0..21)
+            .map(|_| time_ms(&mut || drop(dense.reconstruct(&x60, 60, None))))
+            .collect::<Vec<_>>();
+        recon60.sort_by(f64::total_cmp);
+        let chain_ms = time_ms(&mut || drop(dense.chain(60, 100, None, &mut Rng::new(1))));
+        let (recon60_ms, chain_ms) = (recon60[10], chain_ms);
         let images_per_s = a.batch as f64 * 1000.0 / ms_per_step;
         if a.json {
             println!(
                 "{}",
                 json!({"arch": spec.label(), "backend": a.backend.name(), "batch": a.batch, "ms_per_step": ms_per_step,
-                "train_images_per_s": images_per_s, "reconstruct_1000_ms": recon_ms, "max_abs_diff_vs_cpu": cpu_diff})
+                "train_images_per_s": images_per_s, "reconstruct_1000_ms": recon_ms, "max_abs_diff_vs_cpu": cpu_diff,
+                "reconstruct_60_plain_ms": recon60_ms, "chain_60x100_plain_ms": chain_ms})
             );
         } else {
-            println!("{} on {}: {:.2} ms/step ({:.0} images/s) training, batch {}; reconstruct 1000 digits {:.1} ms{}",
-                spec.label(), a.backend.name(), ms_per_step, images_per_s, a.batch, recon_ms,
+            println!("{} on {}: {:.2} ms/step ({:.0} images/s) training, batch {}; reconstruct 1000 digits {:.1} ms; \
+                plain Rust: reconstruct 60 {:.3} ms, 60 chains x 100 steps {:.1} ms{}",
+                spec.label(), a.backend.name(), ms_per_step, images_per_s, a.batch, recon_ms, recon60_ms, chain_ms,
                 if on_gpu { format!("; max |{} - cpu| {:.1e}", a.backend.name(), cpu_diff) } else { String::new() });
         }
     }
@@ -262,11 +279,29 @@ pub fn build_data(a: DataArgs) -> Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(&a.out, split.to_subset_bytes())?;
+    // The page's copies: each part alone (sampling and drawing need neither; the held-out part is
+    // a tenth of the bytes), and a manifest with their sizes so the page knows them unfetched.
+    let stem = a.out.with_extension("");
+    let mut manifest = serde_json::Map::new();
+    for (part, file) in [("train", split.train_part()), ("test", split.test_part())] {
+        let path = PathBuf::from(format!("{}-{part}.bin", stem.display()));
+        let bytes = file.to_subset_bytes();
+        std::fs::write(&path, &bytes)?;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let digits = file.train.len() + file.test.len();
+        manifest.insert(
+            part.into(),
+            serde_json::json!({ "file": name, "digits": digits, "bytes": bytes.len() }),
+        );
+    }
+    let manifest_path = a.out.with_extension("json");
+    std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest)? + "\n")?;
     println!(
-        "wrote {}: {} train + {} test digits",
+        "wrote {}: {} train + {} test digits (and each part alone, listed in {})",
         a.out.display(),
         split.train.len(),
-        split.test.len()
+        split.test.len(),
+        manifest_path.display()
     );
     Ok(())
 }

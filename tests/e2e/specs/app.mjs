@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { assert, open, canvasSum } from '../helpers.mjs';
+import { assert, open, tab, canvasSum } from '../helpers.mjs';
 import { launchWithProfile } from '../browser.mjs';
 import { startServer } from '../../../tools/serve.mjs';
 
@@ -37,6 +37,20 @@ export default (cfg, { url, root, shot }) => [
     assert(/Unknown backend 'foo'/.test(messages), `messages: ${messages}`);
     await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 120_000 });
   }],
+  ['The first sample needs only its engine and weights; digits come with the panels that use them', async (page) => {
+    const got = [];
+    page.on('requestfinished', (req) => got.push(new URL(req.url()).pathname));
+    await open(page, url, 'panel=sample');
+    await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 120_000 });
+    const engine = cfg.backend === 'webgpu' ? '/pkg/vae_lab_gpu_bg.wasm' : '/pkg/vae_lab_cpu_bg.wasm';
+    const other = cfg.backend === 'webgpu' ? '/pkg/vae_lab_cpu_bg.wasm' : '/pkg/vae_lab_gpu_bg.wasm';
+    assert(got.includes(engine) && !got.includes(other), `engines fetched: ${got.filter((p) => p.endsWith('.wasm'))}`);
+    assert(!got.some((p) => p.startsWith('/www/data/') && p.endsWith('.bin')), `digits fetched for sampling: ${got.filter((p) => p.includes('/data/'))}`);
+    await tab(page, 'reconstruct');
+    await page.waitForSelector('#reconstruct-canvas[data-columns]', { timeout: 120_000 });
+    assert(got.includes('/www/data/mnist-subset-test.bin'), 'the held-out digits were not fetched for Reconstruct');
+    assert(!got.includes('/www/data/mnist-subset-train.bin'), 'the training digits were fetched for Reconstruct');
+  }],
   ['A second visit downloads nothing that has not changed', async () => {
     // a profile on disk: the test contexts' in-memory caches keep no 22 MB entry
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lab-profile-'));
@@ -44,7 +58,8 @@ export default (cfg, { url, root, shot }) => [
     try {
       const page = await context.newPage();
       await open(page, url, 'panel=sample');
-      const heavy = ['/pkg/vae_lab_bg.wasm', '/www/data/mnist-subset.bin', '/weights/C.bin'];
+      // the Sample panel needs the engine and C's weights, and no digits
+      const heavy = [cfg.backend === 'webgpu' ? '/pkg/vae_lab_gpu_bg.wasm' : '/pkg/vae_lab_cpu_bg.wasm', '/weights/C.bin'];
       const again = {};
       context.on('requestfinished', async (req) => {
         const p = new URL(req.url()).pathname;
