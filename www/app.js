@@ -22,7 +22,8 @@ const askedBackend = params.get('backend') ?? 'auto';
 const backend = BACKENDS.includes(askedBackend) ? askedBackend : 'auto';
 
 // embedded pages leave the visitor's storage alone: no saved models, no resumable runs
-const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed });
+const firstArch = (params.get('arch') ?? 'C').toUpperCase();
+const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed, preload: [firstArch] });
 window.vaeLab = lab;
 
 const messages = document.getElementById('messages');
@@ -190,8 +191,7 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
         `${u.slot} (${u.epoch} of ${u.epochs} epochs)`).join(', ')}. Resume it in the Train panel.`, 'warn');
     }
   }
-  const arch = (params.get('arch') ?? 'C').toUpperCase();
-  await app.guard(() => lab.loadPretrained(lab.presets.some((p) => p.name === arch) ? arch : 'C'));
+  await app.guard(() => lab.loadPretrained(lab.presets.some((p) => p.name === firstArch) ? firstArch : 'C'));
   document.body.dataset.ready = 'true';
   main.inert = false; // index.html keeps the panels inert until the engine can answer them
   instances.get(current).panel.show?.();

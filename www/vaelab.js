@@ -32,8 +32,10 @@ function floats(values, what) {
 /**
  * Start the engine. `backend`: 'auto' (WebGPU when available, else CPU), 'webgpu' or 'cpu'.
  * `base`: URL of the app's root (where index.html, pkg/, weights/ and www/ live).
+ * `preload`: names of shipped models (e.g. ['C']) whose weights download alongside the engine, so
+ * that `loadPretrained` of one of them does not wait for its download afterwards.
  */
-export function createVaeLab({ backend = 'auto', base = new URL('../', import.meta.url), persistRuns = true } = {}) {
+export function createVaeLab({ backend = 'auto', base = new URL('../', import.meta.url), persistRuns = true, preload = [] } = {}) {
   const events = new EventTarget();
   const pending = new Map();
   /** Host copies of every slot's weights file, so a crashed engine can be rebuilt (on the CPU). */
@@ -60,7 +62,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       e.preventDefault();
       recover(`the model engine crashed (${e.message ?? 'unknown error'})`);
     };
-    return post('init', { backend: wanted, base: String(base) });
+    // `preload`: shipped models whose weights download while the engine does
+    return post('init', { backend: wanted, base: String(base), preload: preload.map((a) => String(a).toUpperCase()) });
   }
 
   const lab = {

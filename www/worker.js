@@ -11,6 +11,8 @@ let labEngine = null;
 /** The loaded engine modules by name ('cpu', 'gpu'), each initialised once. */
 const engines = {};
 let base = null;
+/** Weights downloads started at init (`preload`), by shipped model name. */
+const prefetched = new Map();
 /** What the page was told of the digit data: the manifest's sizes, and which parts are in the Lab. */
 const data = { manifest: null, loaded: new Set(), bytes: {} };
 let queue = Promise.resolve();
@@ -162,8 +164,12 @@ async function needData(train) {
 const NEEDS_DATA = { testImages: false, testLabels: false, collapse: false, latentMap: false, evaluate: false, trainStart: true, trainResumeRun: true };
 
 const ops = {
-  async init({ backend, base: b }) {
+  async init({ backend, base: b, preload }) {
     base = b;
+    // weights the page will ask for first download alongside the engine
+    for (const arch of Array.isArray(preload) ? preload : []) {
+      if (/^[A-Z]$/.test(arch)) prefetched.set(arch, fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`).catch(() => null));
+    }
     // 'auto' never takes a software adapter (SwiftShader, llvmpipe, WARP): it computes on the CPU
     // through an emulated GPU, ~100x slower than the CPU backend. 'webgpu' still forces it.
     let wanted = backend ?? 'auto';
@@ -189,7 +195,9 @@ const ops = {
     return { backend: lab.backend(), fallbackReason: why ?? lab.fallbackReason() ?? null, data: sizes, gpu, constants: Lab.constants() }; // presets, defaults, caps
   },
   async loadPretrained({ arch, base }) {
-    const bytes = await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`);
+    const early = prefetched.get(arch);
+    prefetched.delete(arch); // a failed prefetch is retried by a fresh fetch
+    const bytes = (early && (await early)) || (await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`));
     const info = lab.loadWeights(arch, bytes);
     return { info, bytes };
   },

@@ -123,10 +123,12 @@ impl State {
     /// The digits, once the held-out part (and, with `train`, the training part) is loaded.
     fn data(&self, train: bool) -> Result<&Split, JsValue> {
         if self.data.test.is_empty() || (train && self.data.train.is_empty()) {
-            let part = if train { "training and held-out" } else { "held-out" };
-            return Err(invalid(format!(
-                "no {part} digits loaded yet (setData)"
-            )));
+            let part = if train {
+                "training and held-out"
+            } else {
+                "held-out"
+            };
+            return Err(invalid(format!("no {part} digits loaded yet (setData)")));
         }
         Ok(&self.data)
     }
@@ -172,7 +174,7 @@ where
 }
 
 /// Is there a WebGPU adapter? Asked from JS first, because burn's wgpu init may not fail gently.
-#[cfg(feature = "gpu")]
+#[cfg(feature = "webgpu")]
 async fn webgpu_adapter_available() -> Result<(), String> {
     let global = js_sys::global();
     let navigator = js_sys::Reflect::get(&global, &"navigator".into())
@@ -198,7 +200,7 @@ async fn webgpu_adapter_available() -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(feature = "gpu")]
+#[cfg(feature = "webgpu")]
 async fn init_webgpu() -> Result<Device, String> {
     webgpu_adapter_available().await?;
     let device = Device::wgpu_options()
@@ -217,9 +219,12 @@ async fn init_webgpu() -> Result<Device, String> {
 }
 
 /// The CPU engine carries no wgpu: the worker loads the WebGPU engine for that backend instead.
-#[cfg(not(feature = "gpu"))]
+#[cfg(not(feature = "webgpu"))]
 async fn init_webgpu() -> Result<Device, String> {
-    Err("this is the CPU engine (built without WebGPU); the page loads the WebGPU engine for it".into())
+    Err(
+        "this is the CPU engine (built without WebGPU); the page loads the WebGPU engine for it"
+            .into(),
+    )
 }
 
 /// Collapse statistics of `digits` in chunks, read back asynchronously (WebGPU).
@@ -301,7 +306,7 @@ impl Lab {
     /// Whether this engine was built with WebGPU (the GPU engine) or is the light CPU one.
     #[wasm_bindgen(js_name = hasWebgpu)]
     pub fn has_webgpu() -> bool {
-        cfg!(feature = "gpu")
+        cfg!(feature = "webgpu")
     }
 
     pub fn backend(&self) -> String {
@@ -435,10 +440,8 @@ impl Lab {
         if st.training.as_ref().is_some_and(|t| t.slot == slot) {
             st.training = None;
         }
-        st.slots.insert(
-            slot.clone(),
-            Slot::new(model, file.meta.clone(), file),
-        );
+        st.slots
+            .insert(slot.clone(), Slot::new(model, file.meta.clone(), file));
         drop(st);
         self.info(slot)
     }
@@ -515,7 +518,11 @@ impl Lab {
             let n = check_pixels(&pixels, "reconstruct")?;
             let mut rng = Rng::new(seed as u64);
             if let Some(fast) = state.borrow_mut().dense(&slot)? {
-                return Ok(floats(fast.reconstruct(&pixels, n, sampled.then_some(&mut rng))));
+                return Ok(floats(fast.reconstruct(
+                    &pixels,
+                    n,
+                    sampled.then_some(&mut rng),
+                )));
             }
             let (model, device) = state.borrow().model_and_device(&slot)?;
             let x = Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device);
@@ -596,10 +603,10 @@ impl Lab {
                 return Ok(floats(fast.chain(n, steps, start, &mut rng)));
             }
             let (model, device) = state.borrow().model_and_device(&slot)?;
-            let start = start
-                .map(|pixels| Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device));
-            let frames =
-                FixedPointChain { steps }.run(&model, n, start, &mut rng);
+            let start = start.map(|pixels| {
+                Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device)
+            });
+            let frames = FixedPointChain { steps }.run(&model, n, start, &mut rng);
             // one readback for all frames
             Ok(floats(read(Tensor::cat(frames, 0)).await?))
         })
@@ -641,7 +648,11 @@ impl Lab {
         promise(&self.state, |state| async move {
             let (model, test, device) = {
                 let st = state.borrow();
-                (st.model(&slot)?, st.data(false)?.test.clone(), st.device.clone())
+                (
+                    st.model(&slot)?,
+                    st.data(false)?.test.clone(),
+                    st.device.clone(),
+                )
             };
             let sums =
                 core_training::evaluate(&model, &test, &device, core_training::HELD_OUT_SEED);

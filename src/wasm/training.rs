@@ -184,10 +184,8 @@ impl Lab {
         let trainer = Trainer::new(config, resume_from, &split, &device)?;
         let extra = run_extra(&slot, &meta)?;
         let checkpoint = trainer.checkpoint(host.params.clone(), extra).to_bytes();
-        st.slots.insert(
-            slot.clone(),
-            Slot::new(trainer.model(), meta, host),
-        );
+        st.slots
+            .insert(slot.clone(), Slot::new(trainer.model(), meta, host));
         st.training = Some(TrainRun {
             slot,
             trainer,

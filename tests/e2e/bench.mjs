@@ -17,7 +17,7 @@ const only = arg('--only', null);
 const archs = arg('--archs', 'A,B,C,D,E').split(',');
 const configs = [
   // SwiftShader computes a step in ~0.4 s, so the WebGPU runs are short
-  { name: 'cpu', args: BASE_FLAGS, limit: 3200, reps: 20 },
+  { name: 'cpu', args: BASE_FLAGS, limit: Number(arg('--limit', 6400)), reps: 20 },
   { name: 'webgpu', args: WEBGPU_FLAGS, limit: 640, reps: 3 },
 ].filter((c) => !only || c.name === only);
 

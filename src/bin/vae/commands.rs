@@ -108,9 +108,9 @@ pub fn collapse(a: CollapseArgs) -> Result<()> {
 pub fn device_for(backend: BackendArg) -> Result<Device> {
     match backend {
         BackendArg::Cpu => Ok(cpu_device()),
-        #[cfg(feature = "gpu")]
+        #[cfg(feature = "webgpu")]
         BackendArg::Wgpu => Device::wgpu_options().init().map_err(|e| anyhow::anyhow!("no usable GPU through wgpu: {e}")),
-        #[cfg(not(feature = "gpu"))]
+        #[cfg(not(feature = "webgpu"))]
         BackendArg::Wgpu => bail!("this vae was built without GPU support; build it with `cargo build --release --features gpu`"),
     }
 }
@@ -295,7 +295,10 @@ pub fn build_data(a: DataArgs) -> Result<()> {
         );
     }
     let manifest_path = a.out.with_extension("json");
-    std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest)? + "\n")?;
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )?;
     println!(
         "wrote {}: {} train + {} test digits (and each part alone, listed in {})",
         a.out.display(),
