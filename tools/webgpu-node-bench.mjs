@@ -34,6 +34,9 @@ for (const backend of name === 'gpu' ? ['webgpu', 'cpu'] : ['webgpu']) {
     console.log(JSON.stringify({ backend, error: `got ${lab.backend()}: ${lab.fallbackReason()}` }));
     continue;
   }
+  // what `auto` measures to choose a backend (src/wasm/training.rs, trainProbe)
+  const probe = await lab.trainProbe('C', 3, 10);
+  console.log(JSON.stringify({ engine: name, backend, what: 'trainProbe C (3 warm-up + 10 steps)', ...probe }));
   for (const d of data) lab.setData(d);
   lab.loadWeights('C', weights);
   const x = lab.testImages(Uint32Array.from({ length: 60 }, (_, i) => i));

@@ -23,7 +23,7 @@ const backend = BACKENDS.includes(askedBackend) ? askedBackend : 'auto';
 
 // embedded pages leave the visitor's storage alone: no saved models, no resumable runs
 const firstArch = (params.get('arch') ?? 'C').toUpperCase();
-const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed, preload: [firstArch] });
+const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed, preload: [firstArch], probe: params.get('probe') === '1' });
 window.vaeLab = lab;
 
 const messages = document.getElementById('messages');
@@ -180,7 +180,9 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
   }
   showBackend();
   noticeSoftwareGpu();
-  if (lab.backend === 'cpu' && lab.fallbackReason && backend !== 'cpu') {
+  if (lab.backendChoice) {
+    app.say(`Backend chosen by measuring${lab.backendChoice.remembered ? ' (on an earlier visit)' : ''}: ${lab.backendChoice.reason}.`, 'info');
+  } else if (lab.backend === 'cpu' && lab.fallbackReason && backend !== 'cpu') {
     app.say(`WebGPU is not available: ${lab.fallbackReason}. Running on the CPU instead.`, 'warn');
   }
   if (!embed) {

@@ -23,6 +23,21 @@ export function checkSlot(slot) {
   return slot;
 }
 
+/** Backend choices measured earlier, by adapter name (localStorage; none where it is unavailable). */
+const CHOICES_KEY = 'vae-lab-backend-choice';
+function rememberedChoices() {
+  try {
+    return JSON.parse(localStorage.getItem(CHOICES_KEY) ?? '{}') ?? {};
+  } catch {
+    return {};
+  }
+}
+function rememberChoice(choice) {
+  try {
+    localStorage.setItem(CHOICES_KEY, JSON.stringify({ ...rememberedChoices(), [choice.adapter]: choice }));
+  } catch { /* private mode or storage off: measure again next time */ }
+}
+
 /** Pixels as a Float32Array (the engine checks length and range). */
 function floats(values, what) {
   if (!values || typeof values.length !== 'number') throw Object.assign(new TypeError(`${what}: expected an array of floats`), { kind: 'input' });
@@ -32,10 +47,12 @@ function floats(values, what) {
 /**
  * Start the engine. `backend`: 'auto' (WebGPU when available, else CPU), 'webgpu' or 'cpu'.
  * `base`: URL of the app's root (where index.html, pkg/, weights/ and www/ live).
+ * `probe`: with backend 'auto', measure even a software WebGPU adapter against the CPU (a hardware
+ * one is always measured, once per adapter: the choice is remembered in localStorage).
  * `preload`: names of shipped models (e.g. ['C']) whose weights download alongside the engine, so
  * that `loadPretrained` of one of them does not wait for its download afterwards.
  */
-export function createVaeLab({ backend = 'auto', base = new URL('../', import.meta.url), persistRuns = true, preload = [] } = {}) {
+export function createVaeLab({ backend = 'auto', base = new URL('../', import.meta.url), persistRuns = true, preload = [], probe = false } = {}) {
   const events = new EventTarget();
   const pending = new Map();
   /** Host copies of every slot's weights file, so a crashed engine can be rebuilt (on the CPU). */
@@ -63,10 +80,14 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       recover(`the model engine crashed (${e.message ?? 'unknown error'})`);
     };
     // `preload`: shipped models whose weights download while the engine does
-    return post('init', { backend: wanted, base: String(base), preload: preload.map((a) => String(a).toUpperCase()) });
+    return post('init', { backend: wanted, base: String(base), preload: preload.map((a) => String(a).toUpperCase()), probe: !!probe, remembered: rememberedChoices() });
   }
 
   const lab = {
+    /** How 'auto' chose, when it measured: {backend, adapter, cpuMsPerStep, webgpuMsPerStep,
+     *  webgpuWarmupMs, reason, remembered}; null when no choice was measured (no adapter, a
+     *  software one, or a backend given). */
+    backendChoice: null,
     /** 'webgpu' or 'cpu' once ready. */
     backend: null,
     /** Why WebGPU is not used (null when it is). */
@@ -171,6 +192,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     lab.fallbackReason = backendNote ? [backendNote, r.fallbackReason].filter(Boolean).join('; ') : r.fallbackReason;
     lab.gpu = r.gpu;
     lab.data = r.data;
+    lab.backendChoice = r.choice ?? null;
+    if (r.choice && !r.choice.remembered && persistRuns) rememberChoice(r.choice); // embeds leave storage alone
     /** Presets, defaults and caps, as the engine defines them (`lab::Constants`). */
     lab.constants = r.constants;
     /** [{name, hidden, params}] of the shipped models A–E. */

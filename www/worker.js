@@ -164,35 +164,49 @@ async function needData(train) {
 const NEEDS_DATA = { testImages: false, testLabels: false, collapse: false, latentMap: false, evaluate: false, trainStart: true, trainResumeRun: true };
 
 const ops = {
-  async init({ backend, base: b, preload }) {
+  async init({ backend, base: b, preload, probe, remembered }) {
     base = b;
     // weights the page will ask for first download alongside the engine
     for (const arch of Array.isArray(preload) ? preload : []) {
       if (/^[A-Z]$/.test(arch)) prefetched.set(arch, fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`).catch(() => null));
     }
     // 'auto' never takes a software adapter (SwiftShader, llvmpipe, WARP): it computes on the CPU
-    // through an emulated GPU, ~100x slower than the CPU backend. 'webgpu' still forces it.
+    // through an emulated GPU, ~100x slower than the CPU backend. 'webgpu' still forces it. On a
+    // hardware adapter a short training probe on each backend decides (`probe` also probes a
+    // software one); a decision made earlier on the same adapter (`remembered`) is reused.
     let wanted = backend ?? 'auto';
     let why = null;
+    let choice = null;
     const adapter = wanted === 'cpu' ? null : await gpuAdapter();
     if (wanted === 'auto' && !adapter) {
       wanted = 'cpu';
       why = 'this browser offers no WebGPU adapter';
-    } else if (wanted === 'auto' && adapter.software) {
+    } else if (wanted === 'auto' && adapter.software && !probe) {
       wanted = 'cpu';
       why = `the only WebGPU adapter here is a software renderer (${adapter.name || 'an emulated GPU'}), slower than the CPU backend; ` +
         'switch to WebGPU in the Models panel to use it anyway';
+    } else if (wanted === 'auto') {
+      choice = remembered?.[adapter.name] ?? null;
+      if (choice) choice = { ...choice, remembered: true };
+      wanted = choice?.backend ?? 'probe';
     }
     // the manifest is tiny; the digits themselves wait for a panel that needs them
     const manifestFetch = fetch(new URL('www/data/mnist-subset.json', base)).then((r) => (r.ok ? r.json() : null), () => null);
-    labEngine = wanted === 'cpu' ? 'cpu' : 'gpu';
-    const { Lab } = await engine(labEngine);
-    lab = await Lab.create(wanted);
+    if (wanted === 'probe') {
+      choice = await probeBackends(adapter);
+      wanted = choice.backend;
+    } else {
+      labEngine = wanted === 'cpu' ? 'cpu' : 'gpu';
+      const { Lab } = await engine(labEngine);
+      lab = await Lab.create(wanted);
+    }
+    if (choice && wanted === 'cpu') why = choice.reason;
     data.manifest = await manifestFetch;
     if (!data.manifest?.train || !data.manifest?.test) throw Object.assign(new Error('could not read the digit manifest www/data/mnist-subset.json'), { kind: 'data' });
     const sizes = { n_train: data.manifest.train.digits, n_test: data.manifest.test.digits };
     const gpu = lab.backend() === 'webgpu' ? adapter : null;
-    return { backend: lab.backend(), fallbackReason: why ?? lab.fallbackReason() ?? null, data: sizes, gpu, constants: Lab.constants() }; // presets, defaults, caps
+    const { Lab } = await engine(labEngine);
+    return { backend: lab.backend(), fallbackReason: why ?? lab.fallbackReason() ?? null, data: sizes, gpu, constants: Lab.constants(), choice }; // presets, defaults, caps
   },
   async loadPretrained({ arch, base }) {
     const early = prefetched.get(arch);
@@ -240,6 +254,41 @@ const ops = {
     return run;
   },
 };
+
+/** Train a throwaway model C for a few steps on each backend and keep the Lab of the faster one.
+ *  Pipeline compilation on the GPU is timed apart (warm-up) and not held against it. */
+async function probeBackends(adapter) {
+  const cpuEngine = await engine('cpu');
+  const cpuLab = await cpuEngine.Lab.create('cpu');
+  const cpu = await cpuLab.trainProbe('C', 3, 20);
+  let gpuLab = null;
+  let webgpu = null;
+  let failed = null;
+  try {
+    const gpuEngine = await engine('gpu');
+    gpuLab = await gpuEngine.Lab.create('webgpu');
+    if (gpuLab.backend() !== 'webgpu') throw new Error(gpuLab.fallbackReason() ?? 'WebGPU did not start');
+    webgpu = await gpuLab.trainProbe('C', 3, 10);
+  } catch (e) {
+    failed = String(e?.message ?? e);
+  }
+  const useGpu = webgpu && webgpu.ms_per_step < cpu.ms_per_step;
+  const fmt = (p) => `${p.ms_per_step.toFixed(1)} ms`;
+  const reason = failed ? `WebGPU failed in the probe (${failed}); the CPU trains model C at ${fmt(cpu)} per step`
+    : `a training step of model C took ${fmt(webgpu)} on WebGPU (${adapter.name || 'this adapter'}, after ${(webgpu.warmup_ms / 1000).toFixed(1)} s of warm-up) ` +
+      `and ${fmt(cpu)} on the CPU, so ${useGpu ? 'WebGPU' : 'the CPU'} is used`;
+  if (useGpu) {
+    cpuLab.free();
+    lab = gpuLab;
+    labEngine = 'gpu';
+  } else {
+    gpuLab?.free();
+    lab = cpuLab;
+    labEngine = 'cpu';
+  }
+  return { backend: useGpu ? 'webgpu' : 'cpu', adapter: adapter.name, cpuMsPerStep: cpu.ms_per_step, webgpuMsPerStep: webgpu?.ms_per_step ?? null,
+    webgpuWarmupMs: webgpu?.warmup_ms ?? null, reason };
+}
 
 /** Swap the CPU engine's Lab for a new one in the WebGPU engine, taking every model and the
  *  digits along. A run in progress stops (its optimiser state lives in the old engine), as on any

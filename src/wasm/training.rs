@@ -84,6 +84,21 @@ fn step_chunk(state: &Shared, max_steps: u32) -> Result<Chunk, JsValue> {
     })
 }
 
+/// `performance.now()` of the page or worker, in ms.
+fn now_ms() -> f64 {
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| {
+            let now = js_sys::Reflect::get(&p, &"now".into()).ok()?;
+            now.dyn_into::<js_sys::Function>()
+                .ok()?
+                .call0(&p)
+                .ok()?
+                .as_f64()
+        })
+        .unwrap_or_else(js_sys::Date::now)
+}
+
 /// With the trainer of the run in `state`.
 fn with_run<T>(state: &Shared, f: impl FnOnce(&mut TrainRun) -> T) -> Result<T, JsValue> {
     let mut st = state.borrow_mut();
@@ -281,6 +296,51 @@ impl Lab {
                 rec: m.rec,
             };
             progress(&state, chunk, record, error)
+        })
+    }
+
+    /// Time training on this Lab's backend, for choosing one: a throwaway model of `arch` (a
+    /// preset) on synthetic digits, `warmup` steps (pipeline compilation on a GPU), then `steps`
+    /// timed steps, each chunk read back so the GPU's work is counted. Touches no slot, run or
+    /// data. Returns `{ms_per_step, warmup_ms}`.
+    #[wasm_bindgen(js_name = trainProbe)]
+    pub fn train_probe(&self, arch: String, warmup: u32, steps: u32) -> Promise {
+        promise(&self.state, |state| async move {
+            let spec = crate::model::ArchSpec::preset(&arch)?;
+            let (warmup, steps) = (warmup.clamp(1, 50), steps.clamp(1, 200));
+            let mut rng = crate::rng::Rng::new(7);
+            let n = 64 * 4;
+            let pixels = (0..n * crate::model::PIXELS)
+                .map(|_| (rng.uniform() * 255.0) as u8)
+                .collect();
+            let digits = crate::data::Digits::new(pixels, Some(vec![0; n]))?;
+            let split = crate::data::Split {
+                test: digits.head(64),
+                train: digits,
+            };
+            let device = state.borrow().device.clone();
+            let config =
+                crate::training::TrainingConfig::new(spec).with_epochs(crate::limits::MAX_EPOCHS);
+            let mut trainer = Trainer::new(config, None, &split, &device)?;
+            let mut run = async |k: u32| -> Result<f64, JsValue> {
+                let t = now_ms();
+                for _ in 0..k {
+                    trainer.step();
+                }
+                read_f32_async(trainer.take_chunk_sums().0).await?;
+                Ok(now_ms() - t)
+            };
+            let warmup_ms = run(warmup).await?;
+            let ms = run(steps).await?;
+            #[derive(Serialize)]
+            struct Probe {
+                ms_per_step: f64,
+                warmup_ms: f64,
+            }
+            to_js(&Probe {
+                ms_per_step: ms / steps as f64,
+                warmup_ms,
+            })
         })
     }
 

@@ -31,6 +31,20 @@ export default (cfg, { url, root, shot }) => [
     await page.evaluate(() => window.vaeLab.setBackend('webgpu'));
     assert(await page.evaluate(() => window.vaeLab.backend) === 'webgpu', 'the switch did not force WebGPU');
   }]] : []),
+  ...(cfg.backend === 'webgpu' ? [['auto measures both backends when asked to probe, says why, and remembers the choice', async (page) => {
+    // a hardware adapter is always probed; ?probe=1 makes auto probe SwiftShader too
+    await open(page, url, 'panel=models&backend=auto&probe=1');
+    const choice = await page.evaluate(() => window.vaeLab.backendChoice);
+    assert(choice && choice.cpuMsPerStep > 0 && choice.webgpuMsPerStep > 0, `choice: ${JSON.stringify(choice)}`);
+    const faster = choice.webgpuMsPerStep < choice.cpuMsPerStep ? 'webgpu' : 'cpu';
+    assert(choice.backend === faster && await page.evaluate(() => window.vaeLab.backend) === faster, `chose ${choice.backend}, faster was ${faster}`);
+    const messages = await page.textContent('#messages');
+    assert(/Backend chosen by measuring/.test(messages) && messages.includes(choice.cpuMsPerStep.toFixed(1)), `messages: ${messages}`);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
+    const again = await page.evaluate(() => window.vaeLab.backendChoice);
+    assert(again?.remembered && again.backend === choice.backend, `after reload: ${JSON.stringify(again)}`);
+  }]] : []),
   ['An unknown backend in the address falls back to auto with a message', async (page) => {
     await open(page, url, 'panel=sample&backend=foo');
     const messages = await page.textContent('#messages');
