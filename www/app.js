@@ -3,17 +3,6 @@
 import { createVaeLab } from './vaelab.js';
 import { el } from './ui.js';
 import { allModels } from './store.js';
-import models from './panels/models.js';
-import train from './panels/train.js';
-import draw from './panels/draw.js';
-import reconstruct from './panels/reconstruct.js';
-import collapse from './panels/collapse.js';
-import sample from './panels/sample.js';
-import chain from './panels/chain.js';
-import latent from './panels/latent.js';
-import map from './panels/map.js';
-
-const PANELS = [models, train, draw, reconstruct, collapse, sample, chain, latent, map];
 const params = new URLSearchParams(location.search);
 const embed = params.has('embed') && params.get('embed') !== '0';
 const wanted = params.get('panel');
@@ -25,6 +14,10 @@ const backend = BACKENDS.includes(askedBackend) ? askedBackend : 'auto';
 const firstArch = (params.get('arch') ?? 'C').toUpperCase();
 const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed, preload: [firstArch], probe: params.get('probe') === '1' });
 window.vaeLab = lab;
+
+// the panels load after the engine has started downloading (static imports would all come first)
+const PANELS = (await Promise.all(['models', 'train', 'draw', 'reconstruct', 'collapse', 'sample', 'chain', 'latent', 'map']
+  .map((name) => import(`./panels/${name}.js`)))).map((m) => m.default);
 
 const messages = document.getElementById('messages');
 const app = {
@@ -149,6 +142,7 @@ async function restoreSavedModels() {
     return;
   }
   const restored = [];
+  const shown = lab.current; // restoring imports, which makes each current: keep the one on screen
   for (const [slot, bytes] of stored) {
     try {
       await lab.importWeights(bytes, slot);
@@ -157,6 +151,7 @@ async function restoreSavedModels() {
       app.say(`A saved model (${slot}) could not be restored: ${e.message}`, 'warn');
     }
   }
+  if (shown && restored.length) lab.use(shown);
   if (restored.length) app.say(`Restored your models from the last visit: ${restored.join(', ')}.`);
 }
 
@@ -185,6 +180,11 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
   } else if (lab.backend === 'cpu' && lab.fallbackReason && backend !== 'cpu') {
     app.say(`WebGPU is not available: ${lab.fallbackReason}. Running on the CPU instead.`, 'warn');
   }
+  // the first sample comes first; the visitor's own models and runs are restored after it
+  await app.guard(() => lab.loadPretrained(lab.presets.some((p) => p.name === firstArch) ? firstArch : 'C'));
+  document.body.dataset.ready = 'true';
+  main.inert = false; // index.html keeps the panels inert until the engine can answer them
+  instances.get(current).panel.show?.();
   if (!embed) {
     await restoreSavedModels();
     const unfinished = await lab.unfinishedRuns().catch(() => []);
@@ -193,8 +193,4 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
         `${u.slot} (${u.epoch} of ${u.epochs} epochs)`).join(', ')}. Resume it in the Train panel.`, 'warn');
     }
   }
-  await app.guard(() => lab.loadPretrained(lab.presets.some((p) => p.name === firstArch) ? firstArch : 'C'));
-  document.body.dataset.ready = 'true';
-  main.inert = false; // index.html keeps the panels inert until the engine can answer them
-  instances.get(current).panel.show?.();
 })();

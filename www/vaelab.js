@@ -187,6 +187,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     backend = 'auto';
   }
 
+  // stored names are read while the engine downloads (IndexedDB's first open takes a while)
+  const namesKnown = persistRuns ? remembered() : Promise.resolve();
   lab.ready = spawn(backend).then(async (r) => {
     lab.backend = r.backend;
     lab.fallbackReason = backendNote ? [backendNote, r.fallbackReason].filter(Boolean).join('; ') : r.fallbackReason;
@@ -198,7 +200,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     lab.constants = r.constants;
     /** [{name, hidden, params}] of the shipped models A–E. */
     lab.presets = r.constants.presets;
-    if (persistRuns) await remembered();
+    await namesKnown;
     return lab;
   });
 

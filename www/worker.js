@@ -137,8 +137,11 @@ function emitCheckpoint(progress) {
 async function engine(name) {
   if (!engines[name]) {
     engines[name] = (async () => {
+      // the module's JS and its wasm download side by side
+      const wasmResponse = download(new URL(`pkg/vae_lab_${name}_bg.wasm`, base), name === 'gpu' ? 'WebGPU engine' : 'engine');
+      wasmResponse.catch(() => {});
       const module = await import(new URL(`pkg/vae_lab_${name}.js`, base).href);
-      const wasm = await download(new URL(`pkg/vae_lab_${name}_bg.wasm`, base), name === 'gpu' ? 'WebGPU engine' : 'engine');
+      const wasm = await wasmResponse;
       await module.default({ module_or_path: new Response(wasm, { headers: { 'Content-Type': 'application/wasm' } }) });
       return module;
     })();
@@ -177,6 +180,11 @@ const ops = {
     let wanted = backend ?? 'auto';
     let why = null;
     let choice = null;
+    // the manifest is tiny; the digits themselves wait for a panel that needs them
+    const manifestFetch = fetch(new URL('www/data/mnist-subset.json', base)).then((r) => (r.ok ? r.json() : null), () => null);
+    // the CPU engine is what most visits end up with (no adapter, a software one, and the probe
+    // starts on it): fetch it while the browser looks for an adapter, which can take 100 ms
+    if (wanted !== 'webgpu') engine('cpu').catch(() => {});
     const adapter = wanted === 'cpu' ? null : await gpuAdapter();
     if (wanted === 'auto' && !adapter) {
       wanted = 'cpu';
@@ -190,8 +198,6 @@ const ops = {
       if (choice) choice = { ...choice, remembered: true };
       wanted = choice?.backend ?? 'probe';
     }
-    // the manifest is tiny; the digits themselves wait for a panel that needs them
-    const manifestFetch = fetch(new URL('www/data/mnist-subset.json', base)).then((r) => (r.ok ? r.json() : null), () => null);
     if (wanted === 'probe') {
       choice = await probeBackends(adapter);
       wanted = choice.backend;
