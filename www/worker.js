@@ -11,8 +11,10 @@ let labEngine = null;
 /** The loaded engine modules by name ('cpu', 'gpu'), each initialised once. */
 const engines = {};
 let base = null;
-/** Weights downloads started at init (`preload`), by shipped model name. */
+/** Weights downloads started at init (`preload`), by shipped model name, and those already
+ *  loaded into their slot at init (the page's first loadPretrained of one returns at once). */
 const prefetched = new Map();
+const preloaded = new Map();
 /** What the page was told of the digit data: the manifest's sizes, and which parts are in the Lab. */
 const data = { manifest: null, loaded: new Set(), bytes: {} };
 let queue = Promise.resolve();
@@ -207,6 +209,15 @@ const ops = {
       lab = await Lab.create(wanted);
     }
     if (choice && wanted === 'cpu') why = choice.reason;
+    // a preloaded model goes into its slot now, so the page's loadPretrained finds it there
+    for (const [arch, bytes] of prefetched) {
+      const got = await bytes;
+      if (!got) continue;
+      try {
+        lab.loadWeights(arch, got);
+        preloaded.set(arch, got);
+      } catch { /* loadPretrained fetches again and reports the error */ }
+    }
     data.manifest = await manifestFetch;
     if (!data.manifest?.train || !data.manifest?.test) throw Object.assign(new Error('could not read the digit manifest www/data/mnist-subset.json'), { kind: 'data' });
     const sizes = { n_train: data.manifest.train.digits, n_test: data.manifest.test.digits };
@@ -215,6 +226,12 @@ const ops = {
     return { backend: lab.backend(), fallbackReason: why ?? lab.fallbackReason() ?? null, data: sizes, gpu, constants: Lab.constants(), choice }; // presets, defaults, caps
   },
   async loadPretrained({ arch, base }) {
+    if (preloaded.has(arch)) {
+      const bytes = preloaded.get(arch);
+      preloaded.delete(arch); // once: a later call reloads the shipped weights
+      prefetched.delete(arch);
+      return { info: lab.info(arch), bytes };
+    }
     const early = prefetched.get(arch);
     prefetched.delete(arch); // a failed prefetch is retried by a fresh fetch
     const bytes = (early && (await early)) || (await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`));
