@@ -19,7 +19,8 @@ copy('index.html');
 // the page fetches the digits in two parts; the combined file is the CLI's
 copy('www', (f) => !f.endsWith('mnist-subset.bin'));
 copy('examples');
-copy('pkg', (f) => !f.endsWith('.d.ts') && !f.endsWith('.gitignore'));
+// the two engines the page loads (not the measuring-only no-fusion build)
+copy('pkg', (f) => !f.endsWith('.d.ts') && !f.endsWith('.gitignore') && !f.includes('nofusion'));
 copy('weights', (f) => fs.statSync(f).isDirectory() || f.endsWith('.bin'));
 // Netlify / Cloudflare Pages read _headers (the dev server's headers, CSP included); other hosts:
 // index.html carries the same Content-Security-Policy in a meta tag.
