@@ -133,16 +133,15 @@ lab.on('fatal', ({ message }) => app.say(`${message}. Reload the page to start a
 // user-made models persist across reloads: the API stores them (persistRuns), except in embeds,
 // which leave the visitor's storage alone
 
+// read while the engine downloads: IndexedDB's first open is slow enough to show in the first load
+const storedModels = embed ? Promise.resolve([]) : allModels().catch((e) => {
+  console.info('VAE Lab: saved models unavailable:', e.message);
+  return [];
+});
+
 async function restoreSavedModels() {
-  let stored = [];
-  try {
-    stored = await allModels();
-  } catch (e) {
-    console.info('VAE Lab: saved models unavailable:', e.message);
-    return;
-  }
+  const stored = await storedModels;
   const restored = [];
-  const shown = lab.current; // restoring imports, which makes each current: keep the one on screen
   for (const [slot, bytes] of stored) {
     try {
       await lab.importWeights(bytes, slot);
@@ -151,7 +150,6 @@ async function restoreSavedModels() {
       app.say(`A saved model (${slot}) could not be restored: ${e.message}`, 'warn');
     }
   }
-  if (shown && restored.length) lab.use(shown);
   if (restored.length) app.say(`Restored your models from the last visit: ${restored.join(', ')}.`);
 }
 
@@ -180,13 +178,19 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
   } else if (lab.backend === 'cpu' && lab.fallbackReason && backend !== 'cpu') {
     app.say(`WebGPU is not available: ${lab.fallbackReason}. Running on the CPU instead.`, 'warn');
   }
-  // the first sample comes first; the visitor's own models and runs are restored after it
-  await app.guard(() => lab.loadPretrained(lab.presets.some((p) => p.name === firstArch) ? firstArch : 'C'));
+  // the first model and the visitor's saved ones load side by side; the panels wait for both (a
+  // restore must not land in a slot the visitor is already training)
+  const first = lab.presets.some((p) => p.name === firstArch) ? firstArch : 'C';
+  const loaded = app.guard(() => lab.loadPretrained(first));
+  if (!embed) {
+    await restoreSavedModels();
+    document.body.dataset.restored = 'true'; // the visitor's saved models are back (a hook for tests)
+  }
+  if (await loaded) lab.use(first); // restoring made each restored model current in turn
   document.body.dataset.ready = 'true';
   main.inert = false; // index.html keeps the panels inert until the engine can answer them
   instances.get(current).panel.show?.();
   if (!embed) {
-    await restoreSavedModels();
     const unfinished = await lab.unfinishedRuns().catch(() => []);
     if (unfinished.length) {
       app.say(`Training that a reload or a closed tab interrupted can go on from its last epoch: ${unfinished.map((u) =>

@@ -73,7 +73,8 @@ export default (cfg, { url }) => [
       }
     });
     await page.reload();
-    await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 180_000 });
+    // saved models come back after the first sample (data-restored)
+    await page.waitForFunction(() => document.body.dataset.restored, null, { timeout: 180_000 });
     const again = await page.evaluate(() => window.vaeLab.slots());
     assert(!again.includes('D-copy') && again.includes('run1'), `removed model came back: ${again}`);
   }],
