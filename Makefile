@@ -14,7 +14,7 @@ WASM_OPT_FLAGS := --enable-bulk-memory --enable-nontrapping-float-to-int --enabl
 
 FORCE:
 
-.PHONY: serve test setup setup-test setup-fuzz lint build wasm data vendor weights report dist test-rust test-server test-e2e fuzz fuzz-smoke bench clean
+.PHONY: wasm-flex wasm-nofusion serve test setup setup-test setup-fuzz lint build wasm data vendor weights report dist test-rust test-server test-e2e fuzz fuzz-smoke bench clean
 
 serve: build
 	node tools/serve.mjs --port $(PORT)
@@ -76,6 +76,11 @@ pkg/vae_lab_cpu_bg.wasm: $(WASM_RAW)
 
 pkg/vae_lab_gpu_bg.wasm: $(WASM_GPU_RAW)
 	$(call bindgen,$<,vae_lab_gpu)
+
+# The CPU engine on burn's Flex backend, for comparing it with ndarray (not served by the app).
+wasm-flex:
+	$(CARGO) build --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE) --features flex --target-dir target/wasm-flex
+	$(call bindgen,target/wasm-flex/$(WASM_TARGET)/$(WASM_PROFILE)/vae_lab.wasm,vae_lab_flex)
 
 # The WebGPU engine without fusion, for measuring fusion's effect (not served by the app).
 wasm-nofusion:

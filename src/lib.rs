@@ -72,6 +72,9 @@ impl VaeError {
 /// it deprecated in favour of `flex`, but ndarray is the faster of the two in wasm here.)
 #[allow(deprecated)]
 pub fn cpu_device() -> Device {
+    #[cfg(feature = "flex")]
+    return Device::flex();
+    #[cfg(not(feature = "flex"))]
     Device::ndarray()
 }
 
