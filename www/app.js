@@ -120,13 +120,22 @@ lab.on('backend', (d) => {
   if (d.fallbackReason && d.backend === 'cpu') app.say(d.fallbackReason, 'warn');
   noticeSoftwareGpu();
 });
+// downloads in flight (the engine and the first weights come side by side): one bar for all
+const downloads = new Map();
 lab.on('download', ({ label, loaded, total, done }) => {
-  download.hidden = done || (loaded >= total && total > 0);
-  download.querySelector('span').textContent = `${label}: ${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`;
+  if (done || (total > 0 && loaded >= total)) downloads.delete(label);
+  else downloads.set(label, { loaded, total });
+  download.hidden = downloads.size === 0;
+  if (download.hidden) return;
+  const all = [...downloads.values()];
+  const got = all.reduce((a, d) => a + d.loaded, 0);
+  const known = all.every((d) => d.total > 0); // behind a compressing server there is no total
+  const of = all.reduce((a, d) => a + d.total, 0);
+  download.querySelector('span').textContent = `${[...downloads.keys()].join(' + ')}: ${(got / 1e6).toFixed(1)}${known ? ` / ${(of / 1e6).toFixed(1)}` : ''} MB`;
   const bar = download.querySelector('progress');
-  if (total) {
-    bar.max = total;
-    bar.value = loaded;
+  if (known) {
+    bar.max = of;
+    bar.value = got;
   } else bar.removeAttribute('value');
 });
 lab.on('fatal', ({ message }) => app.say(`${message}. Reload the page to start again.`, 'error'));

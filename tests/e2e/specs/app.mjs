@@ -94,7 +94,7 @@ export default (cfg, { url, root, shot }) => [
     // 2.5 MB/s, as a new user tried it: the 22 MB engine takes seconds
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: 2.5e6, uploadThroughput: 1e6 });
     await page.goto(`${url}index.html?panel=sample`);
-    await page.waitForFunction(() => /engine: [\d.]+ \/ [\d.]+ MB/.test(document.querySelector('#download span')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.waitForFunction(() => /engine[^:]*: [\d.]+ \/ [\d.]+ MB/.test(document.querySelector('#download span')?.textContent ?? ''), null, { timeout: 60_000 });
     const during = await page.evaluate(() => ({
       text: document.querySelector('#download span').textContent,
       shown: !document.getElementById('download').hidden,
