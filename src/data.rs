@@ -19,7 +19,7 @@ const IDX_IMAGES: u32 = 2051;
 const IDX_LABELS: u32 = 2049;
 
 /// A set of 28x28 grey digits, row-major u8 (0 = background), with optional labels.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Digits {
     pub pixels: Vec<u8>,
     pub labels: Option<Vec<u8>>,
@@ -43,6 +43,19 @@ impl Digits {
             }
         }
         Ok(Self { pixels, labels })
+    }
+
+    /// `n` images of uniform noise (label 0): enough to time the arithmetic of a training step
+    /// without a data file (`vae bench`, the page's backend probe).
+    pub fn random(n: usize, seed: u64) -> Self {
+        let mut rng = crate::rng::Rng::new(seed);
+        let pixels = (0..n * PIXELS)
+            .map(|_| (rng.uniform() * 255.0) as u8)
+            .collect();
+        Self {
+            pixels,
+            labels: Some(vec![0; n]),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -95,7 +108,7 @@ impl Digits {
 }
 
 /// A train/test split.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Split {
     pub train: Digits,
     pub test: Digits,

@@ -226,15 +226,7 @@ pub struct DenseVae {
 impl DenseVae {
     /// From a flat parameter vector laid out as [`ArchSpec::param_shapes`].
     pub fn new(arch: &ArchSpec, flat: &[f32]) -> Result<Self, VaeError> {
-        arch.validate()?;
-        if flat.len() != arch.param_count() {
-            return Err(VaeError::Invalid(format!(
-                "architecture {} needs {} parameters, got {}",
-                arch.label(),
-                arch.param_count(),
-                flat.len()
-            )));
-        }
+        arch.check_flat(flat)?;
         let shapes = arch.param_shapes();
         let mut offset = 0;
         let mut layers = Vec::new();

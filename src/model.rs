@@ -153,8 +153,8 @@ impl ArchSpec {
             .expect("init builds a matching parameter vector")
     }
 
-    /// Build a model from a flat parameter vector laid out as [`ArchSpec::param_shapes`].
-    pub fn from_flat(&self, flat: &[f32], device: &Device) -> Result<Vae, VaeError> {
+    /// A valid architecture, and `flat` as long as its parameter vector.
+    pub fn check_flat(&self, flat: &[f32]) -> Result<(), VaeError> {
         self.validate()?;
         if flat.len() != self.param_count() {
             return Err(VaeError::Invalid(format!(
@@ -164,6 +164,12 @@ impl ArchSpec {
                 flat.len()
             )));
         }
+        Ok(())
+    }
+
+    /// Build a model from a flat parameter vector laid out as [`ArchSpec::param_shapes`].
+    pub fn from_flat(&self, flat: &[f32], device: &Device) -> Result<Vae, VaeError> {
+        self.check_flat(flat)?;
         if let Some(i) = flat.iter().position(|v| !v.is_finite()) {
             return Err(VaeError::Invalid(format!("parameter {i} is not finite")));
         }

@@ -11,12 +11,12 @@ let labEngine = null;
 /** The loaded engine modules by name ('cpu', 'gpu'), each initialised once. */
 const engines = {};
 let base = null;
-/** Weights downloads started at init (`preload`), by shipped model name, and those already
- *  loaded into their slot at init (the page's first loadPretrained of one returns at once). */
-const prefetched = new Map();
+/** Shipped models loaded into their slot at init (`preload`), with their bytes: the page's first
+ *  loadPretrained of one returns at once. */
 const preloaded = new Map();
-/** What the page was told of the digit data: the manifest's sizes, and which parts are in the Lab. */
-const data = { manifest: null, loaded: new Set(), bytes: {} };
+/** The digit manifest (files and sizes), and the parts the Lab holds, by name ('test', 'train'),
+ *  with their bytes (kept for an engine switch). */
+const data = { manifest: null, bytes: {} };
 let queue = Promise.resolve();
 const training = { running: false, paused: false, stopRequested: false, stepsPerCall: 2 };
 /** Target length of one training chunk: a request that arrives during a run waits at most about
@@ -155,12 +155,11 @@ async function engine(name) {
 /** Make sure the Lab holds the held-out digits (and with `train`, the training digits). */
 async function needData(train) {
   for (const part of train ? ['test', 'train'] : ['test']) {
-    if (data.loaded.has(part)) continue;
+    if (part in data.bytes) continue;
     const { file } = data.manifest[part];
     const bytes = await fetchBytes(new URL(`www/data/${file}`, base), part === 'test' ? 'held-out digits' : 'training digits');
     const sizes = lab.setData(bytes);
-    data.loaded.add(part);
-    data.bytes[part] = bytes; // kept for an engine switch
+    data.bytes[part] = bytes;
     event('data', sizes);
   }
 }
@@ -172,6 +171,7 @@ const ops = {
   async init({ backend, base: b, preload, probe, remembered }) {
     base = b;
     // weights the page will ask for first download alongside the engine
+    const prefetched = new Map();
     for (const arch of Array.isArray(preload) ? preload : []) {
       if (/^[A-Z]$/.test(arch)) prefetched.set(arch, fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`).catch(() => null));
     }
@@ -216,7 +216,7 @@ const ops = {
       try {
         lab.loadWeights(arch, got);
         preloaded.set(arch, got);
-      } catch { /* loadPretrained fetches again and reports the error */ }
+      } catch { /* not preloaded: loadPretrained fetches again and reports the error */ }
     }
     data.manifest = await manifestFetch;
     if (!data.manifest?.train || !data.manifest?.test) throw Object.assign(new Error('could not read the digit manifest www/data/mnist-subset.json'), { kind: 'data' });
@@ -229,12 +229,9 @@ const ops = {
     if (preloaded.has(arch)) {
       const bytes = preloaded.get(arch);
       preloaded.delete(arch); // once: a later call reloads the shipped weights
-      prefetched.delete(arch);
       return { info: lab.info(arch), bytes };
     }
-    const early = prefetched.get(arch);
-    prefetched.delete(arch); // a failed prefetch is retried by a fresh fetch
-    const bytes = (early && (await early)) || (await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`));
+    const bytes = await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`);
     const info = lab.loadWeights(arch, bytes);
     return { info, bytes };
   },
@@ -324,7 +321,7 @@ async function moveToGpuEngine() {
     next.free();
     throw Object.assign(new Error(why ?? 'WebGPU did not start'), { kind: 'gpu' });
   }
-  for (const part of data.loaded) next.setData(data.bytes[part]);
+  for (const bytes of Object.values(data.bytes)) next.setData(bytes);
   for (const slot of lab.slots()) next.loadWeights(slot, await lab.exportWeights(slot));
   if (training.running) lab.trainStop();
   training.running = false;

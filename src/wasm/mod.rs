@@ -286,10 +286,7 @@ impl Lab {
             backend: chosen,
             gpu_device: gpu,
             fallback_reason: reason,
-            data: Split {
-                train: Digits::new(Vec::new(), Some(Vec::new()))?,
-                test: Digits::new(Vec::new(), Some(Vec::new()))?,
-            },
+            data: Split::default(),
             slots: BTreeMap::new(),
             training: None,
         };

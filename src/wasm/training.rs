@@ -308,12 +308,7 @@ impl Lab {
         promise(&self.state, |state| async move {
             let spec = crate::model::ArchSpec::preset(&arch)?;
             let (warmup, steps) = (warmup.clamp(1, 50), steps.clamp(1, 200));
-            let mut rng = crate::rng::Rng::new(7);
-            let n = 64 * 4;
-            let pixels = (0..n * crate::model::PIXELS)
-                .map(|_| (rng.uniform() * 255.0) as u8)
-                .collect();
-            let digits = crate::data::Digits::new(pixels, Some(vec![0; n]))?;
+            let digits = crate::data::Digits::random(64 * 4, 7);
             let split = crate::data::Split {
                 test: digits.head(64),
                 train: digits,

@@ -117,11 +117,7 @@ pub fn device_for(backend: BackendArg) -> Result<Device> {
 
 /// Synthetic digits are enough to time the arithmetic; no data file needed.
 pub fn bench(a: BenchArgs) -> Result<()> {
-    let mut rng = Rng::new(1);
-    let pixels: Vec<u8> = (0..2000 * 784)
-        .map(|_| (rng.uniform() * 255.0) as u8)
-        .collect();
-    let digits = Digits::new(pixels, Some(vec![0; 2000]))?;
+    let digits = Digits::random(2000, 1);
     let split = Split {
         train: digits.clone(),
         test: digits.head(100),
