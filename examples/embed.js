@@ -1,9 +1,20 @@
-// The API half of examples/embed.html (a file of its own: the page's Content-Security-Policy
-// allows no inline script).
-import { createVaeLab } from '../www/vaelab.js';
+// The scripted half of examples/embed.html (a file of its own: the app's Content-Security-Policy
+// allows no inline script). On a course page elsewhere, import from the app's full address.
+import { sharedVaeLab } from '../www/vaelab.js';
+
+// 1. the iframe reports its content height: size it to fit, without scrollbars
+window.addEventListener('message', (e) => {
+  if (e.data?.type !== 'vae-lab:resize') return;
+  for (const frame of document.querySelectorAll('iframe')) {
+    if (frame.contentWindow === e.source) frame.style.height = `${e.data.height + 2}px`;
+  }
+});
+
+// 3. the API: a canvas of the page's own
 const status = document.getElementById('api-status');
 try {
-  const lab = createVaeLab();
+  // the page's shared engine: the one its <vae-lab> elements use (one Worker, one download)
+  const lab = sharedVaeLab();
   await lab.ready;
   await lab.loadPretrained('C');
   const digits = await lab.sample(8, 7);

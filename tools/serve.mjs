@@ -23,10 +23,15 @@ export const CSP = [
   "img-src 'self' data: blob:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
 ].join('; ');
 
+/** Every file is public and static, so any origin may load it: a course page on another host
+ *  imports the API (a CORS module load), its Worker fetches the engines, weights and data (CORS),
+ *  and a page that is itself cross-origin isolated may embed them (CORP cross-origin). The
+ *  app's own page stays isolated (COOP/COEP); it loads nothing from other origins. */
 export const HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Cross-Origin-Resource-Policy': 'cross-origin',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
   'X-Content-Type-Options': 'nosniff',
   'Content-Security-Policy': CSP,
 };
@@ -63,15 +68,22 @@ export function resolvePath(urlPath, base) {
 
 /** `gzip`: compress on the fly, without a Content-Length, as nginx does (the page must still
  *  show its downloads ending). */
-export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet = false, gzip = false } = {}) {
+export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet = false, gzip = false, onResponse = null } = {}) {
   const base = path.resolve(root);
   const server = http.createServer((req, res) => {
     const fail = (status) => res.writeHead(status, { 'Content-Type': 'text/plain', ...HEADERS }).end(status === 400 ? 'bad request' : 'not found');
+    if (req.method === 'OPTIONS') {
+      // a CORS preflight (a host's fetch with custom headers): GET and HEAD only
+      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': '*', 'Access-Control-Max-Age': '86400', ...HEADERS }).end();
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', ...HEADERS }).end();
       return;
     }
     // the raw request target: URL() would quietly resolve the dot segments we refuse
+    // onResponse(path, status): lets tests count what was really sent (200) or revalidated (304)
+    if (onResponse) res.on('finish', () => onResponse(req.url.split(/[?#]/)[0], res.statusCode, req.headers.origin ?? null));
     const file = resolvePath(req.url.split(/[?#]/)[0], base);
     if (typeof file === 'number') return fail(file);
     fs.stat(file, (err, st) => {

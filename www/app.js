@@ -3,6 +3,8 @@
 import { createVaeLab } from './vaelab.js';
 import { el } from './ui.js';
 import { allModels } from './store.js';
+import { PANEL_IDS, panelContext, panelSection } from './shell.js';
+/** The page's state: what a copied link must reproduce (panel, model, seed, digits, sliders). */
 const params = new URLSearchParams(location.search);
 const embed = params.has('embed') && params.get('embed') !== '0';
 const wanted = params.get('panel');
@@ -16,14 +18,15 @@ const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persi
 window.vaeLab = lab;
 
 // the panels load after the engine has started downloading (static imports would all come first)
-const PANELS = (await Promise.all(['models', 'train', 'draw', 'reconstruct', 'collapse', 'sample', 'chain', 'latent', 'map']
-  .map((name) => import(`./panels/${name}.js`)))).map((m) => m.default);
+const PANELS = (await Promise.all(PANEL_IDS.map((name) => import(`./panels/${name}.js`)))).map((m) => m.default);
 
 const messages = document.getElementById('messages');
-const app = {
+/** Write the state into the address (no new history entry per slider move). */
+function keepState() {
+  history.replaceState(null, '', `?${params}${location.hash}`);
+}
+const app = panelContext({
   lab,
-  /** The latest drawn digit (784 floats) for the Chain and Latent panels. */
-  drawn: null,
   say(text, kind = 'info') {
     const item = el('div', { class: `msg ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
       el('span', {}, text), el('button', { class: 'close', 'aria-label': 'dismiss', onclick: () => item.remove() }, '×'));
@@ -31,17 +34,14 @@ const app = {
     if (kind !== 'error') setTimeout(() => item.remove(), 8000);
     while (messages.children.length > 5) messages.firstChild.remove();
   },
-  /** Run an async action; errors become visible messages instead of console noise. */
-  async guard(fn) {
-    try {
-      return await fn();
-    } catch (e) {
-      app.say(e.message ?? String(e), 'error');
-      return undefined;
-    }
-  },
   isVisible: (id) => current === id,
-};
+  param: (name) => params.get(name),
+  setParam(name, value) {
+    if (value === null || value === undefined || value === '') params.delete(name);
+    else params.set(name, String(value));
+    keepState();
+  },
+});
 window.vaeLabApp = app;
 
 document.body.classList.toggle('embed', embed);
@@ -61,14 +61,14 @@ function show(id) {
     inst.tab.tabIndex = on ? 0 : -1;
   }
   const inst = instances.get(id);
-  if (!embed) history.replaceState(null, '', `?${new URLSearchParams({ ...Object.fromEntries(params), panel: id })}`);
+  app.setParam('panel', id);
   inst.panel.show?.();
 }
 
 for (const P of PANELS) {
   const panel = P.create(app);
-  const root = el('section', { id: `panel-${P.id}`, class: 'panel', role: 'tabpanel', 'aria-labelledby': `tab-${P.id}`, hidden: true },
-    el('h2', {}, P.title), panel.root);
+  const root = panelSection(P, panel, app);
+  root.hidden = true;
   const tab = el('button', { id: `tab-${P.id}`, role: 'tab', class: 'tab', 'aria-controls': `panel-${P.id}`, onclick: () => show(P.id) }, P.title);
   tablist.append(tab);
   main.append(root);
@@ -96,12 +96,30 @@ function showBackend() {
   badge.title = lab.fallbackReason ?? `running on the GPU through WebGPU${lab.gpu?.name ? ` (${lab.gpu.name})` : ''}`;
 }
 
+// An embedded panel (a course page may hold several) shows no banners about the backend: one
+// small line under the figure says where it runs, the reason on hover, and links to the full app.
+const embedNote = embed ? el('p', { class: 'embed-note', id: 'embed-note' }) : null;
+if (embed) main.after(embedNote);
+function showEmbedNote(reason) {
+  const full = new URL(location.href);
+  full.searchParams.delete('embed');
+  embedNote.replaceChildren(
+    el('span', { title: reason ?? '' }, `VAE Lab · model ${lab.current ?? '…'} · ${lab.backend === 'webgpu' ? 'WebGPU' : 'CPU'}${reason ? ' (see why)' : ''}`),
+    ' · ', el('a', { href: full.href, target: '_blank', rel: 'noopener' }, 'open the full app'));
+  if (reason) embedNote.dataset.reason = reason;
+}
+/** A remark about the backend: a message on the page, the small note in an embed. */
+function notice(text, kind) {
+  if (embed) showEmbedNote(text);
+  else app.say(text, kind);
+}
+
 /** A software WebGPU adapter is correct but far slower than the CPU backend: say so once. */
 let softwareNoticeShown = false;
 function noticeSoftwareGpu() {
   if (lab.backend !== 'webgpu' || !lab.gpu?.software || softwareNoticeShown) return;
   softwareNoticeShown = true;
-  app.say(`WebGPU runs on a software renderer here${lab.gpu.name ? ` (${lab.gpu.name})` : ''}, which is much slower than ` +
+  notice(`WebGPU runs on a software renderer here${lab.gpu.name ? ` (${lab.gpu.name})` : ''}, which is much slower than ` +
     'the CPU backend. For faster training switch to the CPU in the Models panel.', 'info');
 }
 
@@ -114,10 +132,19 @@ async function refreshModels() {
 
 modelSelect.addEventListener('change', () => lab.use(modelSelect.value));
 lab.on('models', () => app.guard(refreshModels));
-lab.on('current', () => { modelSelect.value = lab.current; });
+/** The current model in the address: a shipped one as `arch`, one of the visitor's as `model`. */
+function keepModel() {
+  if (!lab.presets || !lab.current || document.body.dataset.ready !== 'true') return;
+  const shipped = lab.presets.some((p) => p.name === lab.current);
+  app.setParam('arch', shipped ? lab.current : params.get('arch'));
+  app.setParam('model', shipped ? null : lab.current);
+  if (embed) showEmbedNote(embedNote.dataset.reason ?? null);
+}
+lab.on('current', () => { modelSelect.value = lab.current; keepModel(); });
+lab.on('models', keepModel);
 lab.on('backend', (d) => {
   showBackend();
-  if (d.fallbackReason && d.backend === 'cpu') app.say(d.fallbackReason, 'warn');
+  if (d.fallbackReason && d.backend === 'cpu') notice(d.fallbackReason, 'warn');
   noticeSoftwareGpu();
 });
 // downloads in flight (the engine and the first weights come side by side): one bar for all
@@ -183,9 +210,9 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
   showBackend();
   noticeSoftwareGpu();
   if (lab.backendChoice) {
-    app.say(`Backend chosen by measuring${lab.backendChoice.remembered ? ' (on an earlier visit)' : ''}: ${lab.backendChoice.reason}.`, 'info');
+    notice(`Backend chosen by measuring${lab.backendChoice.remembered ? ' (on an earlier visit)' : ''}: ${lab.backendChoice.reason}.`, 'info');
   } else if (lab.backend === 'cpu' && lab.fallbackReason && backend !== 'cpu') {
-    app.say(`WebGPU is not available: ${lab.fallbackReason}. Running on the CPU instead.`, 'warn');
+    notice(`WebGPU is not available: ${lab.fallbackReason}. Running on the CPU instead.`, 'warn');
   }
   // the first model and the visitor's saved ones load side by side; the panels wait for both (a
   // restore must not land in a slot the visitor is already training)
@@ -195,8 +222,16 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
     await restoreSavedModels();
     document.body.dataset.restored = 'true'; // the visitor's saved models are back (a hook for tests)
   }
-  if (await loaded) lab.use(first); // restoring made each restored model current in turn
+  // restoring made each restored model current in turn: a link's `model` (one of the visitor's
+  // own) wins, else the first model
+  const linked = params.get('model');
+  const slots = await lab.slots().catch(() => []);
+  if (linked && slots.includes(linked)) lab.use(linked);
+  else if (await loaded) lab.use(first);
+  if (linked && !slots.includes(linked)) app.say(`The link names a model (${linked}) that this browser does not have: showing ${first}.`, 'warn');
   document.body.dataset.ready = 'true';
+  keepModel();
+  if (embed && !embedNote.dataset.reason) showEmbedNote(null);
   main.inert = false; // index.html keeps the panels inert until the engine can answer them
   instances.get(current).panel.show?.();
   if (!embed) {
@@ -207,3 +242,31 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
     }
   }
 })();
+
+// --- embedding: the content height for the parent page -------------------------------------
+// An embedded panel tells the page around it how tall its content is, so that the page can size
+// the iframe without scrollbars (README, "Embed by iframe"):
+//   {type: 'vae-lab:resize', height: <CSS px>, panel: <id>}
+if (embed && window.parent !== window) {
+  let sent = 0;
+  new ResizeObserver(() => {
+    const height = Math.ceil(document.body.getBoundingClientRect().height);
+    if (height === sent) return;
+    sent = height;
+    window.parent.postMessage({ type: 'vae-lab:resize', height, panel: current }, '*');
+  }).observe(document.body);
+}
+
+// --- sharing: the address reproduces the figure -----------------------------------------------
+const copyLink = document.getElementById('copy-link');
+copyLink?.addEventListener('click', () => app.guard(async () => {
+  const link = location.href;
+  try {
+    await navigator.clipboard.writeText(link);
+    app.say('Link copied: it opens this panel with the same model, seed and settings.');
+  } catch {
+    // no clipboard permission (an insecure origin, an old browser): show it to copy by hand
+    window.prompt('Copy this link:', link);
+  }
+  copyLink.dataset.copied = link;
+}));

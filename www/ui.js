@@ -103,3 +103,44 @@ export function frameThrottle(fn) {
   };
   return trigger;
 }
+
+/** Hand a Blob to the visitor as a file download. */
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = el('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Long side of a saved figure: about 6 inches at 300 dpi. */
+export const PRINT_PX = 1800;
+
+/**
+ * A canvas as a PNG for print: scaled up by a whole factor until it is about PRINT_PX wide,
+ * nearest-neighbour for pixel figures (digits stay crisp), smooth for charts.
+ * Resolves to {blob, width, height}.
+ */
+export async function canvasPng(canvas, { pixelated = true } = {}) {
+  const scale = Math.max(1, Math.min(16, Math.ceil(PRINT_PX / Math.max(canvas.width, canvas.height))));
+  const out = document.createElement('canvas');
+  out.width = canvas.width * scale;
+  out.height = canvas.height * scale;
+  const ctx = out.getContext('2d');
+  ctx.imageSmoothingEnabled = !pixelated;
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(canvas, 0, 0, out.width, out.height);
+  const blob = await new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error('the figure could not be encoded as PNG'))), 'image/png'));
+  return { blob, width: out.width, height: out.height };
+}
+
+/** Rows (arrays) as CSV text, the first row the header. Numbers keep full precision. */
+export function toCsv(rows) {
+  const cell = (v) => {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return `${rows.map((r) => r.map(cell).join(',')).join('\n')}\n`;
+}

@@ -38,6 +38,22 @@ function rememberChoice(choice) {
   } catch { /* private mode or storage off: measure again next time */ }
 }
 
+/**
+ * The engine's Worker. A page may only start a Worker from its own origin, so a course page on
+ * another host that imports this module starts a tiny same-origin module Worker (a blob URL)
+ * that imports the real one across origins (a CORS module load: the host of VAE Lab must send
+ * Access-Control-Allow-Origin). The app's own page uses the file itself: its CSP allows no blob
+ * workers.
+ */
+function startWorker(url) {
+  if (url.origin === location.origin) return new Worker(url, { type: 'module' });
+  const shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' }));
+  const w = new Worker(shim, { type: 'module' });
+  // the shim's import has started once the worker runs; the blob itself is no longer needed
+  setTimeout(() => URL.revokeObjectURL(shim), 60_000);
+  return w;
+}
+
 /** Pixels as a Float32Array (the engine checks length and range). */
 function floats(values, what) {
   if (!values || typeof values.length !== 'number') throw Object.assign(new TypeError(`${what}: expected an array of floats`), { kind: 'input' });
@@ -73,7 +89,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   const call = (op, args, transfer) => (recovering ? recovering.then(() => post(op, args, transfer)) : post(op, args, transfer));
 
   function spawn(wanted) {
-    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    worker = startWorker(new URL('./worker.js', import.meta.url));
     worker.onmessage = onMessage;
     worker.onerror = (e) => {
       e.preventDefault();
@@ -204,14 +220,24 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     return lab;
   });
 
+  /** Slots that hold a shipped model as shipped: name -> promise of its info. */
+  const shipped = new Map();
   /** Load one of the shipped models A–E into the slot of the same name; makes it current. */
   lab.loadPretrained = async (arch) => {
     const a = String(arch ?? '').toUpperCase();
     await lab.ready;
     const names = lab.presets.map((p) => p.name);
     if (!names.includes(a)) throw Object.assign(new Error(`unknown architecture '${arch}': expected one of ${names.join(', ')}`), { kind: 'input' });
-    const { info, bytes } = await call('loadPretrained', { arch: a, base: String(base) });
-    saved.set(a, bytes);
+    // a shipped model still as shipped is not fetched again (several elements may ask for it)
+    if (!shipped.has(a)) {
+      const loading = call('loadPretrained', { arch: a, base: String(base) }).then(({ info, bytes }) => {
+        saved.set(a, bytes);
+        return info;
+      });
+      shipped.set(a, loading);
+      loading.catch(() => shipped.delete(a));
+    }
+    const info = await shipped.get(a);
     lab.current = a;
     emit('models', { slot: a, info });
     return info;
@@ -227,6 +253,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     if (bytes.byteLength > max) throw new RangeError(`importWeights: ${bytes.byteLength} bytes is larger than any model VAE Lab loads (${max})`);
     // one host copy (the page's own, for crash recovery); the worker gets a structured clone
     const copy = bytes instanceof Uint8Array ? bytes.slice() : new Uint8Array(bytes.slice(0));
+    shipped.delete(slot);
     const info = await call('loadWeights', { slot, bytes: copy });
     await keep(slot, copy);
     lab.current = slot;
@@ -250,6 +277,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   lab.removeSlot = async (slot) => {
     await call('removeSlot', { slot: checkSlot(slot) });
     saved.delete(slot);
+    shipped.delete(slot);
     if (persistRuns) await deleteModel(slot).catch(() => {});
     emit('models', { slot, removed: true });
     if (lab.current === slot) lab.use((await lab.slots())[0] ?? null);
@@ -360,11 +388,13 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       },
     };
     started.then(
-      () => { lab.current = slot; reserved.add(slot); emit('models', { slot, training: true }); },
+      () => { shipped.delete(slot); lab.current = slot; reserved.add(slot); emit('models', { slot, training: true }); },
       (e) => finish(rejectDone, e, { keepCheckpoint: true }),
     );
     return {
       slot, done, options: opts,
+      /** Resolves when the engine has begun the run (the slot exists from then on). */
+      started: started.then(() => slot),
       pause: () => call('trainPause'),
       resume: () => call('trainResume'),
       stop: () => call('trainStop'),
@@ -424,8 +454,110 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   /** True while a run has trained steps that no checkpoint holds yet (the page warns on unload). */
   lab.hasUnsavedWork = () => !!trainRun && !trainRun.record.saved;
 
+  /**
+   * A view of this engine with a current model of its own. The `<vae-lab>` elements of one page
+   * share one engine (one Worker, one download of each file) while each shows its own model:
+   * every method is the engine's, and those that default to the current model default to the
+   * view's. 'current' events are the view's own; every other event is the engine's.
+   */
+  lab.view = (slot = null) => {
+    const v = Object.create(lab);
+    const own = new EventTarget();
+    v.current = slot;
+    const cur = (s) => {
+      const x = s ?? v.current;
+      if (!x) throw new Error('no model loaded: call loadPretrained(arch) or importWeights(bytes) first');
+      return checkSlot(x);
+    };
+    const adopt = async (result, s) => {
+      const r = await result;
+      v.use(s);
+      return r;
+    };
+    return Object.assign(v, {
+      on(type, fn) {
+        (type === 'current' ? own : events).addEventListener(type, (e) => fn(e.detail));
+        return v;
+      },
+      use(s) {
+        v.current = s === null ? null : checkSlot(s);
+        own.dispatchEvent(new CustomEvent('current', { detail: { slot: s } }));
+      },
+      loadPretrained: (arch) => adopt(lab.loadPretrained(arch), String(arch ?? '').toUpperCase()),
+      importWeights: (bytes, s = 'imported') => adopt(lab.importWeights(bytes, s), s),
+      exportWeights: async (s) => lab.exportWeights(cur(s)),
+      info: async (s) => lab.info(cur(s)),
+      encode: async (x, s) => lab.encode(x, cur(s)),
+      reconstruct: async (x, o = {}) => lab.reconstruct(x, { ...o, slot: cur(o.slot) }),
+      decode: async (z, s) => lab.decode(z, cur(s)),
+      sample: async (n, seed, s) => lab.sample(n, seed, cur(s)),
+      chain: async (n, steps, seed, o = {}) => lab.chain(n, steps, seed, { ...o, slot: cur(o.slot) }),
+      collapse: async (s) => lab.collapse(cur(s)),
+      latentMap: async (s) => lab.latentMap(cur(s)),
+      evaluate: async (s) => lab.evaluate(cur(s)),
+      async removeSlot(s) {
+        await lab.removeSlot(s);
+        if (v.current === s) v.use((await lab.slots())[0] ?? null);
+      },
+      train(options) {
+        const handle = lab.train(options);
+        handle.started.then((s) => v.use(s), () => {});
+        return handle;
+      },
+      resumeRun: (s, o) => adopt(lab.resumeRun(s, o), s),
+      view: (s = v.current) => lab.view(s),
+    });
+  };
+
   lab.terminate = () => worker.terminate();
   /** Test hook: make the engine fail as a trapped wasm module would. */
   lab._simulateCrash = () => call('simulateCrash').catch(() => recovering);
   return lab;
+}
+
+/** The page's one shared engine (made by the first call; later options are ignored). */
+let pageEngine = null;
+
+/**
+ * A view of the page's shared engine: every <vae-lab> element of the page and every caller of
+ * this function use one Worker and download the engine and each weights file once; each view
+ * has its own current model. Options as createVaeLab's; `persistRuns` defaults to false (a course
+ * page leaves its visitors' storage alone), and the shipped models that the page's <vae-lab>
+ * elements name download alongside the engine.
+ */
+export function sharedVaeLab(options = {}) {
+  if (!pageEngine) {
+    const named = typeof document === 'undefined' ? [] : [...document.querySelectorAll('vae-lab')].map((e) => (e.getAttribute('arch') ?? 'C').toUpperCase());
+    const preload = [...new Set([...(options.preload ?? []), ...named])].filter((a) => /^[A-Z]$/.test(a));
+    pageEngine = createVaeLab({ persistRuns: false, ...options, preload });
+  }
+  return pageEngine.view();
+}
+
+// Importing this module also defines <vae-lab> (README, "Embed as an element"). The element's
+// code (its panels, charts and styles) loads only when the first one is connected.
+if (typeof customElements !== 'undefined' && !customElements.get('vae-lab')) {
+  customElements.define('vae-lab', class VaeLabElement extends HTMLElement {
+    static observedAttributes = ['panel', 'arch', 'seed', 'height'];
+
+    connectedCallback() {
+      if (this._mounted) return;
+      this._mounted = import('./element.js').then((m) => {
+        m.applyHeight(this);
+        return m.mount(this);
+      });
+    }
+
+    attributeChangedCallback(name, old, value) {
+      if (!this._mounted || old === value || this._reflecting?.()) return;
+      this._mounted.then(async () => {
+        const m = await import('./element.js');
+        if (name === 'height') m.applyHeight(this);
+        else if (name === 'arch' && this.lab) {
+          // another model in the same panel
+          await m.setArch(this, value);
+        } else this._mounted = m.mount(this); // another panel, or state set from outside
+      });
+    }
+  });
 }

@@ -14,8 +14,10 @@ import inference from './specs/inference.mjs';
 import train from './specs/train.mjs';
 import api from './specs/api.mjs';
 import reliability from './specs/reliability.mjs';
+import embedding from './specs/embed.mjs';
+import { startCourseServer } from './course.mjs';
 
-const SPECS = [app, models, inference, train, api, reliability];
+const SPECS = [app, models, inference, train, api, reliability, embedding];
 const CONFIGS = [
   { name: 'webgpu', args: WEBGPU_FLAGS, backend: 'webgpu', trainLimit: 192 },
   { name: 'cpu', args: BASE_FLAGS, backend: 'cpu', trainLimit: 1280 },
@@ -25,20 +27,20 @@ const only = arg('--only');
 const grep = arg('--grep');
 fs.mkdirSync(SHOTS, { recursive: true });
 
-async function runConfig(cfg, url, root) {
+async function runConfig(cfg, url, root, course, served) {
   defaults.backend = cfg.backend === 'webgpu' ? 'webgpu' : null;
   const browser = await launch(cfg.args);
   const consoleErrors = [];
   const foreign = [];
   const shot = (page, name) => page.screenshot({ path: `${SHOTS}/${cfg.name}-${name}.png`, fullPage: true });
   const results = [];
-  for (const [name, fn] of SPECS.flatMap((spec) => spec(cfg, { url, root, shot }))) {
+  for (const [name, fn] of SPECS.flatMap((spec) => spec(cfg, { url, root, shot, course, served }))) {
     if (grep && !name.includes(grep)) continue;
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, acceptDownloads: true });
     // every request, the worker's included, must stay on this machine's test servers
     context.on('request', (r) => {
       const u = r.url();
-      if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(u) && !/^(data|blob):/.test(u)) foreign.push(u);
+      if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(u) && !u.startsWith(course) && !/^(data|blob):/.test(u)) foreign.push(u);
     });
     const page = await context.newPage();
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${name}: ${m.text()}`); });
@@ -65,16 +67,21 @@ async function runConfig(cfg, url, root) {
 }
 
 const root = arg('--root') ?? '.';
-const { server, url } = await startServer({ port: 0, root, quiet: true });
+/** What the app's server sent: {path, status, origin} (the embedding specs count downloads). */
+const served = [];
+const { server, url } = await startServer({ port: 0, root, quiet: true, onResponse: (path, status, origin) => served.push({ path, status, origin }) });
+// course pages on another origin (localhost, not 127.0.0.1) that embed the app
+const { server: courseServer, url: course } = await startCourseServer(url);
 let failed = 0;
 let total = 0;
 const started = Date.now();
 for (const cfg of CONFIGS.filter((c) => !only || c.name === only)) {
   console.log(`\n${cfg.name}: Chromium ${cfg.backend === 'webgpu' ? 'with WebGPU (SwiftShader)' : 'without WebGPU (CPU fallback)'}`);
-  const results = await runConfig(cfg, url, root);
+  const results = await runConfig(cfg, url, root, course, served);
   total += results.length;
   failed += results.filter((r) => !r.ok).length;
 }
 server.close();
+courseServer.close();
 console.log(`\n${total - failed}/${total} passed in ${((Date.now() - started) / 1000).toFixed(0)} s; screenshots in ${SHOTS}/`);
 process.exit(failed ? 1 : 0);

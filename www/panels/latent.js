@@ -16,6 +16,16 @@ export default {
     const sourceB = el('select', { id: 'latent-source-b' }, el('option', { value: 'test' }, 'held-out digit #'), el('option', { value: 'drawn' }, 'the drawn digit'));
     const strip = el('canvas', { id: 'latent-strip', class: 'grid', role: 'img', 'aria-label': 'interpolation between two digits' });
     let z = null;
+    // a shared link: the digits (source and index) and, once moved, the slider values
+    if (app.param('source') === 'drawn') source.value = 'drawn';
+    if (app.param('digit') !== null) index.value = Math.max(0, Math.floor(Number(app.param('digit')) || 0));
+    if (app.param('to') !== null) indexB.value = Math.max(0, Math.floor(Number(app.param('to')) || 0));
+    let wantZ = (app.param('z') ?? '').split(',').filter(Boolean).map(Number);
+    const keepState = () => {
+      app.setParam('source', source.value === 'drawn' ? 'drawn' : null);
+      app.setParam('digit', source.value === 'drawn' ? null : index.value);
+      app.setParam('to', indexB.value);
+    };
 
     async function digit(kind, i) {
       if (kind === 'drawn') {
@@ -39,12 +49,17 @@ export default {
         const x = await digit(source.value, index.value);
         drawDigits(original, x, 1, 1);
         z = (await lab.encode(x)).mu;
+        keepState();
+        if (wantZ.length === z.length && wantZ.every(Number.isFinite)) z.set(wantZ.map((v) => Math.max(-4, Math.min(4, v))));
+        else app.setParam('z', null);
+        wantZ = [];
         sliders.replaceChildren(...Array.from(z, (v, i) => {
           const out = el('output', {}, v.toFixed(2));
           const range = el('input', { type: 'range', min: -4, max: 4, step: 0.05, value: v, 'aria-label': `latent z${i}` });
           range.addEventListener('input', () => {
             z[i] = Number(range.value);
             out.textContent = z[i].toFixed(2);
+            app.setParam('z', Array.from(z, (u) => u.toFixed(2)).join(','));
             app.guard(decode);
           });
           return el('label', { class: 'slider' }, el('span', {}, `z${i}`), range, out);
@@ -57,6 +72,7 @@ export default {
     async function interpolate() {
       await app.guard(async () => {
         const [a, b] = [await digit(source.value, index.value), await digit(sourceB.value, indexB.value)];
+        keepState();
         const za = (await lab.encode(a)).mu;
         const zb = (await lab.encode(b)).mu;
         const steps = 10;
@@ -88,6 +104,6 @@ export default {
         el('button', { id: 'latent-interpolate', onclick: interpolate }, 'Interpolate')),
       el('p', { class: 'muted' }, 'Left: first digit, right: second; between them the decoder means along the straight line between their latent means.'),
       strip);
-    return { root, show: () => { if (!z) load(); } };
+    return { root, show: () => { if (!z) load(); }, figure: () => ({ canvas: strip, name: `interpolation-${lab.current}` }) };
   },
 };

@@ -19,10 +19,11 @@ export default {
     let points = null;
     let labels = null;
     let screen = null;
-    let selected = -1;
+    let selected = Math.floor(Number(app.param('point') ?? -1));
+    if (!Number.isFinite(selected)) selected = -1;
 
-    function paint() {
-      const ctx = canvas.getContext('2d');
+    /** Draw the map into `ctx` (the on-screen canvas, or a larger one scaled for print). */
+    function paint(ctx = canvas.getContext('2d')) {
       ctx.fillStyle = '#fff';
       ctx.fillRect(0, 0, W, H);
       for (let i = 0; i < screen.length; i++) {
@@ -46,6 +47,7 @@ export default {
       selected = i;
       paint();
       canvas.dataset.selected = String(i);
+      app.setParam('point', i);
       await app.guard(async () => {
         const x = await lab.testImages([i]);
         drawDigits(digit, x, 1, 1);
@@ -72,7 +74,7 @@ export default {
           H - m - ((points[2 * i + 1] - y0) / (y1 - y0 || 1)) * (H - 2 * m)]);
         canvas.dataset.points = String(n);
         paint();
-        await select(selected >= 0 ? selected : 0);
+        await select(selected >= 0 && selected < n ? selected : 0);
       });
     }
 
@@ -100,6 +102,17 @@ export default {
       el('div', { class: 'col' }, canvas, legend),
       el('div', { class: 'col' }, el('div', { class: 'row figures' },
         el('figure', {}, digit, el('figcaption', {}, 'digit')), el('figure', {}, rec, el('figcaption', {}, 'reconstruction'))), info));
-    return { root, show: render };
+    /** The map redrawn at 4x for print (the points stay sharp). */
+    function figure() {
+      if (!screen) return null;
+      const big = document.createElement('canvas');
+      big.width = W * 4;
+      big.height = H * 4;
+      const ctx = big.getContext('2d');
+      ctx.scale(4, 4);
+      paint(ctx);
+      return { canvas: big, name: `latent-map-${lab.current}`, pixelated: false };
+    }
+    return { root, show: render, figure };
   },
 };

@@ -9,13 +9,20 @@ export default {
     const canvas = el('canvas', { id: 'reconstruct-canvas', class: 'grid', role: 'img', 'aria-label': 'held-out digits and reconstructions' });
     const header = el('div', { class: 'col-heads' });
     const sampled = el('input', { type: 'checkbox', id: 'reconstruct-sampled', checked: true });
-    let picks = null;
-    let seed = 1;
+    // a shared link names its digits (16 held-out indices) and the seed of the sampled z
+    let picks = (app.param('digits') ?? '').split(',').filter((v) => /^\d+$/.test(v)).map(Number).slice(0, 16);
+    if (picks.length !== 16) picks = null;
+    let seed = Math.max(1, Math.floor(Number(app.param('seed')) || 1));
+    if (app.param('sampled') === '0') sampled.checked = false;
 
     async function render() {
       await app.guard(async () => {
         const n = lab.data?.n_test ?? 1000;
         if (!picks) picks = Array.from({ length: 16 }, () => Math.floor(Math.random() * n));
+        picks = picks.map((i) => Math.min(n - 1, i));
+        app.setParam('digits', picks.join(','));
+        app.setParam('seed', seed);
+        app.setParam('sampled', sampled.checked ? null : 0);
         const slots = await lab.slots();
         if (!slots.length) return;
         const x = await lab.testImages(picks);
@@ -41,6 +48,6 @@ export default {
         el('label', { class: 'inline' }, sampled, ' decode a sampled z (as in the report); off: the mean')),
       el('p', { class: 'muted' }, 'Left column: 16 held-out digits; then one column per loaded model. Load A–E in the Models panel to compare them all.'),
       header, canvas);
-    return { root, show: render };
+    return { root, show: render, figure: () => ({ canvas, name: 'reconstructions' }) };
   },
 };

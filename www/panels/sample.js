@@ -7,7 +7,7 @@ export default {
   create(app) {
     const { lab } = app;
     const canvas = el('canvas', { id: 'sample-canvas', class: 'grid', role: 'img', 'aria-label': '60 digits sampled from the prior' });
-    const seed = el('input', { id: 'sample-seed', type: 'number', min: 0, value: Number(new URLSearchParams(location.search).get('seed') ?? 0) });
+    const seed = el('input', { id: 'sample-seed', type: 'number', min: 0, value: Math.max(0, Math.floor(Number(app.param('seed')) || 0)) });
     const caption = el('p', { class: 'muted' });
 
     async function render() {
@@ -18,6 +18,7 @@ export default {
         drawDigits(canvas, concat(digits), 60, 10);
         caption.textContent = `Model ${lab.current}, seed ${s}: decoder means of 60 codes z ~ N(0, I).`;
         canvas.dataset.seed = String(s);
+        app.setParam('seed', s);
       });
     }
 
@@ -27,6 +28,6 @@ export default {
       el('div', { class: 'row' }, labelled('Seed', seed),
         el('button', { class: 'primary', id: 'sample-resample', onclick: () => { seed.value = Number(seed.value) + 1; render(); } }, 'Resample')),
       canvas, caption);
-    return { root, show: render };
+    return { root, show: render, figure: () => ({ canvas, name: `samples-${lab.current}-seed${seed.value}` }) };
   },
 };

@@ -1,0 +1,119 @@
+// The <vae-lab> element: one panel of VAE Lab in any page, in its own Shadow DOM.
+//
+//   <script type="module" src="https://your.host/vae-lab/www/vaelab.js"></script>
+//   <vae-lab panel="sample" arch="B" seed="7"></vae-lab>
+//   <vae-lab panel="draw"></vae-lab>
+//
+// Every element of a page shares one engine: one Worker, one download of the engine and of each
+// weights file. Each element keeps its own current model (`element.lab` is a view of the engine
+// with the API of createVaeLab()). Its figure's state lives in its attributes, as the page's
+// lives in its address. Events `ready`, `progress` and `error` bubble out of the element.
+// vaelab.js defines the element and imports this module when the first one is connected.
+import { sharedVaeLab } from './vaelab.js';
+import { el } from './ui.js';
+import { PANEL_IDS, panelContext, panelSection } from './shell.js';
+
+const BASE = new URL('../', import.meta.url);
+/** The backend notice is shown once per page, by the first element that has one to show. */
+let noticeShown = false;
+
+const panelModules = {};
+const panelModule = (id) => (panelModules[id] ??= import(`./panels/${id}.js`).then((m) => m.default));
+
+/** Attributes that name the figure's state (beyond panel, arch, backend and height). */
+const STATE = ['seed', 'start', 'step', 'digits', 'sampled', 'source', 'digit', 'to', 'z', 'point', 'models'];
+
+/** Mount VAE Lab into `host` (a <vae-lab> element); called on connect and when `panel` changes. */
+export async function mount(host) {
+  const fire = (type, detail) => host.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  const wanted = (host.getAttribute('panel') ?? 'sample').toLowerCase();
+  const panelId = PANEL_IDS.includes(wanted) ? wanted : 'sample';
+  const arch = (host.getAttribute('arch') ?? 'C').toUpperCase();
+  // the page's one engine (the first element's `backend` attribute chooses it)
+  const lab = sharedVaeLab({ backend: host.getAttribute('backend') ?? 'auto', base: BASE });
+  const shared = Object.getPrototypeOf(lab);
+  host.lab = lab;
+
+  const shadow = host.shadowRoot ?? host.attachShadow({ mode: 'open' });
+  const messages = el('div', { class: 'messages', 'aria-live': 'polite' });
+  const note = el('p', { class: 'embed-note' });
+  const body = el('div', { class: 'vae-lab-element', inert: true });
+  shadow.replaceChildren(
+    el('link', { rel: 'stylesheet', href: new URL('vendor/uPlot.min.css', import.meta.url).href }),
+    el('link', { rel: 'stylesheet', href: new URL('style.css', import.meta.url).href }),
+    messages, body, note);
+  if (wanted !== panelId) fire('error', { message: `unknown panel '${wanted}' (expected one of ${PANEL_IDS.join(', ')}): showing sample` });
+
+  const say = (text, kind = 'info') => {
+    // errors are shown and bubble out; other remarks only show briefly
+    const item = el('div', { class: `msg ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+      el('span', {}, text), el('button', { class: 'close', 'aria-label': 'dismiss', onclick: () => item.remove() }, '×'));
+    messages.append(item);
+    if (kind !== 'error') setTimeout(() => item.remove(), 6000);
+    while (messages.children.length > 2) messages.firstChild.remove();
+    if (kind === 'error') fire('error', { message: text });
+  };
+  let reflecting = false;
+  const app = panelContext({
+    lab,
+    say,
+    isVisible: (id) => id === panelId && host.isConnected,
+    param: (name) => host.getAttribute(name),
+    setParam(name, value) {
+      reflecting = true; // the element reflects its state; that change needs no remount
+      if (value === null || value === undefined || value === '') host.removeAttribute(name);
+      else host.setAttribute(name, String(value));
+      reflecting = false;
+    },
+  });
+  host._reflecting = () => reflecting;
+
+  const onDownload = (d) => fire('progress', { kind: 'download', ...d });
+  shared.on('download', onDownload);
+  shared.on('progress', (d) => fire('progress', { kind: 'train', ...d }));
+
+  try {
+    const [P] = await Promise.all([panelModule(panelId), shared.ready]);
+    const panel = P.create(app);
+    body.append(panelSection(P, panel, app, { title: false }));
+    const showNote = () => {
+      const reason = !noticeShown || host._noticeOwner ? lab.fallbackReason : null;
+      if (reason) {
+        noticeShown = true;
+        host._noticeOwner = true;
+      }
+      note.replaceChildren(el('span', { title: reason ?? '' }, `VAE Lab · model ${lab.current ?? '…'} · ${lab.backend === 'webgpu' ? 'WebGPU' : 'CPU'}${reason ? ' (see why)' : ''}`));
+    };
+    lab.on('current', showNote);
+    // an element shows a shipped model (it has no stored models of its own)
+    const known = lab.presets.some((p) => p.name === arch);
+    if (!known) say(`unknown model '${arch}' (expected one of ${lab.presets.map((p) => p.name).join(', ')}): showing C`, 'error');
+    const name = known ? arch : 'C';
+    await lab.loadPretrained(name).catch((e) => say(e.message, 'error'));
+    showNote();
+    body.inert = false;
+    panel.show?.();
+    host.dataset.ready = 'true';
+    fire('ready', { panel: panelId, arch: lab.current, backend: lab.backend });
+  } catch (e) {
+    host.dataset.ready = 'error';
+    say(`VAE Lab could not start: ${e.message}`, 'error');
+  }
+}
+
+/** Height, when given, fixes the element's height (the panel scrolls inside it). */
+export function applyHeight(host) {
+  const h = host.getAttribute('height');
+  host.style.height = h ? (/^\d+$/.test(h) ? `${h}px` : h) : '';
+  host.style.overflow = h ? 'auto' : '';
+}
+
+/** Show another shipped model in a mounted element (its `arch` attribute changed). */
+export async function setArch(host, arch) {
+  const a = String(arch ?? 'C').toUpperCase();
+  try {
+    await host.lab.loadPretrained(a);
+  } catch (e) {
+    host.dispatchEvent(new CustomEvent('error', { detail: { message: e.message }, bubbles: true, composed: true }));
+  }
+}

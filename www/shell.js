@@ -1,0 +1,68 @@
+// What the page (app.js) and the <vae-lab> element (element.js) share: the context a panel gets,
+// and a panel's section with its figure tools (PNG, CSV).
+import { el, canvasPng, saveBlob, toCsv } from './ui.js';
+
+export const PANEL_IDS = ['models', 'train', 'draw', 'reconstruct', 'collapse', 'sample', 'chain', 'latent', 'map'];
+
+/** The drawn digit is shared by every panel on a page (draw in one element, chain from it in another). */
+const shared = { drawn: null };
+
+/**
+ * The context a panel is created with: the API (`lab`), messages, error guard, and the panel's
+ * state as named parameters (`param`/`setParam`): the page keeps them in its URL, an element in
+ * its attributes, so a copied link or a copied tag shows the same figure.
+ */
+export function panelContext({ lab, say, isVisible, param, setParam }) {
+  const app = {
+    lab,
+    say,
+    isVisible,
+    param,
+    setParam,
+    /** Run an async action; errors become visible messages instead of console noise. */
+    async guard(fn) {
+      try {
+        return await fn();
+      } catch (e) {
+        say(e.message ?? String(e), 'error');
+        return undefined;
+      }
+    },
+  };
+  // the latest drawn digit (784 floats), for the Chain and Latent panels
+  Object.defineProperty(app, 'drawn', { get: () => shared.drawn, set: (v) => { shared.drawn = v; }, enumerable: true });
+  return app;
+}
+
+/**
+ * A panel's section: its title, the tools for its figure (a panel offers `figure()` ->
+ * {canvas, name, pixelated} and/or `csv()` -> {rows, name}), then the panel.
+ */
+export function panelSection(P, panel, app, { title = true } = {}) {
+  const tools = el('div', { class: 'figure-tools' });
+  if (panel.figure) {
+    tools.append(el('button', {
+      class: 'small', 'data-save': 'png', title: 'Save this figure as a PNG at print resolution (about 1800 px wide)',
+      onclick: () => app.guard(async () => {
+        const f = panel.figure();
+        if (!f) throw new Error('Nothing to save yet: the figure is still empty.');
+        const { blob, width, height } = await canvasPng(f.canvas, { pixelated: f.pixelated !== false });
+        saveBlob(blob, `vae-lab-${f.name}.png`);
+        app.say(`Saved vae-lab-${f.name}.png (${width} × ${height} px).`);
+      }),
+    }, 'Save PNG'));
+  }
+  if (panel.csv) {
+    tools.append(el('button', {
+      class: 'small', 'data-save': 'csv', title: 'Save the numbers behind this figure as CSV',
+      onclick: () => app.guard(async () => {
+        const c = await panel.csv();
+        if (!c || c.rows.length < 2) throw new Error('Nothing to save yet: there are no numbers to export.');
+        saveBlob(new Blob([toCsv(c.rows)], { type: 'text/csv' }), `vae-lab-${c.name}.csv`);
+        app.say(`Saved vae-lab-${c.name}.csv (${c.rows.length - 1} rows).`);
+      }),
+    }, 'Save CSV'));
+  }
+  return el('section', { id: `panel-${P.id}`, class: 'panel', role: 'tabpanel', 'aria-labelledby': `tab-${P.id}` },
+    el('div', { class: 'panel-head' }, title ? el('h2', {}, P.title) : null, tools), panel.root);
+}
