@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HEADERS } from './serve.mjs';
+import { serviceWorker } from './offline.mjs';
 const i = process.argv.indexOf('--out');
 const out = i >= 0 ? process.argv[i + 1] : 'dist';
 const need = ['index.html', 'www/vendor/uPlot.esm.js', 'pkg/vae_lab_cpu_bg.wasm', 'pkg/vae_lab_gpu_bg.wasm', 'www/data/mnist-subset.json',
@@ -22,6 +23,8 @@ copy('examples');
 // the two engines the page loads (not the measuring-only no-fusion build)
 copy('pkg', (f) => !f.endsWith('.d.ts') && !f.endsWith('.gitignore') && !f.includes('nofusion'));
 copy('weights', (f) => fs.statSync(f).isDirectory() || f.endsWith('.bin'));
+// the service worker (offline use), with the hashes of exactly these files
+fs.writeFileSync(path.join(out, 'sw.js'), serviceWorker(out));
 // Netlify / Cloudflare Pages read _headers (the dev server's headers, CSP included); other hosts:
 // index.html carries the same Content-Security-Policy in a meta tag.
 fs.writeFileSync(path.join(out, '_headers'), `/*\n${Object.entries(HEADERS).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`);

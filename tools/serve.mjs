@@ -7,6 +7,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { serviceWorker } from './offline.mjs';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -84,7 +85,20 @@ export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet
     // the raw request target: URL() would quietly resolve the dot segments we refuse
     // onResponse(path, status): lets tests count what was really sent (200) or revalidated (304)
     if (onResponse) res.on('finish', () => onResponse(req.url.split(/[?#]/)[0], res.statusCode, req.headers.origin ?? null));
-    const file = resolvePath(req.url.split(/[?#]/)[0], base);
+    const urlPath = req.url.split(/[?#]/)[0];
+    if (urlPath === '/sw.js') {
+      // the service worker, with this deploy's file hashes (tools/offline.mjs)
+      let text;
+      try {
+        text = serviceWorker(base);
+      } catch {
+        return fail(404);
+      }
+      res.writeHead(200, { 'Content-Type': TYPES['.js'], 'Cache-Control': 'no-cache', ...HEADERS });
+      res.end(req.method === 'HEAD' ? undefined : text);
+      return;
+    }
+    const file = resolvePath(urlPath, base);
     if (typeof file === 'number') return fail(file);
     fs.stat(file, (err, st) => {
       if (err || !st.isFile()) return fail(404);

@@ -270,3 +270,41 @@ copyLink?.addEventListener('click', () => app.guard(async () => {
   }
   copyLink.dataset.copied = link;
 }));
+
+// --- offline: a service worker keeps what the app has used --------------------------------------
+// Registered once the app runs (it never competes with the first load). Files the engine fetched
+// before the service worker controlled the page are handed to it to keep. `?sw=0` leaves it off
+// (and removes an installed one), for working on the app itself.
+const engineFiles = new Set();
+let updating = false;
+lab.on('fetched', ({ url }) => {
+  engineFiles.add(url);
+  navigator.serviceWorker?.controller?.postMessage({ type: 'keep', urls: [url] });
+});
+async function goOffline() {
+  if (!('serviceWorker' in navigator)) return;
+  if (params.get('sw') === '0') {
+    for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister();
+    return;
+  }
+  const reg = await navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: new URL('../', import.meta.url).pathname });
+  navigator.serviceWorker.addEventListener('message', (e) => {
+    if (e.data?.type === 'kept') document.body.dataset.offline = 'ready'; // a hook for tests
+  });
+  const sw = (await navigator.serviceWorker.ready).active;
+  sw.postMessage({ type: 'keep', urls: [...engineFiles] });
+  // a new deploy waits until the visitor reloads: never old scripts with a new engine
+  const offerUpdate = () => {
+    if (!reg.waiting || !navigator.serviceWorker.controller || embed) return;
+    const item = el('div', { class: 'msg', role: 'status' }, el('span', {}, 'A new version of VAE Lab is ready.'),
+      el('button', { onclick: () => { updating = true; reg.waiting?.postMessage({ type: 'skip-waiting' }); } }, 'Reload to use it'));
+    messages.append(item);
+  };
+  offerUpdate();
+  reg.addEventListener('updatefound', () => reg.installing?.addEventListener('statechange', offerUpdate));
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    // only after the visitor asked (the first install's claim also changes the controller)
+    if (updating) location.reload();
+  });
+}
+lab.ready.then(() => goOffline().catch((e) => console.info('VAE Lab: offline use unavailable:', e.message)), () => {});

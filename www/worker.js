@@ -43,6 +43,9 @@ function enqueue(fn) {
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const event = (name, detail) => post({ event: name, detail });
+/** Tell the page a file this engine loaded (the page's service worker keeps it for offline use:
+ *  a first visit's worker starts before the service worker controls it). */
+const fetched = (url) => event('fetched', { url: String(url) });
 const bufferOf = (v) => (ArrayBuffer.isView(v) ? [v.buffer] : ArrayBuffer.isView(v?.bytes) ? [v.bytes.buffer] : []);
 
 /** Fetch `url` and return its body as a stream that reports its progress as 'download' events
@@ -67,6 +70,7 @@ async function download(url, label) {
     // or it counts compressed bytes; either way the page must be told that this one is over
     flush() {
       event('download', { label, loaded: got, total: got, done: true });
+      fetched(url);
     },
   }));
 }
@@ -142,7 +146,9 @@ async function engine(name) {
       // the module's JS and its wasm download side by side
       const wasmResponse = download(new URL(`pkg/vae_lab_${name}_bg.wasm`, base), name === 'gpu' ? 'WebGPU engine' : 'engine');
       wasmResponse.catch(() => {});
-      const module = await import(new URL(`pkg/vae_lab_${name}.js`, base).href);
+      const moduleUrl = new URL(`pkg/vae_lab_${name}.js`, base);
+      const module = await import(moduleUrl.href);
+      fetched(moduleUrl);
       const wasm = await wasmResponse;
       await module.default({ module_or_path: new Response(wasm, { headers: { 'Content-Type': 'application/wasm' } }) });
       return module;
@@ -183,7 +189,8 @@ const ops = {
     let why = null;
     let choice = null;
     // the manifest is tiny; the digits themselves wait for a panel that needs them
-    const manifestFetch = fetch(new URL('www/data/mnist-subset.json', base)).then((r) => (r.ok ? r.json() : null), () => null);
+    const manifestUrl = new URL('www/data/mnist-subset.json', base);
+    const manifestFetch = fetch(manifestUrl).then((r) => (r.ok ? (fetched(manifestUrl), r.json()) : null), () => null);
     // the CPU engine is what most visits end up with (no adapter, a software one, and the probe
     // starts on it): fetch it while the browser looks for an adapter, which can take 100 ms
     if (wanted !== 'webgpu') engine('cpu').catch(() => {});

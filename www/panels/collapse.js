@@ -11,13 +11,21 @@ export default {
     const box = el('div', { id: 'collapse-chart' });
     const table = el('table', { id: 'collapse-table', class: 'runs' });
     let chart = null;
+    let last = [];
+    // a shared link names the models to compare (shipped ones are loaded for it)
+    const linked = (app.param('models') ?? '').split(',').filter((m) => /^[A-E]$/.test(m));
 
     async function render() {
       await app.guard(async () => {
+        const keep = lab.current;
+        for (const m of linked.splice(0)) if (!(await lab.slots()).includes(m)) await lab.loadPretrained(m);
+        if (keep && lab.current !== keep) lab.use(keep);
         const slots = await lab.slots();
         if (!slots.length) return;
+        app.setParam('models', slots.join(','));
         const stats = [];
         for (const s of slots) stats.push({ slot: s, ...(await lab.collapse(s)) });
+        last = stats;
         const max = Math.max(0.5, ...stats.flatMap((s) => s.kl_per_latent));
         const bins = lab.constants.collapseBins;
         const width = (max * 1.0001) / bins;
@@ -54,6 +62,9 @@ export default {
       el('p', { class: 'muted' }, 'Latents whose KL sits near zero carry no information about x (posterior collapse). Active units: Var over x of E[z_i] > 0.01.'),
       el('div', { class: 'row' }, el('button', { id: 'collapse-refresh', onclick: render }, 'Recompute')),
       box, table);
-    return { root, show: render };
+    const csv = () => ({ name: 'per-latent-kl', rows: [['model', 'latent', 'kl_nats', 'active_units'],
+      ...last.flatMap((s) => s.kl_per_latent.map((v, i) => [s.slot, i, v, s.active_units]))] });
+    const figure = () => (chart ? { canvas: chart.ctx.canvas, name: 'per-latent-kl', pixelated: false } : null);
+    return { root, show: render, csv, figure };
   },
 };

@@ -244,6 +244,10 @@ export default {
       table, chartBox);
     setState('idle');
     lab.ready.then(listUnfinished, () => {});
-    return { root, show: () => { ensureCharts(); redraw(); } };
+    /** Every run's per-epoch curves, as the charts show them. */
+    const csv = () => ({ name: 'training-curves', rows: [['run', 'epoch', 'train_nelbo', 'heldout_nelbo', 'kl'],
+      ...runs.flatMap((r) => r.epochs.map((e) => [r.name, ...e.slice(0, 4)]))] });
+    const figure = () => (charts && runs.length ? { canvas: charts[0].ctx.canvas, name: 'training-nelbo', pixelated: false } : null);
+    return { root, show: () => { ensureCharts(); redraw(); }, csv, figure };
   },
 };
