@@ -121,7 +121,7 @@ lint:
 	$(CARGO) clippy --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE) --features gpu --target-dir $(WASM_GPU_DIR) -- -D warnings
 
 test-server:
-	node --test tests/server/ tests/docs/
+	node --test tests/server/ tests/docs/ tests/www/
 
 test-e2e: build
 	node tests/e2e/run.mjs

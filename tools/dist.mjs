@@ -20,8 +20,8 @@ copy('index.html');
 // the page fetches the digits in two parts; the combined file is the CLI's
 copy('www', (f) => !f.endsWith('mnist-subset.bin'));
 copy('examples');
-// the two engines the page loads (not the measuring-only no-fusion build)
-copy('pkg', (f) => !f.endsWith('.d.ts') && !f.endsWith('.gitignore') && !f.includes('nofusion'));
+// the two engines the page loads (not the measuring-only no-fusion and Flex builds)
+copy('pkg', (f) => !f.endsWith('.d.ts') && !f.endsWith('.gitignore') && !/nofusion|flex/.test(f));
 copy('weights', (f) => fs.statSync(f).isDirectory() || f.endsWith('.bin'));
 // the service worker (offline use), with the hashes of exactly these files
 fs.writeFileSync(path.join(out, 'sw.js'), serviceWorker(out));

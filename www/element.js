@@ -30,7 +30,7 @@ export async function mount(host) {
   const panelId = PANEL_IDS.includes(wanted) ? wanted : 'sample';
   const arch = (host.getAttribute('arch') ?? 'C').toUpperCase();
   // the page's one engine (the first element's `backend` attribute chooses it)
-  const lab = sharedVaeLab({ backend: host.getAttribute('backend') ?? 'auto', base: BASE });
+  const lab = sharedVaeLab({ base: BASE });
   const shared = Object.getPrototypeOf(lab);
   host.lab = lab;
 

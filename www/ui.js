@@ -104,6 +104,17 @@ export function frameThrottle(fn) {
   return trigger;
 }
 
+/** Width for a chart in `box`: the box's width (a phone's is narrow), at most `max`. */
+export const chartWidth = (box, max) => Math.max(240, Math.min(max, box.clientWidth || max));
+
+/** Keep uPlot charts as wide as their box when the window (or an embedding frame) resizes. */
+export function fitCharts(box, charts, max, height) {
+  new ResizeObserver(() => {
+    const width = chartWidth(box, max);
+    for (const c of charts()) if (c && c.width !== width) c.setSize({ width, height });
+  }).observe(box);
+}
+
 /** Hand a Blob to the visitor as a file download. */
 export function saveBlob(blob, name) {
   const url = URL.createObjectURL(blob);

@@ -522,14 +522,17 @@ let pageEngine = null;
  * A view of the page's shared engine: every <vae-lab> element of the page and every caller of
  * this function use one Worker and download the engine and each weights file once; each view
  * has its own current model. Options as createVaeLab's; `persistRuns` defaults to false (a course
- * page leaves its visitors' storage alone), and the shipped models that the page's <vae-lab>
- * elements name download alongside the engine.
+ * page leaves its visitors' storage alone), `backend` to the first element's `backend` attribute,
+ * and the shipped models that the page's <vae-lab> elements name download alongside the engine.
  */
 export function sharedVaeLab(options = {}) {
   if (!pageEngine) {
-    const named = typeof document === 'undefined' ? [] : [...document.querySelectorAll('vae-lab')].map((e) => (e.getAttribute('arch') ?? 'C').toUpperCase());
+    const elements = typeof document === 'undefined' ? [] : [...document.querySelectorAll('vae-lab')];
+    const named = elements.map((e) => (e.getAttribute('arch') ?? 'C').toUpperCase());
     const preload = [...new Set([...(options.preload ?? []), ...named])].filter((a) => /^[A-Z]$/.test(a));
-    pageEngine = createVaeLab({ persistRuns: false, ...options, preload });
+    // the first element that names a backend chooses it, whoever asks first
+    const backend = options.backend ?? elements.find((e) => e.hasAttribute('backend'))?.getAttribute('backend') ?? 'auto';
+    pageEngine = createVaeLab({ persistRuns: false, ...options, backend, preload });
   }
   return pageEngine.view();
 }

@@ -85,3 +85,49 @@ test('a second visit gets 304 for what has not changed', async () => {
     server.close();
   }
 });
+
+test('every file may be loaded from another origin (CORS, CORP), preflights included', async () => {
+  const { server, url } = await startServer({ port: 0, quiet: true });
+  try {
+    const res = await fetch(`${url}www/vaelab.js`, { headers: { Origin: 'http://localhost:9' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    assert.equal(res.headers.get('cross-origin-resource-policy'), 'cross-origin');
+    const pre = await fetch(`${url}weights/C.bin`, { method: 'OPTIONS', headers: { Origin: 'http://localhost:9', 'Access-Control-Request-Method': 'GET' } });
+    assert.equal(pre.status, 204);
+    assert.match(pre.headers.get('access-control-allow-methods'), /GET/);
+  } finally {
+    server.close();
+  }
+});
+
+test('sw.js carries a content hash of every app file; an edited file changes it', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lab-sw-'));
+  fs.mkdirSync(path.join(root, 'www'));
+  fs.mkdirSync(path.join(root, 'weights'));
+  fs.copyFileSync('www/sw.js', path.join(root, 'www/sw.js'));
+  fs.writeFileSync(path.join(root, 'index.html'), '<!doctype html>');
+  fs.writeFileSync(path.join(root, 'www/app.js'), 'export {};');
+  fs.writeFileSync(path.join(root, 'weights/C.bin'), 'weights');
+  const { server, url } = await startServer({ port: 0, root, quiet: true });
+  const files = async () => {
+    const text = await (await fetch(`${url}sw.js`)).text();
+    return { files: JSON.parse(/self\.VAE_LAB_FILES = (\{[\s\S]*?\});/.exec(text)[1]), version: /VAE_LAB_VERSION = "(\w+)"/.exec(text)[1] };
+  };
+  try {
+    const a = await files();
+    assert.deepEqual(Object.keys(a.files).sort(), ['index.html', 'weights/C.bin', 'www/app.js']);
+    assert.ok(Object.values(a.files).every((h) => /^[0-9a-f]{16}$/.test(h)));
+    fs.writeFileSync(path.join(root, 'www/app.js'), 'export const changed = 1;');
+    const b = await files();
+    assert.notEqual(b.files['www/app.js'], a.files['www/app.js']);
+    assert.notEqual(b.version, a.version);
+    assert.equal(b.files['weights/C.bin'], a.files['weights/C.bin']);
+  } finally {
+    server.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

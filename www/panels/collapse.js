@@ -1,7 +1,7 @@
 // Collapse (Fig. 3): histogram of per-latent KL over the first held-out digits (256, as in the
 // report), active units, per model. Bins and digit count come from the engine, as in the CLI.
 import uPlot from '../vendor/uPlot.esm.js';
-import { el, fmt, SERIES_COLORS } from '../ui.js';
+import { el, fmt, SERIES_COLORS, chartWidth, fitCharts } from '../ui.js';
 
 export default {
   id: 'collapse',
@@ -11,6 +11,7 @@ export default {
     const box = el('div', { id: 'collapse-chart' });
     const table = el('table', { id: 'collapse-table', class: 'runs' });
     let chart = null;
+    fitCharts(box, () => [chart], 760, 300);
     let last = [];
     // a shared link names the models to compare (shipped ones are loaded for it)
     const linked = (app.param('models') ?? '').split(',').filter((m) => /^[A-E]$/.test(m));
@@ -42,7 +43,7 @@ export default {
         chart?.destroy();
         chart = new uPlot({
           title: `Per-latent KL(q(z_i|x) ‖ N(0,1)), ${lab.constants.collapseDigits} held-out digits`,
-          width: Math.max(320, Math.min(760, box.clientWidth || 640)), height: 300,
+          width: chartWidth(box, 760), height: 300,
           scales: { x: { time: false, range: [0, width * bins] }, y: { range: [0, Math.max(...ys.flat().filter((v) => v !== null)) + 1] } },
           axes: [{ label: 'mean KL per latent [nats]' }, { label: 'number of latents' }],
           series: [{ label: 'KL' }, ...stats.map((s, m) => ({

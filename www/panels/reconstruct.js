@@ -1,4 +1,5 @@
-// Reconstruct (Fig. 4): 16 held-out digits and their reconstructions by every loaded model.
+// Reconstruct (Fig. 4): 16 held-out digits (the top row) and their reconstructions by every
+// loaded model (a row each): wide and short, so it fits an embedded frame or a phone.
 import { el, drawDigits } from '../ui.js';
 
 export default {
@@ -7,7 +8,7 @@ export default {
   create(app) {
     const { lab } = app;
     const canvas = el('canvas', { id: 'reconstruct-canvas', class: 'grid', role: 'img', 'aria-label': 'held-out digits and reconstructions' });
-    const header = el('div', { class: 'col-heads' });
+    const header = el('p', { class: 'muted', id: 'reconstruct-rows' });
     const sampled = el('input', { type: 'checkbox', id: 'reconstruct-sampled', checked: true });
     // a shared link names its digits (16 held-out indices) and the seed of the sampled z
     let picks = (app.param('digits') ?? '').split(',').filter((v) => /^\d+$/.test(v)).map(Number).slice(0, 16);
@@ -28,15 +29,12 @@ export default {
         const x = await lab.testImages(picks);
         const columns = [x];
         for (const s of slots) columns.push(await lab.reconstruct(x, { slot: s, sampled: sampled.checked, seed }));
-        const cols = columns.length;
-        const grid = new Float32Array(16 * cols * 784);
-        for (let r = 0; r < 16; r++) {
-          for (let c = 0; c < cols; c++) grid.set(columns[c].subarray(r * 784, (r + 1) * 784), (r * cols + c) * 784);
-        }
-        drawDigits(canvas, grid, 16 * cols, cols);
-        canvas.style.width = `${cols * 29 * 2}px`;
-        header.replaceChildren(...['original', ...slots].map((s) => el('span', { style: { width: `${29 * 2}px` } }, s)));
-        canvas.dataset.columns = String(cols);
+        const rows = columns.length;
+        const grid = new Float32Array(16 * rows * 784);
+        columns.forEach((c, r) => grid.set(c, r * 16 * 784));
+        drawDigits(canvas, grid, 16 * rows, 16);
+        header.textContent = `Rows from the top: the held-out digits, then ${slots.map((s) => `model ${s}`).join(', ')}.`;
+        canvas.dataset.rows = String(rows);
       });
     }
 
@@ -46,8 +44,8 @@ export default {
       el('div', { class: 'row' },
         el('button', { class: 'primary', id: 'reconstruct-shuffle', onclick: () => { picks = null; seed++; render(); } }, 'Reshuffle'),
         el('label', { class: 'inline' }, sampled, ' decode a sampled z (as in the report); off: the mean')),
-      el('p', { class: 'muted' }, 'Left column: 16 held-out digits; then one column per loaded model. Load A–E in the Models panel to compare them all.'),
-      header, canvas);
+      canvas, header,
+      el('p', { class: 'muted' }, 'Load A–E in the Models panel to compare them all.'));
     return { root, show: render, figure: () => ({ canvas, name: 'reconstructions' }) };
   },
 };

@@ -1,7 +1,7 @@
 // Train: architecture and hyper-parameters, start/pause/resume/stop, live nELBO and KL charts
 // (per epoch and within an epoch), several runs overlaid.
 import uPlot from '../vendor/uPlot.esm.js';
-import { el, labelled, fmt, SERIES_COLORS } from '../ui.js';
+import { el, labelled, fmt, SERIES_COLORS, chartWidth, fitCharts } from '../ui.js';
 
 
 /** uPlot wants one shared x array: merge each run's (x, y) points, null where a run has none. */
@@ -18,7 +18,7 @@ function align(runs, pick) {
 
 function makeChart(target, title, xLabel, yLabel) {
   const opts = {
-    title, width: Math.max(320, Math.min(640, target.clientWidth || 560)), height: 240,
+    title, width: chartWidth(target.parentElement, 640), height: 240,
     scales: { x: { time: false } },
     axes: [{ label: xLabel }, { label: yLabel, size: 60 }],
     series: [{ label: xLabel }],
@@ -81,6 +81,7 @@ export default {
     const chartBox = el('div', { class: 'charts' });
     const boxes = [el('div', { id: 'chart-nelbo' }), el('div', { id: 'chart-kl' }), el('div', { id: 'chart-chunk' })];
     chartBox.append(...boxes);
+    fitCharts(chartBox, () => charts ?? [], 640, 240);
 
     function setState(s) {
       start.disabled = s === 'running' || s === 'paused';

@@ -1,7 +1,11 @@
 // Embedding from another origin: the app on http://127.0.0.1:<port>/, course pages on
 // http://localhost:<other port>/ (tests/e2e/course.mjs). The iframe, the <vae-lab> element and the
 // JS API; engines shared and downloaded once; iframe heights; panels that fit a 640 x 560 frame.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { assert, canvasSum } from '../helpers.mjs';
+import { launchWithProfile } from '../browser.mjs';
 
 export default (cfg, { url, course, served, shot }) => {
   const backend = cfg.backend === 'webgpu' ? '?backend=webgpu' : '';
@@ -55,20 +59,52 @@ export default (cfg, { url, course, served, shot }) => {
       assert(r.recLength === 2 * 784, `reconstruct gave ${r.recLength} floats`);
       assert(r.done && r.epoch === 1 && r.images === 128, `training ended at ${JSON.stringify(r)}`);
     }],
-    ['Two iframes of the app on one page download the engine once', async (page) => {
-      served.length = 0;
-      await page.goto(`${course}frames.html${backend}`);
-      await page.frameLocator('#a').locator('#sample-canvas[data-seed="0"]').waitFor({ timeout: 180_000 });
-      await page.frameLocator('#b').locator('body[data-ready="true"]').waitFor({ timeout: 180_000 });
-      const engineFile = cfg.backend === 'webgpu' ? '/pkg/vae_lab_gpu_bg.wasm' : '/pkg/vae_lab_cpu_bg.wasm';
-      assert(count(engineFile) === 1, `the engine was sent ${count(engineFile)} times (revalidated ${count(engineFile, 304)})`);
-      // each frame shows the backend notice small, once, not as a banner
-      for (const id of ['#a', '#b']) {
-        const f = page.frameLocator(id);
-        assert(await f.locator('.msg.warn').count() === 0, `frame ${id} shows a warning banner`);
-        assert(await f.locator('#embed-note').isVisible(), `frame ${id} has no note`);
+    ['Every panel fits a 640 x 560 frame and a 390 px phone: key output in view, no sideways scroll', async (page) => {
+      const KEY = { models: 'table.models', train: '#train-start', draw: '#draw-rec-mean', reconstruct: '#reconstruct-canvas', collapse: '#collapse-chart',
+        sample: '#sample-canvas', chain: '#chain-canvas', latent: '#latent-decoded', map: '#map-canvas' };
+      const problems = [];
+      for (const [w, h, embed] of [[640, 560, true], [390, 560, true], [390, 844, false]]) {
+        await page.setViewportSize({ width: w, height: h });
+        for (const [id, key] of Object.entries(KEY)) {
+          await page.goto(`${url}index.html?panel=${id}${embed ? '&embed=1' : ''}${backend ? '&backend=webgpu' : ''}&sw=0`);
+          await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 180_000 });
+          await page.waitForSelector(`#panel-${id} ${key}`, { timeout: 60_000 });
+          const m = await page.evaluate((k) => {
+            const r = document.querySelector(k).getBoundingClientRect();
+            return { overflow: document.documentElement.scrollWidth - innerWidth, top: r.top, bottom: r.bottom, height: r.height };
+          }, `#panel-${id} ${key}`);
+          if (m.overflow > 0) problems.push(`${id} at ${w}x${h}: ${m.overflow} px sideways`);
+          // in view without scrolling: all of it, or (a tall figure) its top 60%
+          if (m.top < 0 || m.top + Math.min(m.height, 0.6 * h) > h) problems.push(`${id} at ${w}x${h}: ${key} spans ${Math.round(m.top)}-${Math.round(m.bottom)} px`);
+        }
+        if (embed && w === 640) await shot(page, 'fit-640x560-map');
       }
-      await shot(page, 'two-frames');
+      assert(problems.length === 0, problems.join('; '));
+    }],
+    ['Two iframes of the app on one page download the engine once', async () => {
+      // a browser with a disk cache, as a visitor's (the test contexts' in-memory caches keep no
+      // 22 MB entry): the second frame's request waits for the first's and reads the cache
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lab-frames-'));
+      const context = await launchWithProfile(cfg.args, dir);
+      try {
+        const page = await context.newPage();
+        served.length = 0;
+        await page.goto(`${course}frames.html${backend}`);
+        await page.frameLocator('#a').locator('#sample-canvas[data-seed="0"]').waitFor({ timeout: 180_000 });
+        await page.frameLocator('#b').locator('body[data-ready="true"]').waitFor({ timeout: 180_000 });
+        const engineFile = cfg.backend === 'webgpu' ? '/pkg/vae_lab_gpu_bg.wasm' : '/pkg/vae_lab_cpu_bg.wasm';
+        assert(count(engineFile) === 1, `the engine was sent ${count(engineFile)} times (revalidated ${count(engineFile, 304)})`);
+        // each frame shows the backend notice small, once, not as a banner
+        for (const id of ['#a', '#b']) {
+          const f = page.frameLocator(id);
+          assert(await f.locator('.msg.warn').count() === 0, `frame ${id} shows a warning banner`);
+          assert(await f.locator('#embed-note').isVisible(), `frame ${id} has no note`);
+        }
+        await shot(page, 'two-frames');
+      } finally {
+        await context.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }],
   ];
 };

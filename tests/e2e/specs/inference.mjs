@@ -93,7 +93,7 @@ export default (cfg, { url, shot }) => [
     await open(page, url, 'panel=models');
     await loadPretrained(page);
     await tab(page, 'reconstruct');
-    await page.waitForSelector('#reconstruct-canvas[data-columns="6"]', { timeout: 120_000 });
+    await page.waitForSelector('#reconstruct-canvas[data-rows="6"]', { timeout: 120_000 });
     const before = await canvasSum(page, '#reconstruct-canvas');
     await page.click('#reconstruct-shuffle');
     await page.waitForFunction((b) => {

@@ -37,12 +37,12 @@ export default (cfg, { url, shot }) => [
     assert(await canvasSum(other, '#sample-canvas') === sum, 'the linked page draws another figure');
     // reconstruct: the same 16 held-out digits
     await tab(other, 'reconstruct');
-    await other.waitForSelector('#reconstruct-canvas[data-columns]', { timeout: 60_000 });
+    await other.waitForSelector('#reconstruct-canvas[data-rows]', { timeout: 60_000 });
     const digits = new URL(other.url()).searchParams.get('digits');
     assert(digits && digits.split(',').length === 16, `no digits in the address: ${other.url()}`);
     const recSum = await canvasSum(other, '#reconstruct-canvas');
     await page.goto(other.url());
-    await page.waitForSelector('#reconstruct-canvas[data-columns]', { timeout: 120_000 });
+    await page.waitForSelector('#reconstruct-canvas[data-rows]', { timeout: 120_000 });
     assert(await canvasSum(page, '#reconstruct-canvas') === recSum, 'the reconstruct link shows other digits');
     await other.close();
   }],
