@@ -44,7 +44,7 @@ export function panelSection(P, panel, app, { title = true } = {}) {
     tools.append(el('button', {
       class: 'small', 'data-save': 'png', title: 'Save this figure as a PNG at print resolution (about 1800 px wide)',
       onclick: () => app.guard(async () => {
-        const f = panel.figure();
+        const f = await panel.figure();
         if (!f) throw new Error('Nothing to save yet: the figure is still empty.');
         const { blob, width, height } = await canvasPng(f.canvas, { pixelated: f.pixelated !== false });
         saveBlob(blob, `vae-lab-${f.name}.png`);

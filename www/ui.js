@@ -155,3 +155,64 @@ export function toCsv(rows) {
   };
   return `${rows.map((r) => r.map(cell).join(',')).join('\n')}\n`;
 }
+
+/**
+ * A uPlot chart redrawn for print: the same data, series, scales and axis labels, three times the
+ * size with fonts and lines to match, its title above and its legend below, on white. Resolves to
+ * a canvas (about 1800 px wide for a 600 px chart).
+ */
+export async function printChart(uPlot, u, scale = 3) {
+  const S = scale;
+  const font = (px, bold = '') => `${bold}${px * S}px system-ui, sans-serif`;
+  const axis = (a, i) => ({
+    label: a.label, font: font(12), labelFont: font(12, 'bold '), size: (a._size ?? 50) * S, labelSize: 30 * S, space: (i === 0 ? 50 : 30) * S,
+    gap: 5 * S, ticks: { size: 10 * S, width: S }, grid: { width: S, stroke: '#0000001a' }, stroke: '#333',
+  });
+  const colors = u.series.map((s, i) => (i && typeof s.stroke === 'function' ? s.stroke(u, i) : s.stroke ?? '#000'));
+  const fills = u.series.map((s, i) => (i && typeof s.fill === 'function' ? s.fill(u, i) : s.fill ?? null));
+  const opts = {
+    width: u.width * S, height: u.height * S, legend: { show: false }, cursor: { show: false },
+    scales: Object.fromEntries(Object.entries(u.scales).map(([k, v]) => [k, { time: false, range: [v.min, v.max] }])),
+    axes: u.axes.map(axis),
+    series: u.series.map((s, i) => (i === 0 ? {} : {
+      label: s.label, stroke: colors[i], fill: fills[i] ?? undefined, width: (s.width ?? 1) * S, dash: s.dash?.map((d) => d * S),
+      paths: s.paths, spanGaps: s.spanGaps, points: { show: false },
+    })),
+  };
+  const holder = el('div', { style: { position: 'fixed', left: '-100000px', top: '0' } });
+  document.body.append(holder);
+  // uPlot sizes and draws in a microtask after it is made
+  const big = await new Promise((resolve) => {
+    const made = new uPlot({ ...opts, hooks: { draw: [(self) => resolve(self)] } }, u.data, holder);
+    setTimeout(() => resolve(made), 1000);
+  });
+  const plot = big.ctx.canvas;
+  const title = u.root.querySelector('.u-title')?.textContent ?? '';
+  const entries = u.series.slice(1).map((s, i) => ({ label: s.label, color: colors[i + 1] })).filter((e) => e.label);
+  const titleH = title ? 24 * S : 0;
+  const legendH = entries.length ? (Math.ceil(entries.length / 3) * 18 + 8) * S : 0;
+  const out = el('canvas', { width: plot.width, height: plot.height + titleH + legendH });
+  const ctx = out.getContext('2d');
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.fillStyle = '#1d2330';
+  ctx.font = font(14, 'bold ');
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  if (title) ctx.fillText(title, out.width / 2, titleH / 2);
+  ctx.drawImage(plot, 0, titleH);
+  ctx.font = font(12);
+  ctx.textAlign = 'left';
+  const colW = out.width / 3;
+  entries.forEach((e, i) => {
+    const x = (i % 3) * colW + 16 * S;
+    const y = plot.height + titleH + (Math.floor(i / 3) * 18 + 12) * S;
+    ctx.fillStyle = e.color;
+    ctx.fillRect(x, y - 5 * S, 14 * S, 10 * S);
+    ctx.fillStyle = '#1d2330';
+    ctx.fillText(e.label, x + 20 * S, y);
+  });
+  big.destroy();
+  holder.remove();
+  return out;
+}

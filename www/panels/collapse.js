@@ -1,7 +1,7 @@
 // Collapse (Fig. 3): histogram of per-latent KL over the first held-out digits (256, as in the
 // report), active units, per model. Bins and digit count come from the engine, as in the CLI.
 import uPlot from '../vendor/uPlot.esm.js';
-import { el, fmt, SERIES_COLORS, chartWidth, fitCharts } from '../ui.js';
+import { el, fmt, SERIES_COLORS, chartWidth, fitCharts, printChart } from '../ui.js';
 
 export default {
   id: 'collapse',
@@ -65,7 +65,7 @@ export default {
       box, table);
     const csv = () => ({ name: 'per-latent-kl', rows: [['model', 'latent', 'kl_nats', 'active_units'],
       ...last.flatMap((s) => s.kl_per_latent.map((v, i) => [s.slot, i, v, s.active_units]))] });
-    const figure = () => (chart ? { canvas: chart.ctx.canvas, name: 'per-latent-kl', pixelated: false } : null);
+    const figure = async () => (chart ? { canvas: await printChart(uPlot, chart), name: 'per-latent-kl', pixelated: false } : null);
     return { root, show: render, csv, figure };
   },
 };

@@ -1,7 +1,7 @@
 // Train: architecture and hyper-parameters, start/pause/resume/stop, live nELBO and KL charts
 // (per epoch and within an epoch), several runs overlaid.
 import uPlot from '../vendor/uPlot.esm.js';
-import { el, labelled, fmt, SERIES_COLORS, chartWidth, fitCharts } from '../ui.js';
+import { el, labelled, fmt, SERIES_COLORS, chartWidth, fitCharts, printChart } from '../ui.js';
 
 
 /** uPlot wants one shared x array: merge each run's (x, y) points, null where a run has none. */
@@ -248,7 +248,7 @@ export default {
     /** Every run's per-epoch curves, as the charts show them. */
     const csv = () => ({ name: 'training-curves', rows: [['run', 'epoch', 'train_nelbo', 'heldout_nelbo', 'kl'],
       ...runs.flatMap((r) => r.epochs.map((e) => [r.name, ...e.slice(0, 4)]))] });
-    const figure = () => (charts && runs.length ? { canvas: charts[0].ctx.canvas, name: 'training-nelbo', pixelated: false } : null);
+    const figure = async () => (charts && runs.length ? { canvas: await printChart(uPlot, charts[0]), name: 'training-nelbo', pixelated: false } : null);
     return { root, show: () => { ensureCharts(); redraw(); }, csv, figure };
   },
 };

@@ -74,13 +74,17 @@ export default (cfg, { url, shot }) => [
     }, gif.bytes.toString('base64'));
     assert(frames.count === 101 && frames.width === 582, `GIF of ${frames.count} frames, ${frames.width} px wide`);
   }],
-  ['Per-latent KL and training curves save as CSV', async (page) => {
+  ['Per-latent KL saves as CSV and as a chart redrawn at print size', async (page) => {
     await open(page, url, 'panel=collapse&models=C,E');
     await page.waitForSelector('#collapse-table tbody tr:nth-child(2)', { timeout: 120_000 });
     const csv = (await save(page, '#panel-collapse [data-save="csv"]')).bytes.toString().trim().split('\n');
     assert(csv[0] === 'model,latent,kl_nats,active_units' && csv.length === 1 + 2 * 12, `CSV of ${csv.length} lines: ${csv[0]}`);
     const e = csv.filter((l) => l.startsWith('E,')).map((l) => Number(l.split(',')[2]));
     assert(e.length === 12 && e.every(Number.isFinite) && e.filter((v) => v < 0.1).length >= 1, `E's KL ${e}`);
+    // the chart is redrawn at print size, not scaled up from the screen
+    const png = pngSize((await save(page, '#panel-collapse [data-save="png"]')).bytes);
+    const shown = await page.$eval('#collapse-chart canvas', (c) => c.width);
+    assert(png.width === 3 * shown && png.width >= 1800, `chart PNG ${png.width} px wide for a ${shown} px chart`);
   }],
   ['After one visit the app works offline: sample, draw, chain and train', async (page) => {
     await open(page, url, 'panel=sample&arch=C');
