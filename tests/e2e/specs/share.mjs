@@ -1,7 +1,10 @@
 // Figures people reuse: a copied link restores what was on screen; PNG, GIF and CSV exports; the
 // app offline after the first visit.
 import fs from 'node:fs';
-import { assert, open, tab, canvasSum } from '../helpers.mjs';
+import os from 'node:os';
+import path from 'node:path';
+import { assert, open, tab, canvasSum, defaults } from '../helpers.mjs';
+import { startServer } from '../../../tools/serve.mjs';
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(buf) {
@@ -14,7 +17,7 @@ const save = async (page, selector) => {
   return { name: download.suggestedFilename(), bytes: fs.readFileSync(await download.path()) };
 };
 
-export default (cfg, { url, shot }) => [
+export default (cfg, { url, root, shot }) => [
   ['A copied link restores the model, seed and digits on screen', async (page) => {
     await open(page, url, 'panel=sample');
     await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 120_000 });
@@ -115,4 +118,50 @@ export default (cfg, { url, shot }) => [
       await page.context().setOffline(false);
     }
   }],
+  ['A new deploy replaces the kept files after the visitor reloads: never old scripts with a new engine', async (page) => {
+    const dir = appCopy(root);
+    const { server, url: site } = await startServer({ port: 0, root: dir, quiet: true });
+    try {
+      const q = `panel=sample&arch=C${defaults.backend ? `&backend=${defaults.backend}` : ''}`;
+      await page.goto(`${site}index.html?${q}`);
+      await page.waitForSelector('body[data-offline="ready"]', { timeout: 180_000 });
+      const kept = () => page.evaluate(async () => (await (await caches.open('vae-lab-v1')).keys()).map((r) => new URL(r.url).pathname + new URL(r.url).search));
+      const before = (await kept()).find((k) => k.startsWith('/www/ui.js'));
+      assert(before, 'ui.js was not kept');
+      // deploy: a changed script
+      fs.appendFileSync(path.join(dir, 'www/ui.js'), '\n// deploy 2\n');
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
+      // the old service worker still serves this load (its own, consistent files) and offers the update
+      const button = page.getByRole('button', { name: 'Reload to use it' });
+      await button.waitFor({ timeout: 60_000 });
+      await Promise.all([page.waitForEvent('load', { timeout: 120_000 }), button.click()]);
+      await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
+      await page.waitForFunction(async (old) => {
+        const keys = (await (await caches.open('vae-lab-v1')).keys()).map((r) => new URL(r.url).pathname + new URL(r.url).search);
+        return keys.some((k) => k.startsWith('/www/ui.js') && k !== old) && !keys.includes(old);
+      }, before, { timeout: 60_000, polling: 250 });
+      const text = await page.evaluate(async () => (await fetch('www/ui.js')).text());
+      assert(text.includes('// deploy 2'), 'the page still gets the old script');
+      // unchanged files kept their entries (the engine is not downloaded again)
+      assert((await kept()).some((k) => k.startsWith('/pkg/')), 'the engine was dropped from the cache');
+    } finally {
+      server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }],
 ];
+
+/** A copy of the app to deploy over: the scripts and the page copied, the heavy folders linked. */
+export function appCopy(root) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lab-deploy-'));
+  fs.cpSync(path.join(root, 'index.html'), path.join(dir, 'index.html'));
+  fs.mkdirSync(path.join(dir, 'www'));
+  for (const e of fs.readdirSync(path.join(root, 'www'), { withFileTypes: true })) {
+    const from = path.resolve(root, 'www', e.name);
+    if (e.isDirectory()) fs.symlinkSync(from, path.join(dir, 'www', e.name));
+    else fs.copyFileSync(from, path.join(dir, 'www', e.name));
+  }
+  for (const d of ['pkg', 'weights']) fs.symlinkSync(path.resolve(root, d), path.join(dir, d));
+  return dir;
+}
