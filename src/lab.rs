@@ -35,6 +35,10 @@ pub struct TrainOptions {
     pub batch: Option<usize>,
     pub seed: Option<u64>,
     pub limit: Option<usize>,
+    /// KL weight β of the objective rec + β·KL (default 1, the ELBO).
+    pub beta: Option<f64>,
+    /// Epochs over which the KL weight rises linearly from 0 to β (default 0).
+    pub kl_warmup: Option<usize>,
     /// Continue from the slot's current weights instead of a fresh model.
     pub resume: bool,
 }
@@ -68,7 +72,9 @@ impl TrainOptions {
             .with_lr(self.lr.unwrap_or(defaults.lr))
             .with_batch(self.batch.unwrap_or(defaults.batch))
             .with_seed(self.seed.unwrap_or(defaults.seed))
-            .with_limit(self.limit);
+            .with_limit(self.limit)
+            .with_beta(self.beta.unwrap_or(defaults.beta))
+            .with_kl_warmup(self.kl_warmup.unwrap_or(defaults.kl_warmup));
         config.validate()?;
         Ok(config)
     }
@@ -124,6 +130,8 @@ pub fn run_meta(config: &TrainingConfig, dataset: &str, created_by: String) -> W
         seed: Some(config.seed),
         lr: Some(config.lr),
         batch: Some(config.batch as u64),
+        beta: (config.beta != 1.0).then_some(config.beta),
+        kl_warmup: (config.kl_warmup != 0).then_some(config.kl_warmup as u64),
         epochs: Some(0),
         history: Some(Vec::new()),
         created_by: Some(created_by),
@@ -267,4 +275,35 @@ mod tests {
         assert_eq!(c.presets[2].params, 103_593);
         assert_eq!(c.limits["maxParams"], crate::limits::MAX_PARAMS as f64);
     }
+}
+
+/// Mean log p(x) over `digits`, in nats per image, by importance sampling with `k` draws per
+/// image ([`crate::infer::DenseVae::log_likelihood`]; k = 1 is the one-sample ELBO). Images go
+/// 250 at a time, so memory stays flat for any k.
+pub fn log_likelihood(
+    model: &crate::infer::DenseVae,
+    digits: &crate::data::Digits,
+    k: usize,
+    seed: u64,
+) -> Result<f64, VaeError> {
+    if digits.is_empty() {
+        return Err(VaeError::Invalid("no images to evaluate".into()));
+    }
+    let mut rng = crate::rng::Rng::new(seed);
+    let mut total = 0.0f64;
+    let indices: Vec<usize> = (0..digits.len()).collect();
+    for chunk in indices.chunks(250) {
+        let x = digits.floats(chunk);
+        total += model
+            .log_likelihood(&x, chunk.len(), k, &mut rng)
+            .iter()
+            .sum::<f64>();
+    }
+    let mean = total / digits.len() as f64;
+    if !mean.is_finite() {
+        return Err(VaeError::Invalid(format!(
+            "the model gives a non-finite log-likelihood ({mean}) on these images"
+        )));
+    }
+    Ok(mean)
 }

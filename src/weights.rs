@@ -28,6 +28,12 @@ pub struct WeightsMeta {
     pub seed: Option<u64>,
     pub lr: Option<f64>,
     pub batch: Option<u64>,
+    /// KL weight of the training objective, when not 1 (β-VAE runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// Epochs of linear KL warm-up, when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kl_warmup: Option<u64>,
     pub train_nelbo: Option<f64>,
     pub train_kl: Option<f64>,
     pub train_rec: Option<f64>,

@@ -77,6 +77,60 @@ fn eval_json_on_an_idx_gz_file() {
 }
 
 #[test]
+fn eval_estimates_the_likelihood_by_importance_sampling() {
+    let images = tmp("blobs-iw-idx3-ubyte.gz", &idx_gz(23));
+    let ll = |k: &str| {
+        let (ok, out, err) = vae(&[
+            "eval",
+            "--weights",
+            "weights/C.bin",
+            "--images",
+            &images,
+            "--iw",
+            k,
+            "--json",
+        ]);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["importance_samples"].as_u64().unwrap().to_string(), k);
+        v["log_likelihood"].as_f64().unwrap()
+    };
+    let (one, many) = (ll("1"), ll("200"));
+    assert!(one.is_finite() && many.is_finite());
+    // more samples tighten the bound (on 23 images the gain is far above the noise)
+    assert!(many > one, "K=200 {many} vs K=1 {one}");
+    refused(
+        &[
+            "eval",
+            "--weights",
+            "weights/C.bin",
+            "--images",
+            &images,
+            "--iw",
+            "0",
+        ],
+        "--iw",
+    );
+}
+
+#[test]
+fn train_refuses_a_negative_beta() {
+    refused(
+        &[
+            "train",
+            "--arch",
+            "A",
+            "--epochs",
+            "1",
+            "--beta=-1",
+            "--out",
+            "/tmp/never.bin",
+        ],
+        "beta",
+    );
+}
+
+#[test]
 fn bad_inputs_fail_with_a_message_naming_the_file() {
     let junk = tmp("junk.bin", b"this is not a weights file at all");
     let (ok, _, err) = vae(&["sample", "--weights", &junk, "--out", "/dev/null"]);

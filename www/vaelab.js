@@ -331,7 +331,15 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
 
   lab.collapse = async (slot) => call('collapse', { slot: slotOf(slot) });
   lab.latentMap = async (slot) => call('latentMap', { slot: slotOf(slot) });
-  lab.evaluate = async (slot) => call('evaluate', { slot: slotOf(slot) });
+  /**
+   * Held-out numbers of the current (or given) model: {n, nelbo, rec, kl, active_units}. With
+   * `importanceSamples: K` also `log_likelihood`, an importance-sampled estimate of log p(x) in
+   * nats per image (the IWAE bound; K = 1 is the ELBO). `evaluate('C')` names a slot.
+   */
+  lab.evaluate = async (opts = {}) => {
+    const { slot, importanceSamples } = typeof opts === 'string' ? { slot: opts } : opts ?? {};
+    return call('evaluate', { slot: slotOf(slot), ...(importanceSamples === undefined ? {} : { importanceSamples: Number(importanceSamples) }) });
+  };
   lab.testImages = async (indices) => call('testImages', { indices: Array.from(indices ?? []) });
   lab.testLabels = async () => call('testLabels');
   /** MNIST-style preprocessing of a drawing (ink in [0,1], row-major width x height) -> 784 floats. */
@@ -494,7 +502,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       chain: async (n, steps, seed, o = {}) => lab.chain(n, steps, seed, { ...o, slot: cur(o.slot) }),
       collapse: async (s) => lab.collapse(cur(s)),
       latentMap: async (s) => lab.latentMap(cur(s)),
-      evaluate: async (s) => lab.evaluate(cur(s)),
+      evaluate: async (o = {}) => lab.evaluate(typeof o === 'string' ? o : { ...o, slot: cur(o?.slot) }),
       async removeSlot(s) {
         await lab.removeSlot(s);
         if (v.current === s) v.use((await lab.slots())[0] ?? null);

@@ -118,7 +118,7 @@ async function gpuAdapter() {
 function checkArgs(op, args) {
   const bad = (what) => Object.assign(new TypeError(`${op}: ${what}`), { kind: 'input' });
   if ('slot' in args && typeof args.slot !== 'string') throw bad(`a model slot is a name (a string), got ${typeof args.slot}`);
-  for (const key of ['n', 'steps', 'seed', 'width', 'height']) {
+  for (const key of ['n', 'steps', 'seed', 'width', 'height', 'importanceSamples']) {
     if (key in args && !(Number.isInteger(args[key]) && args[key] >= 0 && args[key] <= 0xffffffff)) {
       throw bad(`${key} must be a whole number from 0 to 2^32-1, got ${args[key]}`);
     }
@@ -263,7 +263,7 @@ const ops = {
   chain: ({ slot, n, steps, seed, start }) => lab.chain(slot, n, steps, seed >>> 0, start ?? new Float32Array()),
   collapse: ({ slot }) => lab.collapse(slot),
   latentMap: ({ slot }) => lab.latentMap(slot),
-  evaluate: ({ slot }) => lab.evaluate(slot),
+  evaluate: ({ slot, importanceSamples }) => lab.evaluate(slot, importanceSamples ?? undefined),
   simulateCrash() {
     throw new WebAssembly.RuntimeError('unreachable (simulated engine crash)');
   },

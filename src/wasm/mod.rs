@@ -26,7 +26,8 @@ use crate::data::{Digits, Split};
 use crate::infer::DenseVae;
 use crate::lab::{self, Evaluation, COLLAPSE_DIGITS};
 use crate::limits::{
-    MAX_CHAINS, MAX_CHAIN_FRAMES, MAX_CHAIN_STEPS, MAX_IMAGES_PER_CALL, MAX_SAMPLES, STATS_CHUNK,
+    MAX_CHAINS, MAX_CHAIN_FRAMES, MAX_CHAIN_STEPS, MAX_IMAGES_PER_CALL, MAX_IMPORTANCE_SAMPLES,
+    MAX_SAMPLES, STATS_CHUNK,
 };
 use crate::model::{Vae, PIXELS};
 use crate::rng::Rng;
@@ -641,8 +642,8 @@ impl Lab {
     }
 
     /// `lab::Evaluation` {n, nelbo, rec, kl, active_units} on the test split.
-    pub fn evaluate(&self, slot: String) -> Promise {
-        promise(&self.state, |state| async move {
+    pub fn evaluate(&self, slot: String, importance_samples: Option<u32>) -> Promise {
+        promise(&self.state, move |state| async move {
             let (model, test, device) = {
                 let st = state.borrow();
                 (
@@ -655,7 +656,32 @@ impl Lab {
                 core_training::evaluate(&model, &test, &device, core_training::HELD_OUT_SEED);
             let sums = read_f32_async(sums).await?;
             let stats = collapse_sums(&model, &test, &device).await?.finish();
-            to_js(&Evaluation::new(test.len(), &sums, &stats)?)
+            let evaluation = Evaluation::new(test.len(), &sums, &stats)?;
+            let Some(k) = importance_samples else {
+                return to_js(&evaluation);
+            };
+            let k = check_count(k, MAX_IMPORTANCE_SAMPLES, "importanceSamples")?;
+            // the host's inference path on either backend (the weights read back once, async)
+            let dense = match state.borrow_mut().dense(&slot)? {
+                Some(fast) => fast,
+                None => Rc::new(DenseVae::new(
+                    &model.arch(),
+                    &read_f32_async(model.flat_params()).await?,
+                )?),
+            };
+            let ll = lab::log_likelihood(&dense, &test, k, core_training::HELD_OUT_SEED)?;
+            #[derive(serde::Serialize)]
+            struct WithLikelihood {
+                #[serde(flatten)]
+                evaluation: Evaluation,
+                log_likelihood: f64,
+                importance_samples: usize,
+            }
+            to_js(&WithLikelihood {
+                evaluation,
+                log_likelihood: ll,
+                importance_samples: k,
+            })
         })
     }
 }

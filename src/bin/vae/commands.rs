@@ -336,7 +336,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
             .with_lr(a.lr)
             .with_batch(a.batch)
             .with_seed(a.seed)
-            .with_limit(a.limit);
+            .with_limit(a.limit)
+            .with_beta(a.beta)
+            .with_kl_warmup(a.kl_warmup);
         let mut trainer = Trainer::new(config, start_model, &split, &device)?;
         let bar = progress_bar((trainer.steps_per_epoch() * a.epochs) as u64, &spec.label());
         let started = Instant::now();
@@ -406,6 +408,13 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     // active units over every image, in chunks (the statistic is a variance over x)
     let e = Evaluation::new(digits.len(), &sums, &collapse_stats(&model, &digits)?)
         .with_context(|| format!("{} on {}", a.weights.display(), a.images.display()))?;
+    let iw = match a.iw {
+        Some(k) => {
+            let dense = vae_lab::infer::DenseVae::new(&file.arch, &file.params)?;
+            Some((k, lab::log_likelihood(&dense, &digits, k as usize, a.seed)?))
+        }
+        None => None,
+    };
     if a.json {
         #[derive(serde::Serialize)]
         struct Out<'a> {
@@ -413,13 +422,19 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             e: &'a Evaluation,
             arch: String,
             sigma: f32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            log_likelihood: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            importance_samples: Option<u64>,
         }
         println!(
             "{}",
             serde_json::to_string(&Out {
                 e: &e,
                 arch: file.arch.label(),
-                sigma: file.sigma()
+                sigma: file.sigma(),
+                log_likelihood: iw.map(|(_, ll)| ll),
+                importance_samples: iw.map(|(k, _)| k),
             })?
         );
     } else {
@@ -434,6 +449,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             e.active_units,
             model.latent()
         );
+        if let Some((k, ll)) = iw {
+            println!("log p(x) >= {ll:.2} nats per image (importance sampling, K = {k})");
+        }
     }
     Ok(())
 }

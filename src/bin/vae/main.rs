@@ -187,6 +187,12 @@ struct TrainArgs {
     /// Train on the first N training digits only.
     #[arg(long)]
     limit: Option<usize>,
+    /// KL weight β: train on rec + β·KL (1 is the ELBO; reported numbers stay the true nELBO).
+    #[arg(long, default_value_t = defaults().beta)]
+    beta: f64,
+    /// Raise the KL weight linearly from 0 to β over this many epochs.
+    #[arg(long, value_name = "EPOCHS", default_value_t = defaults().kl_warmup)]
+    kl_warmup: usize,
     /// Output file (one model) ...
     #[arg(long)]
     out: Option<PathBuf>,
@@ -212,6 +218,10 @@ struct EvalArgs {
     /// Seed of the one-sample estimate (the default is the one training uses for held-out numbers).
     #[arg(long, default_value_t = training::HELD_OUT_SEED)]
     seed: u64,
+    /// Also estimate log p(x) by importance sampling with K draws per image (the IWAE bound;
+    /// K = 1 is the ELBO): JSON field `log_likelihood`, nats per image.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=vae_lab::limits::MAX_IMPORTANCE_SAMPLES as u64))]
+    iw: Option<u64>,
     #[arg(long)]
     json: bool,
 }
