@@ -221,6 +221,7 @@ pub struct DenseVae {
     decoder: Vec<Dense>,
     latent: usize,
     sigma: f32,
+    sigmoid_output: bool,
 }
 
 impl DenseVae {
@@ -244,6 +245,7 @@ impl DenseVae {
             decoder,
             latent: arch.latent,
             sigma: flat[offset].exp(),
+            sigmoid_output: arch.output.is_sigmoid(),
         })
     }
 
@@ -268,10 +270,12 @@ impl DenseVae {
         (mu, logvar)
     }
 
-    /// z [n * L] -> decoder means [n * 784] in (0, 1).
+    /// z [n * L] -> decoder means [n * 784] (in (0, 1) with the sigmoid output).
     pub fn decode(&self, z: &[f32], n: usize) -> Vec<f32> {
         let mut out = run(&self.decoder, z.to_vec(), n);
-        sigmoid_in_place(&mut out);
+        if self.sigmoid_output {
+            sigmoid_in_place(&mut out);
+        }
         out
     }
 

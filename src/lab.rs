@@ -203,6 +203,9 @@ pub struct TrainProgress {
     pub error: Option<String>,
     /// A new checkpoint is ready (`takeCheckpoint`).
     pub checkpoint: bool,
+    /// The KL weight of the objective the next step trains on (β during and after warm-up);
+    /// the objective of the chunk is `chunk.rec + kl_weight * chunk.kl`.
+    pub kl_weight: f64,
 }
 
 /// The steps of one chunk and their mean numbers.

@@ -3,7 +3,9 @@
 //! q(z|x) = N(mu(x), diag(exp(logvar(x)))), p(z) = N(0, I),
 //! p(x|z) = N(mean(z), sigma^2 I) with ONE learned scalar log sigma shared by all 784 pixels.
 //! The decoder mean goes through a sigmoid so that it is a valid pixel intensity in [0, 1]
-//! (the report does not say; this choice does not change the parameter counts of Table I).
+//! (the report does not say; this choice does not change the parameter counts of Table I). The
+//! report's own decoder is "the same structure reversed", ending in a linear layer: that is
+//! [`DecoderOutput::Linear`], part of the architecture and of its weights file.
 
 use burn::module::Param;
 use burn::nn::Linear;
@@ -24,14 +26,69 @@ pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// Pixels per image (28 x 28).
 pub const PIXELS: usize = 784;
 
-/// An architecture: encoder hidden widths (the decoder mirrors them) and the latent dimension.
-#[derive(Config, Debug, PartialEq)]
+/// What the decoder's last layer gives as the mean of p(x|z).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecoderOutput {
+    /// sigmoid(logits): a pixel intensity in (0, 1) (ours, the default).
+    #[default]
+    Sigmoid,
+    /// The logits themselves, as in the report ("the same structure reversed").
+    Linear,
+}
+
+impl DecoderOutput {
+    pub fn is_sigmoid(&self) -> bool {
+        *self == DecoderOutput::Sigmoid
+    }
+}
+
+/// An architecture: encoder hidden widths (the decoder mirrors them), the latent dimension and
+/// the decoder's output.
+/// (Plain serde rather than burn's `Config`: the output field must stay out of the files of
+/// sigmoid models, so that they read and write exactly as before it existed.)
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ArchSpec {
     /// Widths of the encoder's hidden layers, input side first; ReLU after each.
     pub hidden: Vec<usize>,
     /// Dimension of z.
-    #[config(default = 12)]
+    #[serde(default = "default_latent")]
     pub latent: usize,
+    /// The decoder mean: sigmoid (default) or linear (the report's). Weights files written
+    /// before this existed have no field and are sigmoid; a sigmoid spec writes none.
+    #[serde(default, skip_serializing_if = "DecoderOutput::is_sigmoid")]
+    pub output: DecoderOutput,
+}
+
+fn default_latent() -> usize {
+    12
+}
+
+impl ArchSpec {
+    /// Encoder hidden widths; latent 12, sigmoid output.
+    pub fn new(hidden: Vec<usize>) -> Self {
+        Self {
+            hidden,
+            latent: default_latent(),
+            output: DecoderOutput::Sigmoid,
+        }
+    }
+
+    pub fn with_latent(mut self, latent: usize) -> Self {
+        self.latent = latent;
+        self
+    }
+
+    pub fn with_output(mut self, output: DecoderOutput) -> Self {
+        self.output = output;
+        self
+    }
+}
+
+impl std::fmt::Display for ArchSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label())
+    }
 }
 
 /// The report's five models (Table I).
@@ -57,7 +114,7 @@ impl ArchSpec {
             })
     }
 
-    /// The preset letter this spec matches, if any.
+    /// The preset letter this spec's layers match, if any (whatever its output).
     pub fn preset_name(&self) -> Option<&'static str> {
         PRESETS
             .iter()
@@ -122,13 +179,17 @@ impl ArchSpec {
             .sum()
     }
 
-    /// A short human label: "C" for presets, else "[60,32] z=8".
+    /// A short human label: "C" for presets, else "[60,32] z=8"; "-linear" after a linear output.
     pub fn label(&self) -> String {
-        match self.preset_name() {
+        let base = match self.preset_name() {
             Some(n) => n.to_string(),
             None => format!("{:?} z={}", self.hidden, self.latent)
                 .replace(' ', "")
                 .replace("z=", " z="),
+        };
+        match self.output {
+            DecoderOutput::Sigmoid => base,
+            DecoderOutput::Linear => format!("{base}-linear"),
         }
     }
 
@@ -206,6 +267,7 @@ impl ArchSpec {
             decoder,
             dec_out,
             log_sigma,
+            linear_output: !self.output.is_sigmoid(),
         })
     }
 }
@@ -230,13 +292,21 @@ pub struct Vae {
     dec_out: Linear,
     /// log sigma of p(x|z), one scalar, shape [1].
     log_sigma: Param<Tensor<1>>,
+    /// The report's decoder: the head's output is the mean itself (no sigmoid).
+    linear_output: bool,
 }
 
 impl Vae {
     /// The architecture, read off the layer shapes (no separate state to keep in sync).
     pub fn arch(&self) -> ArchSpec {
         let hidden = self.encoder.iter().map(|l| l.weight.shape()[1]).collect();
-        ArchSpec::new(hidden).with_latent(self.enc_out.weight.shape()[1] / 2)
+        ArchSpec::new(hidden)
+            .with_latent(self.enc_out.weight.shape()[1] / 2)
+            .with_output(if self.linear_output {
+                DecoderOutput::Linear
+            } else {
+                DecoderOutput::Sigmoid
+            })
     }
 
     pub fn latent(&self) -> usize {
@@ -254,13 +324,18 @@ impl Vae {
         (out.clone().narrow(1, 0, l), out.narrow(1, l, l))
     }
 
-    /// z: [n, L] -> decoder mean [n, 784] in (0, 1).
+    /// z: [n, L] -> decoder mean [n, 784] (in (0, 1) with the sigmoid output).
     pub fn decode(&self, z: Tensor<2>) -> Tensor<2> {
         let mut h = z;
         for layer in &self.decoder {
             h = relu(layer.forward(h));
         }
-        sigmoid(self.dec_out.forward(h))
+        let logits = self.dec_out.forward(h);
+        if self.linear_output {
+            logits
+        } else {
+            sigmoid(logits)
+        }
     }
 
     /// log sigma of the decoder noise, shape [1].

@@ -304,6 +304,58 @@ impl WeightsFile {
 mod tests {
     use super::*;
 
+    /// The report's linear decoder output is part of the architecture: it survives the file, and
+    /// the loaded model decodes exactly like the saved one (values outside [0, 1] included).
+    #[test]
+    fn a_linear_output_model_round_trips_through_its_weights_file() {
+        use crate::model::DecoderOutput;
+        let device = crate::cpu_device();
+        let spec = ArchSpec::preset("B")
+            .unwrap()
+            .with_output(DecoderOutput::Linear);
+        let model = spec.init(&device, 4);
+        let bytes = WeightsFile::from_model(&model, WeightsMeta::default())
+            .unwrap()
+            .to_bytes();
+        let back = WeightsFile::from_bytes(&bytes, "linear.bin").unwrap();
+        assert_eq!(back.arch.output, DecoderOutput::Linear);
+        assert_eq!(back.arch.label(), "B-linear");
+        let z = Tensor::<2>::from_data(
+            TensorData::new(crate::rng::Rng::new(2).normals(3 * 12), [3, 12]),
+            &device,
+        );
+        let a = crate::read_f32(model.decode(z.clone())).unwrap();
+        let b = crate::read_f32(back.to_model(&device).unwrap().decode(z.clone())).unwrap();
+        assert_eq!(a, b);
+        assert!(a.iter().any(|v| *v < 0.0), "a linear output is not squashed into (0, 1)");
+        // the fast path agrees
+        let dense = crate::infer::DenseVae::new(&back.arch, &back.params).unwrap();
+        let fast = dense.decode(&crate::read_f32(z).unwrap(), 3);
+        assert!(a.iter().zip(&fast).all(|(x, y)| (x - y).abs() < 1e-4));
+    }
+
+    /// Files written before the output existed (the shipped ones) read as sigmoid, and a sigmoid
+    /// model's header has no output field, so those files read and write exactly as before.
+    #[test]
+    fn sigmoid_is_the_default_and_is_not_written() {
+        let shipped = WeightsFile::read(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/weights/C.bin"
+        )))
+        .unwrap();
+        assert_eq!(shipped.arch.output, crate::model::DecoderOutput::Sigmoid);
+        let json = serde_json::to_string(&shipped.arch).unwrap();
+        assert!(!json.contains("output"), "{json}");
+        let linear = serde_json::to_string(
+            &shipped
+                .arch
+                .clone()
+                .with_output(crate::model::DecoderOutput::Linear),
+        )
+        .unwrap();
+        assert!(linear.contains(r#""output":"linear""#), "{linear}");
+    }
+
     fn file(arch: &str) -> WeightsFile {
         let device = crate::cpu_device();
         let model = ArchSpec::preset(arch).unwrap().init(&device, 9);

@@ -2,7 +2,8 @@
 // and a panel's section with its figure tools (PNG, CSV).
 import { el, canvasPng, saveBlob, toCsv } from './ui.js';
 
-export const PANEL_IDS = ['models', 'train', 'draw', 'reconstruct', 'collapse', 'sample', 'chain', 'latent', 'map'];
+/** In the order a student meets them: draw a digit first, the model table last. */
+export const PANEL_IDS = ['draw', 'sample', 'reconstruct', 'chain', 'latent', 'map', 'collapse', 'train', 'models'];
 
 /** The drawn digit is shared by every panel on a page (draw in one element, chain from it in another). */
 const shared = { drawn: null };

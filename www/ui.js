@@ -167,6 +167,8 @@ export async function printChart(uPlot, u, scale = 3) {
   const axis = (a, i) => ({
     label: a.label, font: font(12), labelFont: font(12, 'bold '), size: (a._size ?? 50) * S, labelSize: 30 * S, space: (i === 0 ? 50 : 30) * S,
     gap: 5 * S, ticks: { size: 10 * S, width: S }, grid: { width: S, stroke: '#0000001a' }, stroke: '#333',
+    // custom ticks (the histogram's bin edges) carry over; uPlot's defaults are the same functions
+    splits: a.splits, values: a.values,
   });
   const colors = u.series.map((s, i) => (i && typeof s.stroke === 'function' ? s.stroke(u, i) : s.stroke ?? '#000'));
   const fills = u.series.map((s, i) => (i && typeof s.fill === 'function' ? s.fill(u, i) : s.fill ?? null));

@@ -406,14 +406,19 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       pause: () => call('trainPause'),
       resume: () => call('trainResume'),
       stop: () => call('trainStop'),
+      /** One mini-batch of a paused run; resolves to its progress (also a 'progress' event). */
+      step: () => call('trainStep'),
+      /** Slow motion: steps per second (down to 1, or below), null for full speed. */
+      setSpeed: (stepsPerSecond) => call('trainSpeed', { stepsPerSecond: stepsPerSecond ?? null }),
     };
   }
 
   /**
    * Train a model. options: {arch:'C'} or {hidden:[60,32], latent:12}, epochs, lr, batch, seed,
-   * limit (max training digits), slot (default: the first free 'run1', 'run2', ...), resume,
-   * onProgress(p). Returns a handle {slot, done: Promise<last progress>, pause(), resume(),
-   * stop()}; progress is also emitted as 'progress' events.
+   * limit (max training digits), beta (KL weight, default 1), klWarmup (epochs of linear KL
+   * warm-up), slot (default: the first free 'run1', 'run2', ...), resume, onProgress(p). Returns a
+   * handle {slot, done: Promise<last progress>, pause(), resume(), stop(), step(), setSpeed(n)};
+   * progress is also emitted as 'progress' events.
    */
   lab.train = (options = {}) => {
     if (trainRun) throw new Error('a training run is already in progress: stop it first');
@@ -421,7 +426,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     const slot = checkSlot(wanted ?? freshRunName());
     // the engine resolves the preset, fills the defaults and checks every value (lab::TrainOptions)
     const opts = { arch: rest.arch === undefined ? undefined : String(rest.arch), hidden: rest.hidden, latent: rest.latent,
-      epochs: rest.epochs, lr: rest.lr, batch: rest.batch, seed: rest.seed, limit: rest.limit ?? undefined, resume: !!rest.resume };
+      epochs: rest.epochs, lr: rest.lr, batch: rest.batch, seed: rest.seed, limit: rest.limit ?? undefined, resume: !!rest.resume,
+      beta: rest.beta, kl_warmup: rest.klWarmup };
     return runHandle(slot, opts, onProgress, call('trainStart', { slot, options: opts }));
   };
 

@@ -18,7 +18,15 @@ const preloaded = new Map();
  *  with their bytes (kept for an engine switch). */
 const data = { manifest: null, bytes: {} };
 let queue = Promise.resolve();
-const training = { running: false, paused: false, stopRequested: false, stepsPerCall: 2 };
+/** `rate`: steps per second in slow motion (one step per chunk, then a wait), null: full speed. */
+const training = { running: false, paused: false, stopRequested: false, stepsPerCall: 2, rate: null };
+/** Ends the slow-motion wait early (pause, stop, a new speed). */
+let wake = null;
+const sleep = (ms) => new Promise((resolve) => {
+  const done = () => { clearTimeout(timer); wake = null; resolve(); };
+  const timer = setTimeout(done, ms);
+  wake = done;
+});
 /** Target length of one training chunk: a request that arrives during a run waits at most about
  *  this long (plus its own time) before the engine answers it. */
 const CHUNK_MS = 40;
@@ -274,6 +282,15 @@ const ops = {
     trainLoop();
     return { slot };
   },
+  /** One mini-batch of a paused run (slow motion's "step"), reported like any chunk. */
+  async trainStep() {
+    if (!training.running) throw Object.assign(new Error('no training run to step: start one first'), { kind: 'input' });
+    if (!training.paused || training.looping) throw Object.assign(new Error('pause the run first: step advances a paused run by one mini-batch'), { kind: 'input' });
+    const t0 = performance.now();
+    const progress = await lab.trainRun(1);
+    await afterChunk(progress, performance.now() - t0, true);
+    return progress;
+  },
   trainResumeRun({ bytes }) {
     const run = lab.trainResume(bytes);
     Object.assign(training, { running: true, paused: false, stopRequested: false, slot: run.slot, stepsPerCall: 2 });
@@ -342,6 +359,13 @@ async function moveToGpuEngine() {
 const controls = {
   trainPause() {
     training.paused = true;
+    wake?.();
+  },
+  /** Slow motion: `stepsPerSecond` (1 to 60) or null for full speed. */
+  trainSpeed({ stepsPerSecond = null } = {}) {
+    const r = Number(stepsPerSecond);
+    training.rate = stepsPerSecond === null || !Number.isFinite(r) || r <= 0 ? null : Math.min(60, Math.max(0.1, r));
+    wake?.();
   },
   trainResume() {
     if (training.running && training.paused) {
@@ -352,6 +376,7 @@ const controls = {
   trainStop() {
     training.stopRequested = true;
     training.paused = false;
+    wake?.();
     if (!training.looping && training.running) {
       enqueue(() => {
         lab.trainStop();
@@ -362,27 +387,37 @@ const controls = {
   },
 };
 
+/** Report a chunk (or a single step) to the page; end the run when it was the last. */
+async function afterChunk(progress, ms, stepped) {
+  event('progress', { ...progress, ms, stepped });
+  if (progress.checkpoint) emitCheckpoint(progress);
+  if (progress.done) {
+    training.running = false;
+    // a stepped run ends inside the queue already (trainStep is a queued request)
+    if (stepped) lab.trainStop();
+    else await enqueue(() => lab.trainStop());
+  }
+}
+
 /** Chunks of steps sized to ~CHUNK_MS, with a turn of the event loop between them. */
 async function trainLoop() {
   if (training.looping) return;
   training.looping = true;
   try {
     while (training.running && !training.paused && !training.stopRequested) {
-      const k = training.stepsPerCall;
+      const slow = training.rate;
+      const k = slow ? 1 : training.stepsPerCall;
       const t0 = performance.now();
       const progress = await enqueue(() => lab.trainRun(k));
       const ms = performance.now() - t0;
-      if (progress.chunk.steps > 0) {
+      if (progress.chunk.steps > 0 && !slow) {
         const perStep = ms / progress.chunk.steps;
         training.stepsPerCall = Math.max(1, Math.min(50, Math.round(CHUNK_MS / perStep)));
       }
-      event('progress', { ...progress, ms });
-      if (progress.checkpoint) emitCheckpoint(progress);
-      await yieldToEvents();
-      if (progress.done) {
-        training.running = false;
-        await enqueue(() => lab.trainStop());
-      }
+      await afterChunk(progress, ms, false);
+      // slow motion: one step, then the rest of its time slot (requests are answered meanwhile)
+      if (slow && training.running && !training.paused && !training.stopRequested) await sleep(Math.max(0, 1000 / slow - ms));
+      else await yieldToEvents();
     }
     if (training.stopRequested && training.running) {
       await enqueue(() => lab.trainStop());
@@ -401,7 +436,7 @@ async function trainLoop() {
 self.onmessage = ({ data }) => {
   const { id, op, args } = data;
   if (controls[op]) {
-    controls[op]();
+    controls[op](args ?? {});
     post({ id, ok: true, result: null });
     return;
   }

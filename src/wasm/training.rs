@@ -162,6 +162,7 @@ fn progress(
         epoch_end,
         error,
         checkpoint: run.checkpoint.is_some(),
+        kl_weight: t.kl_weight(),
     })
 }
 

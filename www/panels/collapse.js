@@ -13,8 +13,9 @@ export default {
     let chart = null;
     fitCharts(box, () => [chart], 760, 300);
     let last = [];
-    // a shared link names the models to compare (shipped ones are loaded for it)
-    const linked = (app.param('models') ?? '').split(',').filter((m) => /^[A-E]$/.test(m));
+    // a shared link names the models to compare (shipped ones are loaded for it); without one the
+    // panel compares all five shipped models (E's collapsed latents are the point of the figure)
+    const linked = (app.param('models') ?? 'A,B,C,D,E').split(',').filter((m) => /^[A-E]$/.test(m));
 
     async function render() {
       await app.guard(async () => {
@@ -31,12 +32,14 @@ export default {
         const bins = lab.constants.collapseBins;
         const width = (max * 1.0001) / bins;
         const k = stats.length;
-        // grouped bars: model m of k sits at an offset inside each bin
+        // a histogram with one bar per model inside each bin: the x axis counts bins and its ticks
+        // are the bin edges in nats, so a bar stands for "this many latents have a KL in this bin"
+        // (a latent at KL 0 is in the first bin, whichever model's bar that is)
         const xs = [];
         const ys = stats.map(() => []);
         for (let b = 0; b < bins; b++) {
           stats.forEach((s, m) => {
-            xs.push(width * (b + (m + 1) / (k + 1)));
+            xs.push(b + (m + 1) / (k + 1));
             ys.forEach((col, j) => col.push(j === m ? s.kl_per_latent.filter((v) => Math.min(bins - 1, Math.floor(v / width)) === b).length : null));
           });
         }
@@ -44,8 +47,10 @@ export default {
         chart = new uPlot({
           title: `Per-latent KL(q(z_i|x) ‖ N(0,1)), ${lab.constants.collapseDigits} held-out digits`,
           width: chartWidth(box, 760), height: 300,
-          scales: { x: { time: false, range: [0, width * bins] }, y: { range: [0, Math.max(...ys.flat().filter((v) => v !== null)) + 1] } },
-          axes: [{ label: 'mean KL per latent [nats]' }, { label: 'number of latents' }],
+          legend: { live: false },
+          scales: { x: { time: false, range: [0, bins] }, y: { range: [0, Math.max(...ys.flat().filter((v) => v !== null)) + 1] } },
+          axes: [{ label: 'mean KL per latent [nats] (bin edges)', splits: () => Array.from({ length: bins + 1 }, (_, b) => b),
+            values: (_, splits) => splits.map((b) => (b * width).toFixed(2)) }, { label: 'number of latents' }],
           series: [{ label: 'KL' }, ...stats.map((s, m) => ({
             label: `${s.slot} (${s.active_units} active)`, fill: SERIES_COLORS[m % 10], stroke: SERIES_COLORS[m % 10],
             paths: uPlot.paths.bars({ size: [0.9, 40] }), points: { show: false } }))],

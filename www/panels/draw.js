@@ -9,23 +9,34 @@ function drawBars(canvas, mu, logvar) {
   const { width: w, height: h } = canvas;
   ctx.clearRect(0, 0, w, h);
   const n = mu.length;
-  const range = 4; // ±4 around 0
-  const y = (v) => h / 2 - (Math.max(-range, Math.min(range, v)) / range) * (h / 2 - 8);
-  ctx.strokeStyle = '#aaa';
-  ctx.beginPath();
-  ctx.moveTo(0, h / 2);
-  ctx.lineTo(w, h / 2);
-  ctx.stroke();
-  const slot = w / n;
+  // the scale follows the code: ±1 when it is small, up to ±4 (whiskers stay readable)
+  const reach = Math.max(...Array.from(mu, (m, i) => Math.abs(m) + Math.exp(0.5 * logvar[i])));
+  const range = Math.min(4, Math.max(1, Math.ceil(reach)));
+  const left = 30; // the y axis
+  const y = (v) => h / 2 - (Math.max(-range, Math.min(range, v)) / range) * (h / 2 - 16);
   ctx.font = '11px sans-serif';
+  ctx.lineWidth = 1;
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (let t = -range; t <= range; t++) {
+    ctx.strokeStyle = t === 0 ? '#999' : '#e4e6ec';
+    ctx.beginPath();
+    ctx.moveTo(left, y(t));
+    ctx.lineTo(w, y(t));
+    ctx.stroke();
+    ctx.fillStyle = '#555';
+    ctx.fillText(String(t), left - 4, y(t));
+  }
+  ctx.textBaseline = 'alphabetic';
+  const slot = (w - left) / n;
   ctx.textAlign = 'center';
   for (let i = 0; i < n; i++) {
     const sd = Math.exp(0.5 * logvar[i]);
-    const cx = slot * i + slot / 2;
+    const cx = left + slot * i + slot / 2;
     ctx.fillStyle = '#1f77b4';
     ctx.fillRect(cx - slot * 0.3, Math.min(y(0), y(mu[i])), slot * 0.6, Math.abs(y(mu[i]) - y(0)));
     ctx.strokeStyle = '#d62728';
-    ctx.lineWidth = 2;
+    ctx.lineWidth = 2.5;
     ctx.beginPath();
     ctx.moveTo(cx, y(mu[i] - sd));
     ctx.lineTo(cx, y(mu[i] + sd));

@@ -15,6 +15,22 @@ export default {
     const indexB = el('input', { id: 'latent-index-b', type: 'number', min: 0, max: 999, value: 1 });
     const sourceB = el('select', { id: 'latent-source-b' }, el('option', { value: 'test' }, 'held-out digit #'), el('option', { value: 'drawn' }, 'the drawn digit'));
     const strip = el('canvas', { id: 'latent-strip', class: 'grid', role: 'img', 'aria-label': 'interpolation between two digits' });
+    // a model with two latents: the whole decoded plane, z1 across and z2 down, over [-3, 3]²
+    const plane = el('canvas', { id: 'latent-plane', class: 'grid', role: 'img', 'aria-label': 'decoded grid over (z1, z2)' });
+    const planeBox = el('div', { hidden: true }, el('h3', {}, 'The decoded plane'),
+      el('p', { class: 'muted' }, 'This model has two latents: each cell decodes (z1, z2) on a 15 × 15 grid over [−3, 3]², z1 left to right, z2 top to bottom.'), plane);
+    async function drawPlane() {
+      const k = 15;
+      const zs = new Float32Array(k * k * 2);
+      for (let r = 0; r < k; r++) {
+        for (let c = 0; c < k; c++) {
+          zs[(r * k + c) * 2] = -3 + (6 * c) / (k - 1);
+          zs[(r * k + c) * 2 + 1] = -3 + (6 * r) / (k - 1);
+        }
+      }
+      drawDigits(plane, await lab.decode(zs), k * k, k);
+      plane.dataset.drawn = 'true';
+    }
     let z = null;
     // a shared link: the digits (source and index) and, once moved, the slider values
     if (app.param('source') === 'drawn') source.value = 'drawn';
@@ -50,6 +66,8 @@ export default {
         drawDigits(original, x, 1, 1);
         z = (await lab.encode(x)).mu;
         keepState();
+        planeBox.hidden = z.length !== 2;
+        if (z.length === 2) await drawPlane();
         if (wantZ.length === z.length && wantZ.every(Number.isFinite)) z.set(wantZ.map((v) => Math.max(-4, Math.min(4, v))));
         else app.setParam('z', null);
         wantZ = [];
@@ -103,7 +121,7 @@ export default {
       el('div', { class: 'row' }, labelled('From', el('span', {}, 'the digit above')), labelled('To', sourceB), labelled('#', indexB),
         el('button', { id: 'latent-interpolate', onclick: interpolate }, 'Interpolate')),
       el('p', { class: 'muted' }, 'Left: first digit, right: second; between them the decoder means along the straight line between their latent means.'),
-      strip);
+      strip, planeBox);
     return { root, show: () => { if (!z) load(); }, figure: () => ({ canvas: strip, name: `interpolation-${lab.current}` }) };
   },
 };

@@ -16,6 +16,7 @@ export default {
     const digit = digitCanvas('selected digit', 'digit big');
     const rec = digitCanvas('its reconstruction', 'digit big');
     const info = el('p', { class: 'muted', id: 'map-info' }, 'Click a point.');
+    const axes = el('p', { class: 'muted', id: 'map-axes' });
     let points = null;
     let labels = null;
     let screen = null;
@@ -34,6 +35,16 @@ export default {
         ctx.fill();
       }
       ctx.globalAlpha = 1;
+      // axis names (the explained variance is in the caption)
+      ctx.fillStyle = '#444';
+      ctx.font = '12px sans-serif';
+      ctx.textAlign = 'right';
+      ctx.fillText('PC1 →', W - 4, H - 4);
+      ctx.save();
+      ctx.translate(12, 4);
+      ctx.rotate(-Math.PI / 2);
+      ctx.fillText('PC2 →', 0, 0);
+      ctx.restore();
       if (selected >= 0) {
         ctx.strokeStyle = '#000';
         ctx.lineWidth = 2;
@@ -47,6 +58,7 @@ export default {
       selected = i;
       paint();
       canvas.dataset.selected = String(i);
+      canvas.dataset.at = screen[i].map((v) => v.toFixed(1)).join(',');
       app.setParam('point', i);
       await app.guard(async () => {
         const x = await lab.testImages([i]);
@@ -63,6 +75,20 @@ export default {
         points = await lab.latentMap();
         labels = await lab.testLabels();
         const n = labels.length;
+        // explained variance: each axis's variance over the total variance of the latent means
+        const { mu } = await lab.encode(await lab.testImages(Array.from({ length: n }, (_, i) => i)));
+        const d = mu.length / n;
+        const variance = (get) => {
+          let s = 0;
+          let s2 = 0;
+          for (let i = 0; i < n; i++) { const v = get(i); s += v; s2 += v * v; }
+          return s2 / n - (s / n) ** 2;
+        };
+        let total = 0;
+        for (let j = 0; j < d; j++) total += variance((i) => mu[i * d + j]);
+        const [e1, e2] = [variance((i) => points[2 * i]), variance((i) => points[2 * i + 1])].map((v) => (100 * v) / total);
+        axes.textContent = `Horizontal: the first principal component of the ${d} latent means (${e1.toFixed(0)}% of their variance); vertical: the second (${e2.toFixed(0)}%).`;
+        canvas.dataset.explained = `${e1.toFixed(1)},${e2.toFixed(1)}`;
         let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
         for (let i = 0; i < n; i++) {
           x0 = Math.min(x0, points[2 * i]); x1 = Math.max(x1, points[2 * i]);
@@ -90,16 +116,28 @@ export default {
       });
       select(best);
     });
+    // arrow keys move to the nearest point in that direction on the map (within a 90° cone),
+    // not to the next index, which could be anywhere
     canvas.addEventListener('keydown', (e) => {
       if (!screen) return;
-      const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
-      if (!step) return;
+      const dir = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] }[e.key];
+      if (!dir) return;
       e.preventDefault();
-      select((selected + step + screen.length) % screen.length);
+      const [x0, y0] = screen[Math.max(0, selected)];
+      let best = -1;
+      let bestD = Infinity;
+      screen.forEach(([x, y], i) => {
+        const along = (x - x0) * dir[0] + (y - y0) * dir[1];
+        const across = Math.abs((x - x0) * dir[1] - (y - y0) * dir[0]);
+        if (i === selected || along <= 0 || across > along) return;
+        const d = along + 2 * across; // prefer straight ahead
+        if (d < bestD) { bestD = d; best = i; }
+      });
+      if (best >= 0) select(best);
     });
     lab.on('current', () => { if (app.isVisible('map')) render(); });
     const root = el('div', { class: 'map' },
-      el('div', { class: 'col' }, canvas, legend),
+      el('div', { class: 'col' }, canvas, legend, axes),
       el('div', { class: 'col' }, el('div', { class: 'row figures' },
         el('figure', {}, digit, el('figcaption', {}, 'digit')), el('figure', {}, rec, el('figcaption', {}, 'reconstruction'))), info));
     /** The map redrawn at 4x for print (the points stay sharp). */

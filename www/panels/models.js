@@ -59,7 +59,10 @@ export default {
       const slots = await lab.slots();
       const rows = await Promise.all(slots.map((s) => lab.info(s)));
       list.replaceChildren(el('table', { class: 'models' },
-        el('thead', {}, el('tr', {}, ...['model', 'architecture', 'parameters', 'σ', 'epochs', 'train nELBO', 'held-out nELBO', ''].map((h) => el('th', {}, h)))),
+        el('thead', {}, el('tr', {}, ...[['model'], ['architecture'], ['parameters'],
+          ['σ', 'the learned standard deviation of the decoder noise: p(x|z) = N(decoder mean, σ² I)'], ['epochs'],
+          ['train nELBO', 'negative ELBO per image in nats (lower is better): reconstruction term + KL'], ['held-out nELBO', 'the same on the 1,000 held-out digits'], ['']]
+          .map(([h, title]) => el('th', { title }, h)))),
         el('tbody', {}, ...rows.map((r) => el('tr', { class: r.slot === lab.current ? 'current' : '' },
           el('td', {}, r.slot),
           el('td', {}, `${r.label} (hidden [${r.arch.hidden.join(', ')}], z=${r.arch.latent})`),
@@ -104,6 +107,10 @@ export default {
       el('h3', {}, 'Import weights'),
       drop, el('div', { class: 'visually-hidden' }, fileInput),
       el('p', { class: 'muted' }, 'Files are checked (format, architecture, checksum) before anything changes; a bad file leaves every model as it was.'),
+      el('p', { class: 'muted', id: 'models-explained' }, 'Why is the nELBO negative? The decoder says each pixel is the decoder mean plus Gaussian noise of ',
+        'standard deviation σ. A Gaussian is a density, not a probability: once σ is below 1/√(2π) ≈ 0.4, the density of a well-reconstructed ',
+        'pixel exceeds 1 and −log p(x|z) goes below zero. These models learn σ ≈ 0.13–0.16, so the reconstruction term is about −450 nats ',
+        'and the nELBO (reconstruction + KL) is negative. Lower is still better; compare models by it, not by its sign.'),
       el('h3', {}, 'Backend'), backendInfo, el('div', { class: 'row' }, gpuButton, cpuButton));
     return { root, show: () => app.guard(refresh) };
   },

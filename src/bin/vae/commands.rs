@@ -129,6 +129,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             arch: Some("all".into()),
             hidden: None,
             latent: 12,
+            output: a.arch.output,
         }
     } else {
         a.arch

@@ -75,10 +75,32 @@ struct ArchArgs {
     /// Latent dimension (with --hidden).
     #[arg(long, default_value_t = defaults().arch.latent)]
     latent: usize,
+    /// The decoder's output: `sigmoid` on the mean (ours) or `linear` (the report's decoder,
+    /// "the same structure reversed"). Part of the architecture and of the weights file.
+    #[arg(long, value_enum, default_value_t = OutputArg::Sigmoid)]
+    output: OutputArg,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum OutputArg {
+    Sigmoid,
+    Linear,
 }
 
 impl ArchArgs {
     fn specs(&self) -> Result<Vec<ArchSpec>> {
+        let output = match self.output {
+            OutputArg::Sigmoid => vae_lab::model::DecoderOutput::Sigmoid,
+            OutputArg::Linear => vae_lab::model::DecoderOutput::Linear,
+        };
+        Ok(self
+            .layer_specs()?
+            .into_iter()
+            .map(|s| s.with_output(output))
+            .collect())
+    }
+
+    fn layer_specs(&self) -> Result<Vec<ArchSpec>> {
         if let Some(hidden) = &self.hidden {
             let widths = hidden
                 .split(',')

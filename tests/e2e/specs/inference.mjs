@@ -135,7 +135,7 @@ export default (cfg, { url, shot }) => [
     assert(await canvasSum(page, '#latent-strip') > 0, 'interpolation strip is blank');
     await shot(page, 'latent');
   }],
-  ['Map: PCA of 1000 latent means; clicking selects a digit', async (page) => {
+  ['Map: PCA of 1000 latent means; clicking selects a digit, arrow keys move across the map', async (page) => {
     await open(page, url, 'panel=map&arch=C');
     await page.waitForSelector('#map-canvas[data-points="1000"]', { timeout: 120_000 });
     await page.waitForSelector('#map-canvas[data-selected="0"]');
@@ -143,11 +143,16 @@ export default (cfg, { url, shot }) => [
     await page.mouse.click(box.x + box.w * 0.5, box.y + box.h * 0.5);
     await page.waitForFunction(() => document.getElementById('map-canvas').dataset.selected !== '0', null, { timeout: 30_000 });
     await page.focus('#map-canvas');
-    const sel = await page.$eval('#map-canvas', (c) => c.dataset.selected);
+    const [sel, at] = await page.$eval('#map-canvas', (c) => [c.dataset.selected, c.dataset.at]);
     await page.keyboard.press('ArrowRight');
-    const next = String(Number(sel) + 1);
-    await page.waitForSelector(`#map-canvas[data-shown="${next}"]`, { timeout: 30_000 });
+    await page.waitForFunction((s) => { const c = document.getElementById('map-canvas'); return c.dataset.selected !== s && c.dataset.shown === c.dataset.selected; }, sel, { timeout: 30_000 });
+    const [x0, y0] = at.split(',').map(Number);
+    const [x1, y1] = (await page.$eval('#map-canvas', (c) => c.dataset.at)).split(',').map(Number);
+    // the nearest point to the right, not the next index
+    assert(x1 > x0 && Math.abs(y1 - y0) <= x1 - x0, `ArrowRight moved from (${x0}, ${y0}) to (${x1}, ${y1})`);
     assert(/label \d/.test(await page.textContent('#map-info')), 'no digit info');
+    const [e1, e2] = (await page.$eval('#map-canvas', (c) => c.dataset.explained)).split(',').map(Number);
+    assert(e1 > 0 && e2 > 0 && e1 >= e2 && e1 + e2 <= 100.01, `explained variance ${e1}%, ${e2}%`);
     await shot(page, 'map');
   }],
 ];

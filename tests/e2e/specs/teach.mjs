@@ -1,0 +1,85 @@
+// Teaching features: slow motion (one mini-batch at a time, a speed control), collapse on demand
+// (β), the likelihood by importance sampling, the decoded plane of a 2-latent model, and the
+// page opening where a student starts.
+import { assert, open, tab } from '../helpers.mjs';
+
+export default (cfg, { url, shot }) => [
+  ['The page opens on Draw and explains the negative nELBO where it shows', async (page) => {
+    await open(page, url, '');
+    assert(await page.isVisible('#panel-draw'), 'the page did not open on Draw');
+    await tab(page, 'models');
+    const text = await page.textContent('#models-explained');
+    assert(/negative/.test(text) && /σ/.test(text), 'no explanation of the negative nELBO');
+  }],
+  ['Step advances a paused run by exactly one mini-batch; the speed control slows a run', async (page) => {
+    await open(page, url, 'panel=train');
+    await page.selectOption('#train-arch', 'A');
+    await page.fill('#train-epochs', '2');
+    await page.fill('#train-limit', '640');
+    await page.fill('#train-batch', '64');
+    await page.selectOption('#train-speed', '4');
+    await page.click('#train-start');
+    await page.waitForFunction(() => Number(document.getElementById('train-status').dataset.images ?? 0) > 0, null, { timeout: 120_000 });
+    // at 4 steps per second, two seconds of training take about 8 steps, never a whole epoch
+    const t0 = await page.$eval('#train-status', (s) => Number(s.dataset.images));
+    await page.waitForTimeout(2000);
+    const t1 = await page.$eval('#train-status', (s) => Number(s.dataset.images));
+    assert(t1 - t0 <= 64 * 12, `at 4 steps/s the run trained ${(t1 - t0) / 64} steps in 2 s`);
+    await page.click('#train-pause');
+    await page.waitForSelector('#train-step:not([disabled])');
+    // let the chunk in flight land, then step
+    await page.waitForTimeout(600);
+    const before = await page.$eval('#train-status', (s) => Number(s.dataset.images));
+    await page.click('#train-step');
+    await page.waitForFunction((b) => Number(document.getElementById('train-status').dataset.images) !== b, before, { timeout: 60_000 });
+    const after = await page.$eval('#train-status', (s) => Number(s.dataset.images));
+    assert(after - before === 64, `one step trained ${after - before} images`);
+    await page.click('#train-step');
+    await page.waitForFunction((b) => Number(document.getElementById('train-status').dataset.images) === b + 128, before, { timeout: 60_000 });
+    await page.click('#train-stop');
+    await page.waitForSelector('#panel-train[data-state="idle"]', { timeout: 60_000 });
+  }],
+  ['A β = 4 run of C ends with fewer active units than β = 1 on the same seed', async (page) => {
+    await open(page, url, 'panel=collapse&models=C');
+    const r = await page.evaluate(async () => {
+      const lab = window.vaeLab;
+      const run = async (beta) => {
+        const h = lab.train({ arch: 'C', epochs: 3, limit: 1280, seed: 0, beta, slot: `beta${beta}` });
+        const last = await h.done;
+        return { units: (await lab.collapse(h.slot)).active_units, weight: last.kl_weight };
+      };
+      return { one: await run(1), four: await run(4) };
+    });
+    assert(r.four.weight === 4 && r.one.weight === 1, `KL weights ${JSON.stringify(r)}`);
+    assert(r.four.units < r.one.units, `active units: β = 4 ${r.four.units}, β = 1 ${r.one.units}`);
+    await tab(page, 'collapse');
+    await page.click('#collapse-refresh');
+    await page.waitForFunction(() => [...document.querySelectorAll('#collapse-table tbody tr')].some((tr) => tr.textContent.startsWith('beta4')), null, { timeout: 60_000 });
+    await shot(page, 'collapse-beta');
+  }],
+  ['lab.evaluate estimates log p(x) by importance sampling: K = 1 is the ELBO, more samples tighten it', async (page) => {
+    await open(page, url, 'panel=sample&arch=C');
+    const r = await page.evaluate(async () => {
+      const lab = window.vaeLab;
+      const one = await lab.evaluate({ importanceSamples: 1 });
+      const many = await lab.evaluate({ importanceSamples: 20 });
+      let refused = null;
+      try { await lab.evaluate({ importanceSamples: 0 }); } catch (e) { refused = e.kind; }
+      return { one, many, refused };
+    });
+    assert(Number.isFinite(r.one.log_likelihood) && Number.isFinite(r.many.log_likelihood), JSON.stringify(r));
+    assert(Math.abs(r.one.log_likelihood + r.one.nelbo) < 0.02 * Math.abs(r.one.nelbo) + 2, `K = 1 ${r.one.log_likelihood} vs −nELBO ${-r.one.nelbo}`);
+    assert(r.many.log_likelihood > r.one.log_likelihood, `K = 20 ${r.many.log_likelihood} vs K = 1 ${r.one.log_likelihood}`);
+    assert(r.refused === 'input', `importanceSamples 0 was not refused (${r.refused})`);
+  }],
+  ['A model with two latents shows its decoded plane', async (page) => {
+    await open(page, url, 'panel=sample');
+    await page.evaluate(async () => {
+      const h = window.vaeLab.train({ hidden: [16], latent: 2, epochs: 1, limit: 256, seed: 1, slot: 'flat' });
+      await h.done;
+    });
+    await tab(page, 'latent');
+    await page.waitForSelector('#latent-plane[data-drawn="true"]', { timeout: 60_000 });
+    assert(await page.$eval('#latent-plane', (c) => c.width) === 15 * 29 + 1, 'the plane is not 15 digits wide');
+  }],
+];
