@@ -289,10 +289,11 @@ async function goOffline() {
   }
   const reg = await navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: new URL('../', import.meta.url).pathname });
   navigator.serviceWorker.addEventListener('message', (e) => {
-    if (e.data?.type === 'kept') document.body.dataset.offline = 'ready'; // a hook for tests
+    // everything this visit loaded so far is kept: a reload works offline (a hook for tests)
+    if (e.data?.type === 'kept' && e.data.id === 'first-visit') document.body.dataset.offline = 'ready';
   });
   const sw = (await navigator.serviceWorker.ready).active;
-  sw.postMessage({ type: 'keep', urls: [...engineFiles] });
+  sw.postMessage({ type: 'keep', urls: [...engineFiles], id: 'first-visit' });
   // a new deploy waits until the visitor reloads: never old scripts with a new engine
   const offerUpdate = () => {
     if (!reg.waiting || !navigator.serviceWorker.controller || embed) return;

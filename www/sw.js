@@ -101,7 +101,7 @@ function offline(file) {
 }
 
 self.addEventListener('message', (event) => {
-  const { type, urls } = event.data ?? {};
+  const { type, urls, id } = event.data ?? {};
   if (type === 'skip-waiting') self.skipWaiting();
   if (type === 'keep' && Array.isArray(urls)) {
     // files the app loaded before this service worker controlled it (a first visit's Worker)
@@ -110,7 +110,7 @@ self.addEventListener('message', (event) => {
         const file = fileOf(url);
         if (file && !(await caches.match(keyOf(file)))) await network(file).catch(() => {});
       }
-      event.source?.postMessage({ type: 'kept', urls });
+      event.source?.postMessage({ type: 'kept', urls, id });
     })());
   }
 });

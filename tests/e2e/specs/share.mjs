@@ -99,7 +99,10 @@ export default (cfg, { url, root, shot }) => [
     try {
       await page.reload();
       await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 120_000 });
-      assert(await page.evaluate(() => document.body.dataset.ready) === 'true', 'the app did not start offline');
+      if (await page.evaluate(() => document.body.dataset.ready) !== 'true') {
+        const why = await page.$$eval('.msg', (m) => m.map((e) => e.textContent).join(' | '));
+        throw new Error(`the app did not start offline: ${why}`);
+      }
       await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 60_000 });
       assert(await canvasSum(page, '#sample-canvas') > 0, 'no samples offline');
       const r = await page.evaluate(async () => {

@@ -11,8 +11,9 @@ export default (cfg, { url, shot }) => [
     await page.waitForSelector('#panel-train[data-state="idle"]', { timeout: 400_000 });
     const cells = await page.$$eval('#panel-train table.runs tbody tr td', (tds) => tds.map((t) => t.textContent));
     assert(cells[0] === 'run1' && cells[2] === '2/2' && cells[6] === 'done', `run row: ${cells}`);
-    const series = await page.$$eval('#chart-nelbo .u-legend .u-series', (s) => s.length);
-    assert(series >= 3, `nELBO chart has ${series - 1} series`);
+    // the legend lists the series by name (no live values, so no x row)
+    const series = await page.$$eval('#chart-nelbo .u-legend .u-series', (s) => s.map((e) => e.textContent.trim()));
+    assert(series.length === 2 && series.every((t) => /^run1 (train|held-out)$/.test(t)), `nELBO chart legend: ${series}`);
     const info = await page.evaluate(() => window.vaeLab.info('run1'));
     const h = info.meta.history;
     assert(h.length === 2, `history ${JSON.stringify(h)}`);
