@@ -276,10 +276,14 @@ copyLink?.addEventListener('click', () => app.guard(async () => {
 // before the service worker controlled the page are handed to it to keep. `?sw=0` leaves it off
 // (and removes an installed one), for working on the app itself.
 const engineFiles = new Set();
+/** Resolves to the active service worker, once goOffline has registered one. */
+let swReady = null;
 let updating = false;
 lab.on('fetched', ({ url }) => {
   engineFiles.add(url);
-  navigator.serviceWorker?.controller?.postMessage({ type: 'keep', urls: [url] });
+  // to the active service worker once there is one (not only the controller: a first visit's
+  // page is claimed a moment after the worker is active)
+  if (swReady) swReady.then((sw) => sw.postMessage({ type: 'keep', urls: [url] }));
 });
 async function goOffline() {
   if (!('serviceWorker' in navigator)) return;
@@ -292,7 +296,8 @@ async function goOffline() {
     // everything this visit loaded so far is kept: a reload works offline (a hook for tests)
     if (e.data?.type === 'kept' && e.data.id === 'first-visit') document.body.dataset.offline = 'ready';
   });
-  const sw = (await navigator.serviceWorker.ready).active;
+  swReady = navigator.serviceWorker.ready.then((r) => r.active);
+  const sw = await swReady;
   sw.postMessage({ type: 'keep', urls: [...engineFiles], id: 'first-visit' });
   // a new deploy waits until the visitor reloads: never old scripts with a new engine
   const offerUpdate = () => {
