@@ -12,7 +12,7 @@ import { serviceWorker } from './offline.mjs';
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png',
-  '.svg': 'image/svg+xml', '.gif': 'image/gif', '.ico': 'image/x-icon', '.bin': 'application/octet-stream',
+  '.svg': 'image/svg+xml', '.gif': 'image/gif', '.ico': 'image/x-icon', '.bin': 'application/octet-stream', '.woff2': 'font/woff2',
 };
 
 /** No inline script and no eval anywhere; wasm may compile ('wasm-unsafe-eval'). Inline styles
@@ -40,7 +40,7 @@ export const HEADERS = {
 /** What may be served, relative to the root: the page and the app's folders, by extension. */
 const ALLOWED = [
   { prefix: 'index.html', exts: ['.html'] },
-  { prefix: 'www/', exts: ['.js', '.css', '.bin', '.json', '.png', '.svg'] },
+  { prefix: 'www/', exts: ['.js', '.css', '.bin', '.json', '.png', '.svg', '.woff2'] },
   { prefix: 'pkg/', exts: ['.js', '.wasm'] },
   { prefix: 'weights/', exts: ['.bin'] },
   { prefix: 'examples/', exts: ['.html', '.js', '.css'] },

@@ -1,6 +1,7 @@
 // What the page (app.js) and the <vae-lab> element (element.js) share: the context a panel gets,
 // and a panel's section with its figure tools (PNG, CSV).
 import { el, canvasPng, saveBlob, toCsv } from './ui.js';
+import { explanation } from './explain.js';
 
 /** In the order a student meets them: draw a digit first, the model table last. */
 export const PANEL_IDS = ['draw', 'sample', 'reconstruct', 'chain', 'latent', 'map', 'collapse', 'train', 'models'];
@@ -65,5 +66,5 @@ export function panelSection(P, panel, app, { title = true } = {}) {
     }, 'Save CSV'));
   }
   return el('section', { id: `panel-${P.id}`, class: 'panel', role: 'tabpanel', 'aria-labelledby': `tab-${P.id}` },
-    el('div', { class: 'panel-head' }, title ? el('h2', {}, P.title) : null, tools), panel.root);
+    el('div', { class: 'panel-head' }, title ? el('h2', {}, P.title) : null, tools), explanation(P.id), panel.root);
 }

@@ -11,6 +11,18 @@ export default (cfg, { url, shot }) => [
     const text = await page.textContent('#models-explained');
     assert(/negative/.test(text) && /σ/.test(text), 'no explanation of the negative nELBO');
   }],
+  ['Every panel explains itself; the formulas are typeset by KaTeX when opened', async (page) => {
+    await open(page, url, 'panel=train');
+    const ids = await page.$$eval('details.explain', (d) => d.map((e) => e.id));
+    assert(ids.length === 9, `explanations: ${ids}`);
+    await page.click('#explain-train summary');
+    await page.waitForSelector('#explain-train[data-typeset]', { timeout: 30_000 });
+    assert(await page.$eval('#explain-train', (d) => d.dataset.typeset) === 'true', 'KaTeX failed');
+    const math = await page.$$eval('#explain-train .katex-html', (k) => k.length);
+    assert(math === 2, `${math} typeset formulas`);
+    // the fonts came from the app's own origin
+    await page.waitForFunction(() => document.fonts.check('16px KaTeX_Main'), null, { timeout: 30_000 });
+  }],
   ['Step advances a paused run by exactly one mini-batch; the speed control slows a run', async (page) => {
     await open(page, url, 'panel=train');
     await page.selectOption('#train-arch', 'A');
