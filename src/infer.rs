@@ -391,6 +391,91 @@ impl DenseVae {
     }
 }
 
+/// One image's path through the model, every intermediate value kept (the page's Inside
+/// panel): each layer's activations, the code, the noise, the reconstruction and the two terms
+/// of the loss, which sum to the one-sample nELBO of this image.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Inside {
+    /// Encoder hidden layers after ReLU, input side first.
+    pub encoder: Vec<Vec<f32>>,
+    pub mu: Vec<f32>,
+    pub logvar: Vec<f32>,
+    /// The standard normal noise of the reparameterisation.
+    pub eps: Vec<f32>,
+    /// z = mu + exp(logvar / 2) * eps.
+    pub z: Vec<f32>,
+    /// Decoder hidden layers after ReLU, latent side first.
+    pub decoder: Vec<Vec<f32>>,
+    /// The decoder mean x̂ [784].
+    pub mean: Vec<f32>,
+    pub sigma: f32,
+    /// -log p(x|z) for this z, nats.
+    pub rec: f64,
+    /// KL(q(z_i|x) || N(0, 1)) per latent, nats (closed form).
+    pub kl_per_latent: Vec<f64>,
+    pub kl: f64,
+    /// rec + kl.
+    pub nelbo: f64,
+}
+
+impl DenseVae {
+    /// The path of one image x [784] with the reparameterisation noise `eps` [L].
+    pub fn inside(&self, x: &[f32], eps: &[f32]) -> Inside {
+        assert_eq!(x.len(), PIXELS);
+        assert_eq!(eps.len(), self.latent);
+        let trace = |layers: &[Dense], input: Vec<f32>| {
+            let mut h = input;
+            let mut hidden = Vec::new();
+            for (i, layer) in layers.iter().enumerate() {
+                h = layer.forward(&h, 1, i + 1 < layers.len());
+                if i + 1 < layers.len() {
+                    hidden.push(h.clone());
+                }
+            }
+            (hidden, h)
+        };
+        let (encoder, head) = trace(&self.encoder, x.to_vec());
+        let l = self.latent;
+        let (mu, logvar) = (head[..l].to_vec(), head[l..].to_vec());
+        let z: Vec<f32> = (0..l)
+            .map(|i| mu[i] + (logvar[i] * 0.5).exp() * eps[i])
+            .collect();
+        let (decoder, mut mean) = trace(&self.decoder, z.clone());
+        if self.sigmoid_output {
+            sigmoid_in_place(&mut mean);
+        }
+        let sigma = self.sigma as f64;
+        let sq: f64 = x
+            .iter()
+            .zip(&mean)
+            .map(|(a, b)| ((a - b) as f64).powi(2))
+            .sum();
+        let rec = sq / (2.0 * sigma * sigma)
+            + (sigma.ln() + 0.5 * (2.0 * std::f64::consts::PI).ln()) * PIXELS as f64;
+        let kl_per_latent: Vec<f64> = (0..l)
+            .map(|i| {
+                let (m, lv) = (mu[i] as f64, logvar[i] as f64);
+                0.5 * (m * m + lv.exp() - 1.0 - lv)
+            })
+            .collect();
+        let kl = kl_per_latent.iter().sum();
+        Inside {
+            encoder,
+            mu,
+            logvar,
+            eps: eps.to_vec(),
+            z,
+            decoder,
+            mean,
+            sigma: self.sigma,
+            rec,
+            kl_per_latent,
+            kl,
+            nelbo: rec + kl,
+        }
+    }
+}
+
 /// Through `layers`: ReLU after each but the last.
 fn run(layers: &[Dense], mut h: Vec<f32>, n: usize) -> Vec<f32> {
     for (i, layer) in layers.iter().enumerate() {
@@ -592,5 +677,38 @@ mod tests {
             "IWAE(1) mean {m1} vs -nELBO {}",
             -nelbo
         );
+    }
+
+    /// The Inside trace is the model's own computation: its reconstruction and its loss terms are
+    /// burn's for the same image and noise, and its shapes follow the architecture.
+    #[test]
+    fn inside_matches_the_forward_pass_and_the_loss() {
+        let (file, fast) = shipped_c();
+        let device = crate::cpu_device();
+        let model = file.to_model(&device).unwrap();
+        let x = digits(1, 31);
+        let eps = Rng::new(6).normals(12);
+        let t = fast.inside(&x, &eps);
+        assert_eq!(t.encoder.len(), 1);
+        assert_eq!(t.encoder[0].len(), 64);
+        assert_eq!(t.decoder.len(), 1);
+        assert_eq!(t.decoder[0].len(), 64);
+        assert!(t.encoder[0].iter().all(|v| *v >= 0.0), "ReLU");
+        let xt = Tensor::<2>::from_data(TensorData::new(x.clone(), [1, PIXELS]), &device);
+        let et = Tensor::<2>::from_data(TensorData::new(eps.clone(), [1, 12]), &device);
+        let elbo = crate::loss::Elbo::compute(&model, xt.clone(), et.clone());
+        let rec = crate::read_f32(elbo.rec).unwrap()[0] as f64;
+        let kl = crate::read_f32(elbo.kl).unwrap()[0] as f64;
+        assert!(
+            (t.rec - rec).abs() < 1e-3 * rec.abs().max(1.0),
+            "rec {} vs {rec}",
+            t.rec
+        );
+        assert!((t.kl - kl).abs() < 1e-3, "kl {} vs {kl}", t.kl);
+        assert!((t.nelbo - t.rec - t.kl).abs() < 1e-9);
+        let (mu, logvar) = model.encode(xt);
+        let z = mu + (logvar * 0.5).exp() * et;
+        let mean = crate::read_f32(model.decode(z)).unwrap();
+        close(&t.mean, &mean, 1e-5, "inside mean");
     }
 }

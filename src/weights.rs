@@ -327,7 +327,10 @@ mod tests {
         let a = crate::read_f32(model.decode(z.clone())).unwrap();
         let b = crate::read_f32(back.to_model(&device).unwrap().decode(z.clone())).unwrap();
         assert_eq!(a, b);
-        assert!(a.iter().any(|v| *v < 0.0), "a linear output is not squashed into (0, 1)");
+        assert!(
+            a.iter().any(|v| *v < 0.0),
+            "a linear output is not squashed into (0, 1)"
+        );
         // the fast path agrees
         let dense = crate::infer::DenseVae::new(&back.arch, &back.params).unwrap();
         let fast = dense.decode(&crate::read_f32(z).unwrap(), 3);

@@ -8,6 +8,10 @@ export const EXPLANATIONS = {
     text: ['The encoder turns your drawing x into a Gaussian over the 12 latents: a mean and a standard deviation per latent (the bars: blue the mean, red ± one standard deviation). The two reconstructions decode the mean, and one random draw from that Gaussian.'],
     display: [String.raw`q_\phi(z\mid x)=\mathcal N\big(\mu_\phi(x),\ \operatorname{diag}\sigma^2_\phi(x)\big),\qquad z=\mu+\sigma\odot\varepsilon,\ \ \varepsilon\sim\mathcal N(0,I)`],
   },
+  inside: {
+    text: ['One digit\'s path through the model, left to right: the encoder\'s layers (white: 0, blue: large), the mean and log-variance of q(z|x), the noise ε that picks one code z, the decoder\'s layers, and the decoder mean x̂. Below, the two terms of the loss for this digit and this ε; they add up to its nELBO. Red cells are negative, blue positive.'],
+    display: [String.raw`z=\mu+\sigma\odot\varepsilon,\quad \sigma=e^{\frac12\log\sigma^2},\qquad \text{nELBO}(x)=\underbrace{-\log p_\theta(x\mid z)}_{\text{reconstruction}}+\underbrace{\textstyle\sum_i \mathrm{KL}_i}_{\text{KL}}`],
+  },
   sample: {
     text: ['Codes are drawn from the prior and decoded. The grid shows the decoder means, not noisy draws from p(x|z): adding the learned noise σ to every pixel would only add static.'],
     display: [String.raw`z\sim p(z)=\mathcal N(0,I),\qquad p_\theta(x\mid z)=\mathcal N\big(\hat x_\theta(z),\ \sigma^2 I\big)`],

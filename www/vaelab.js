@@ -329,6 +329,15 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     return Array.from({ length: steps + 1 }, (_, i) => flat.subarray(i * size, (i + 1) * size));
   };
 
+  /**
+   * One image's path through the model (784 floats): {encoder: [activations per hidden layer],
+   * mu, logvar, eps, z, decoder: [...], mean (784), sigma, rec, kl_per_latent, kl, nelbo}; eps is
+   * drawn from `seed`. The Inside panel draws it.
+   */
+  lab.inside = async (pixels, { seed = 0, slot } = {}) => {
+    const x = floats(pixels, 'inside');
+    return call('inside', { slot: slotOf(slot), pixels: x, seed }, [x.buffer]);
+  };
   lab.collapse = async (slot) => call('collapse', { slot: slotOf(slot) });
   lab.latentMap = async (slot) => call('latentMap', { slot: slotOf(slot) });
   /**
@@ -507,6 +516,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       sample: async (n, seed, s) => lab.sample(n, seed, cur(s)),
       chain: async (n, steps, seed, o = {}) => lab.chain(n, steps, seed, { ...o, slot: cur(o.slot) }),
       collapse: async (s) => lab.collapse(cur(s)),
+      inside: async (x, o = {}) => lab.inside(x, { ...o, slot: cur(o.slot) }),
       latentMap: async (s) => lab.latentMap(cur(s)),
       evaluate: async (o = {}) => lab.evaluate(typeof o === 'string' ? o : { ...o, slot: cur(o?.slot) }),
       async removeSlot(s) {

@@ -271,6 +271,7 @@ const ops = {
   chain: ({ slot, n, steps, seed, start }) => lab.chain(slot, n, steps, seed >>> 0, start ?? new Float32Array()),
   collapse: ({ slot }) => lab.collapse(slot),
   latentMap: ({ slot }) => lab.latentMap(slot),
+  inside: ({ slot, pixels, seed }) => lab.inside(slot, pixels, seed),
   evaluate: ({ slot, importanceSamples }) => lab.evaluate(slot, importanceSamples ?? undefined),
   simulateCrash() {
     throw new WebAssembly.RuntimeError('unreachable (simulated engine crash)');

@@ -493,6 +493,29 @@ impl Lab {
         st.slots.remove(&slot);
     }
 
+    /// One image's path through the model (`infer::Inside`): every layer's activations, mu,
+    /// logvar, the noise eps (from `seed`), z, the decoder mean, sigma and the loss terms.
+    pub fn inside(&self, slot: String, pixels: Vec<f32>, seed: u32) -> Promise {
+        promise(&self.state, move |state| async move {
+            if check_pixels(&pixels, "inside")? != 1 {
+                return Err(invalid("inside: one image (784 floats) at a time"));
+            }
+            // the host's path on either backend (on WebGPU the weights are read back once)
+            let dense = match state.borrow_mut().dense(&slot)? {
+                Some(fast) => fast,
+                None => {
+                    let model = state.borrow().model(&slot)?;
+                    Rc::new(DenseVae::new(
+                        &model.arch(),
+                        &read_f32_async(model.flat_params()).await?,
+                    )?)
+                }
+            };
+            let eps = Rng::new(seed as u64).normals(dense.latent());
+            to_js(&dense.inside(&pixels, &eps))
+        })
+    }
+
     /// -> Float32Array(2 n L): mu then logvar.
     pub fn encode(&self, slot: String, pixels: Vec<f32>) -> Promise {
         promise(&self.state, |state| async move {

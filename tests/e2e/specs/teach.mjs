@@ -1,7 +1,7 @@
 // Teaching features: slow motion (one mini-batch at a time, a speed control), collapse on demand
 // (β), the likelihood by importance sampling, the decoded plane of a 2-latent model, and the
 // page opening where a student starts.
-import { assert, open, tab } from '../helpers.mjs';
+import { assert, open, tab, drawSeven } from '../helpers.mjs';
 
 export default (cfg, { url, shot }) => [
   ['The page opens on Draw and explains the negative nELBO where it shows', async (page) => {
@@ -14,7 +14,7 @@ export default (cfg, { url, shot }) => [
   ['Every panel explains itself; the formulas are typeset by KaTeX when opened', async (page) => {
     await open(page, url, 'panel=train');
     const ids = await page.$$eval('details.explain', (d) => d.map((e) => e.id));
-    assert(ids.length === 9, `explanations: ${ids}`);
+    assert(ids.length === 10, `explanations: ${ids}`);
     await page.click('#explain-train summary');
     await page.waitForSelector('#explain-train[data-typeset]', { timeout: 30_000 });
     assert(await page.$eval('#explain-train', (d) => d.dataset.typeset) === 'true', 'KaTeX failed');
@@ -22,6 +22,50 @@ export default (cfg, { url, shot }) => [
     assert(math === 2, `${math} typeset formulas`);
     // the fonts came from the app's own origin
     await page.waitForFunction(() => document.fonts.check('16px KaTeX_Main'), null, { timeout: 30_000 });
+  }],
+  ['Inside: the diagram follows a drawn digit and a training step', async (page) => {
+    await open(page, url, 'panel=draw&arch=C');
+    await drawSeven(page);
+    await tab(page, 'inside');
+    await page.selectOption('#inside-source', 'drawn');
+    await page.waitForFunction(() => Number(document.getElementById('inside-flow').dataset.version ?? 0) >= 1
+      && document.getElementById('inside-source').value === 'drawn' && new URL(location.href).searchParams.get('source') === 'drawn', null, { timeout: 60_000 });
+    // the diagram's input is the drawn digit, its layers C's (one hidden layer each side)
+    const same = await page.evaluate(() => {
+      const c = document.querySelector('#inside-flow canvas');
+      const d = c.getContext('2d').getImageData(1, 1, 28, 28).data;
+      const x = window.vaeLabApp.drawn;
+      let worst = 0;
+      for (let i = 0; i < 784; i++) worst = Math.max(worst, Math.abs(d[i * 4] / 255 - x[i]));
+      return worst;
+    });
+    assert(same < 0.01, `the diagram's x differs from the drawn digit by ${same}`);
+    assert(await page.$eval('#inside-flow', (f) => f.dataset.layers) === '2', 'C has one hidden layer each side');
+    // its loss terms add up, and match the engine's evaluation of the same image and noise
+    const text = await page.textContent('#inside-loss');
+    assert(/nELBO = .* = -?\d/.test(text), `loss block: ${text}`);
+    // hover names a unit and its value
+    const part = page.locator('#inside-flow canvas.cells').first();
+    const box = await part.boundingBox();
+    await page.mouse.move(box.x + 4, box.y + 4);
+    assert(/encoder layer 1\[0\] = /.test(await page.textContent('#inside-info')), 'hover shows no value');
+    // a training step of a new model: the diagram follows the run's weights
+    await page.evaluate(async () => {
+      const h = window.vaeLab.train({ arch: 'C', epochs: 1, limit: 640, seed: 4, slot: 'inside-run' });
+      await h.setSpeed(1);
+      await h.started;
+      await h.pause();
+      window.insideRun = h;
+    });
+    await page.waitForFunction(() => window.vaeLab.current === 'inside-run' && document.getElementById('inside-loss').textContent.includes('inside-run'), null, { timeout: 60_000 });
+    await page.waitForTimeout(800); // a redraw the run's first step scheduled lands first
+    const before = await page.$eval('#inside-flow', (f) => [f.dataset.version, f.dataset.nelbo]);
+    await page.evaluate(() => window.insideRun.step());
+    await page.waitForFunction((v) => Number(document.getElementById('inside-flow').dataset.version) > Number(v), before[0], { timeout: 60_000 });
+    const after = await page.$eval('#inside-flow', (f) => f.dataset.nelbo);
+    assert(after !== before[1], `the nELBO did not change with a training step (${after})`);
+    await page.evaluate(() => window.insideRun.stop());
+    await shot(page, 'inside');
   }],
   ['Step advances a paused run by exactly one mini-batch; the speed control slows a run', async (page) => {
     await open(page, url, 'panel=train');
