@@ -206,6 +206,17 @@ pub struct TrainProgress {
     /// The KL weight of the objective the next step trains on (β during and after warm-up);
     /// the objective of the chunk is `chunk.rec + kl_weight * chunk.kl`.
     pub kl_weight: f64,
+    /// The L2 norm of the objective's gradient per layer, for a chunk of one step (slow motion
+    /// and "step"); absent at full speed.
+    pub grad_norms: Option<Vec<GradNorm>>,
+}
+
+/// One layer's gradient norm in a training step.
+#[derive(Clone, Debug, Serialize)]
+pub struct GradNorm {
+    /// "h1", "μ, log σ² head", "g1", "x̂ head", "log σ".
+    pub layer: String,
+    pub norm: f64,
 }
 
 /// The steps of one chunk and their mean numbers.

@@ -338,6 +338,51 @@ impl Vae {
         }
     }
 
+    /// Names of the parameter groups of [`Vae::grad_norms_sq`]: each layer (weight and bias),
+    /// input side first, then log σ.
+    pub fn layer_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = (1..=self.encoder.len()).map(|i| format!("h{i}")).collect();
+        names.push("μ, log σ² head".into());
+        names.extend((1..=self.decoder.len()).map(|i| format!("g{i}")));
+        names.push("x̂ head".into());
+        names.push("log σ".into());
+        names
+    }
+
+    /// Squared L2 norm of the gradient of each parameter group ([`Vae::layer_names`]) in `grads`
+    /// (a step's gradients, before the optimiser consumes them): [groups], on the device.
+    pub fn grad_norms_sq(&self, grads: &burn::optim::GradientsParams) -> Tensor<1> {
+        let device = self.log_sigma.val().device();
+        let zero = || Tensor::<1>::zeros([1], &device);
+        let mut parts = Vec::new();
+        for layer in self
+            .encoder
+            .iter()
+            .chain([&self.enc_out])
+            .chain(&self.decoder)
+            .chain([&self.dec_out])
+        {
+            let w = grads
+                .get::<2>(layer.weight.id)
+                .map(|g| (g.clone() * g).sum())
+                .unwrap_or_else(zero);
+            let b = layer
+                .bias
+                .as_ref()
+                .and_then(|b| grads.get::<1>(b.id))
+                .map(|g| (g.clone() * g).sum())
+                .unwrap_or_else(zero);
+            parts.push(w + b);
+        }
+        parts.push(
+            grads
+                .get::<1>(self.log_sigma.id)
+                .map(|g| (g.clone() * g).sum())
+                .unwrap_or_else(zero),
+        );
+        Tensor::cat(parts, 0)
+    }
+
     /// log sigma of the decoder noise, shape [1].
     pub fn log_sigma(&self) -> Tensor<1> {
         self.log_sigma.val()

@@ -138,6 +138,10 @@ pub struct Trainer {
     /// Lowest nELBO seen (chunks and epochs), the reference for the divergence guard.
     best: f64,
     pub history: Vec<EpochRecord>,
+    /// Keep each step's per-layer gradient norms (slow motion shows them; off at full speed).
+    pub track_grad_norms: bool,
+    /// Squared gradient norm per parameter group of the last tracked step ([`Vae::layer_names`]).
+    grad_norms_sq: Option<Tensor<1>>,
 }
 
 impl TrainingConfig {
@@ -219,6 +223,8 @@ impl Trainer {
             epoch_sums: zeros.clone(),
             chunk_sums: zeros,
             chunk_steps: 0,
+            track_grad_norms: false,
+            grad_norms_sq: None,
             best: f64::INFINITY,
             history: Vec::new(),
             test: split.test.clone(),
@@ -278,12 +284,20 @@ impl Trainer {
             elbo.rec + elbo.kl * weight
         };
         let grads = GradientsParams::from_grads(objective.backward(), &self.model);
+        if self.track_grad_norms {
+            self.grad_norms_sq = Some(self.model.grad_norms_sq(&grads));
+        }
         self.model = self.optim.step(self.config.lr, self.model.clone(), grads);
         self.epoch_sums = self.epoch_sums.clone() + sums.clone();
         self.chunk_sums = self.chunk_sums.clone() + sums;
         self.chunk_steps += 1;
         self.cursor = end;
         end == self.order.len()
+    }
+
+    /// The last tracked step's squared gradient norms per parameter group, taken (once).
+    pub fn take_grad_norms_sq(&mut self) -> Option<Tensor<1>> {
+        self.grad_norms_sq.take()
     }
 
     /// The KL weight of the next step: β, ramped up linearly over the warm-up epochs.

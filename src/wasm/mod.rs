@@ -501,7 +501,9 @@ impl Lab {
                 return Err(invalid("inside: one image (784 floats) at a time"));
             }
             // the host's path on either backend (on WebGPU the weights are read back once)
-            let dense = match state.borrow_mut().dense(&slot)? {
+            // the borrow ends here: it must not be held across the readback's await
+            let fast = state.borrow_mut().dense(&slot)?;
+            let dense = match fast {
                 Some(fast) => fast,
                 None => {
                     let model = state.borrow().model(&slot)?;
@@ -685,7 +687,9 @@ impl Lab {
             };
             let k = check_count(k, MAX_IMPORTANCE_SAMPLES, "importanceSamples")?;
             // the host's inference path on either backend (the weights read back once, async)
-            let dense = match state.borrow_mut().dense(&slot)? {
+            // the borrow ends here: it must not be held across the readback's await
+            let fast = state.borrow_mut().dense(&slot)?;
+            let dense = match fast {
                 Some(fast) => fast,
                 None => Rc::new(DenseVae::new(
                     &model.arch(),

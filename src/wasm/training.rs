@@ -43,6 +43,8 @@ struct Resumed<'a> {
 struct Chunk {
     sums: Tensor<1>,
     steps: usize,
+    /// Squared gradient norms per parameter group of the chunk's step, when it was one step.
+    grad_norms_sq: Option<Tensor<1>>,
     /// At an epoch end: the epoch's training sums and the held-out sums.
     epoch_end: Option<(Tensor<1>, Tensor<1>)>,
 }
@@ -68,6 +70,8 @@ fn step_chunk(state: &Shared, max_steps: u32) -> Result<Chunk, JsValue> {
         .as_mut()
         .ok_or_else(|| invalid("no training run (call trainStart first)"))?;
     let mut epoch_end = None;
+    // slow motion and "step" run one step per call: those report per-layer gradient norms
+    run.trainer.track_grad_norms = max_steps == 1;
     if !run.trainer.is_done() {
         for _ in 0..max_steps.clamp(1, 10_000) {
             if run.trainer.step() {
@@ -80,6 +84,7 @@ fn step_chunk(state: &Shared, max_steps: u32) -> Result<Chunk, JsValue> {
     Ok(Chunk {
         sums,
         steps,
+        grad_norms_sq: run.trainer.take_grad_norms_sq(),
         epoch_end,
     })
 }
@@ -143,6 +148,7 @@ fn progress(
     chunk: ChunkProgress,
     epoch_end: Option<EpochRecord>,
     error: Option<String>,
+    grad_norms: Option<Vec<crate::lab::GradNorm>>,
 ) -> Result<JsValue, JsValue> {
     let st = state.borrow();
     let run = st.training.as_ref().ok_or_else(stopped)?;
@@ -163,6 +169,7 @@ fn progress(
         error,
         checkpoint: run.checkpoint.is_some(),
         kl_weight: t.kl_weight(),
+        grad_norms,
     })
 }
 
@@ -258,6 +265,23 @@ impl Lab {
         promise(&self.state, |state| async move {
             let chunk = step_chunk(&state, max_steps)?;
             let m = Metrics::from_sums(&read_f32_async(chunk.sums).await?);
+            let grad_norms = match chunk.grad_norms_sq {
+                Some(sq) => {
+                    let sq = read_f32_async(sq).await?;
+                    let names = with_run(&state, |run| run.trainer.model().layer_names())?;
+                    Some(
+                        names
+                            .into_iter()
+                            .zip(sq)
+                            .map(|(layer, s)| crate::lab::GradNorm {
+                                layer,
+                                norm: (s as f64).sqrt(),
+                            })
+                            .collect(),
+                    )
+                }
+                None => None,
+            };
             let checked = if chunk.steps > 0 {
                 with_run(&state, |run| run.trainer.check(m, "the last chunk's"))?
             } else {
@@ -296,7 +320,7 @@ impl Lab {
                 kl: m.kl,
                 rec: m.rec,
             };
-            progress(&state, chunk, record, error)
+            progress(&state, chunk, record, error, grad_norms)
         })
     }
 

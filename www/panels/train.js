@@ -98,6 +98,15 @@ export default {
     const resume = el('button', { id: 'train-resume', disabled: true, onclick: () => { handle?.resume(); setState('running'); } }, 'Resume');
     const stop = el('button', { id: 'train-stop', disabled: true, onclick: () => handle?.stop() }, 'Stop');
     const bar = el('progress', { id: 'train-progress', max: 1, value: 0 });
+    // slow motion and Step report each step's gradient norm per layer
+    const gradNorms = el('div', { id: 'train-grad-norms', class: 'grad-norms', hidden: true });
+    function showGradNorms(list) {
+      const top = Math.max(...list.map((g) => g.norm), 1e-12);
+      gradNorms.hidden = false;
+      gradNorms.replaceChildren(el('span', { class: 'muted' }, 'gradient norm per layer, last step:'),
+        ...list.map((g) => el('span', { class: 'gn', title: `‖∂objective/∂${g.layer}‖ = ${g.norm}` }, el('i', { style: { width: `${Math.max(2, (48 * g.norm) / top)}px` } }), `${g.layer} ${g.norm.toPrecision(3)}`)));
+      gradNorms.dataset.layers = String(list.length);
+    }
     const status = el('span', { id: 'train-status', class: 'muted' }, 'idle');
     const table = el('table', { class: 'runs' });
     const chartBox = el('div', { class: 'charts' });
@@ -162,6 +171,7 @@ export default {
       const objective = d.kl_weight !== 1 && Number.isFinite(d.chunk.rec) ? ` · objective ${fmt(d.chunk.rec + d.kl_weight * d.chunk.kl)} (KL weight ${d.kl_weight.toFixed(2)})` : '';
       status.textContent = `epoch ${Math.min(d.epoch + (d.done ? 0 : 1), d.epochs)}/${d.epochs} · step ${d.step}/${d.steps_per_epoch} · ${rate ? Math.round(rate).toLocaleString('en') : '–'} images/s · ETA ${eta}${objective}`;
       status.dataset.images = String(d.images);
+      if (d.grad_norms) showGradNorms(d.grad_norms);
       if (d.chunk.steps > 0 && Number.isFinite(d.chunk.nelbo)) {
         const x = d.epoch_end ? d.epoch_end.epoch : d.epoch + d.step / d.steps_per_epoch;
         run.chunks.push([x, d.chunk.nelbo, d.chunk.kl]);
@@ -271,6 +281,7 @@ export default {
       unfinished,
       el('div', { class: 'row' }, start, pause, resume, stop, stepButton, labelled('Speed', speed), presetCollapse),
       el('div', { class: 'row progress-row' }, bar, status),
+      gradNorms,
       table, chartBox);
     setState('idle');
     lab.ready.then(listUnfinished, () => {});

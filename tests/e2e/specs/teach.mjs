@@ -90,6 +90,10 @@ export default (cfg, { url, shot }) => [
     await page.waitForFunction((b) => Number(document.getElementById('train-status').dataset.images) !== b, before, { timeout: 60_000 });
     const after = await page.$eval('#train-status', (s) => Number(s.dataset.images));
     assert(after - before === 64, `one step trained ${after - before} images`);
+    // a step reports its gradient norm per layer: A has no hidden layer, so its head, the
+    // decoder's head and log σ
+    const norms = await page.$$eval('#train-grad-norms .gn', (g) => g.map((e) => e.textContent));
+    assert(norms.length === 3 && norms.every((t) => /\d/.test(t)), `gradient norms: ${norms}`);
     await page.click('#train-step');
     await page.waitForFunction((b) => Number(document.getElementById('train-status').dataset.images) === b + 128, before, { timeout: 60_000 });
     await page.click('#train-stop');
