@@ -153,4 +153,51 @@ mod tests {
         }
         assert!(analytic[p - 1].abs() > 1.0, "log sigma matters");
     }
+
+    /// The per-layer gradient norms the page shows in slow motion are the norms of exactly the
+    /// gradients autodiff gives, grouped layer by layer (weight and bias), then log σ.
+    #[test]
+    fn per_layer_gradient_norms_group_the_gradients() {
+        let ad = crate::cpu_device().autodiff();
+        let spec = ArchSpec::new(vec![5, 4]).with_latent(3);
+        let model = spec.init(&ad, 2);
+        let mut rng = crate::rng::Rng::new(1);
+        let x = Tensor::<2>::from_data(
+            TensorData::new(
+                (0..2 * 784)
+                    .map(|_| rng.uniform() as f32)
+                    .collect::<Vec<_>>(),
+                [2, 784],
+            ),
+            &ad,
+        );
+        let eps = Tensor::<2>::from_data(TensorData::new(rng.normals(2 * 3), [2, 3]), &ad);
+        let grads = Elbo::compute(&model, x, eps).nelbo.backward();
+        let flat = crate::read_f32(model.flat_grads(&grads)).unwrap();
+        let params = burn::optim::GradientsParams::from_grads(grads, &model);
+        let norms = crate::read_f32(model.grad_norms_sq(&params)).unwrap();
+        let names = model.layer_names();
+        assert_eq!(
+            names,
+            ["h1", "h2", "μ, log σ² head", "g1", "g2", "x̂ head", "log σ"]
+        );
+        assert_eq!(norms.len(), names.len());
+        // weight and bias of each layer, in flat order, then log sigma
+        let shapes = spec.param_shapes();
+        let mut at = 0;
+        let mut want = Vec::new();
+        for pair in shapes[..shapes.len() - 1].chunks(2) {
+            let n: usize = pair.iter().map(|s| s.iter().product::<usize>()).sum();
+            want.push(flat[at..at + n].iter().map(|g| (g * g) as f64).sum::<f64>());
+            at += n;
+        }
+        want.push((flat[at] * flat[at]) as f64);
+        for (i, (got, want)) in norms.iter().zip(&want).enumerate() {
+            assert!(
+                (*got as f64 - want).abs() <= 1e-4 * want.max(1e-6),
+                "{}: {got} vs {want}",
+                names[i]
+            );
+        }
+    }
 }
