@@ -275,7 +275,9 @@ copyLink?.addEventListener('click', () => app.guard(async () => {
 // Registered once the app runs (it never competes with the first load). Files the engine fetched
 // before the service worker controlled the page are handed to it to keep. `?sw=0` leaves it off
 // (and removes an installed one), for working on the app itself.
-const engineFiles = new Set();
+// every file the engine loaded, from its start (the API records them: this module's listeners
+// are attached only after the panels' modules have loaded)
+const engineFiles = lab.fetchedFiles;
 /** Resolves to the active service worker, once goOffline has registered one. */
 let swReady = null;
 let updating = false;

@@ -114,6 +114,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     data: null,
     /** The slot that calls without an explicit `slot` use. */
     current: null,
+    /** URLs of the files the engine has loaded (the page's service worker keeps them). */
+    fetchedFiles: new Set(),
     events,
     on(type, fn) {
       events.addEventListener(type, (e) => fn(e.detail));
@@ -127,6 +129,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   function onMessage({ data }) {
     if (data.event) {
       if (data.event === 'backend') Object.assign(lab, data.detail);
+      if (data.event === 'fetched') lab.fetchedFiles.add(data.detail.url);
       // a trapped wasm module (a Rust panic, a lost GPU inside wgpu) cannot be used again; the
       // restart ends the run (its last checkpoint stays, to resume)
       if (data.event === 'train-error' && data.detail.kind === 'trap' && lab.backend) recover(`the model engine failed (${data.detail.message})`);

@@ -80,8 +80,8 @@ export default {
     };
     const arrow = (text = '→') => el('span', { class: 'inside-arrow', 'aria-hidden': 'true' }, text);
 
-    async function pixels() {
-      if (source.value === 'drawn') {
+    async function pixels(src) {
+      if (src === 'drawn') {
         if (!app.drawn) throw new Error('Draw a digit in the Draw panel first, or pick a held-out digit.');
         return app.drawn;
       }
@@ -92,11 +92,14 @@ export default {
     async function render() {
       if (!lab.current) return;
       await app.guard(async () => {
-        const x = await pixels();
+        // what this render shows, read once: the controls may change while it is in flight
+        const src = source.value;
+        const digit = index.value;
+        const x = await pixels(src);
         const seed = Math.max(0, Math.floor(Number(epsSeed.value) || 0));
         const t = await lab.inside(x, { seed });
-        app.setParam('source', source.value === 'drawn' ? 'drawn' : null);
-        app.setParam('digit', source.value === 'drawn' ? null : index.value);
+        app.setParam('source', src === 'drawn' ? 'drawn' : null);
+        app.setParam('digit', src === 'drawn' ? null : digit);
         app.setParam('eps', seed || null);
         const L = t.mu.length;
         const cols = (w) => (w <= 16 ? w : 8);
@@ -127,6 +130,7 @@ export default {
           el('div', {}, el('strong', {}, 'nELBO = '), `${fmt(t.rec, 1)} + ${fmt(t.kl, 1)} = ${fmt(t.nelbo, 1)} nats`, el('span', { class: 'muted' }, ` (model ${lab.current}, this one draw of ε)`)));
         flow.dataset.nelbo = String(t.nelbo);
         flow.dataset.layers = String(t.encoder.length + t.decoder.length);
+        flow.dataset.source = src;
         flow.dataset.version = String(++version);
       });
     }

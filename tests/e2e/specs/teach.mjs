@@ -28,8 +28,8 @@ export default (cfg, { url, shot }) => [
     await drawSeven(page);
     await tab(page, 'inside');
     await page.selectOption('#inside-source', 'drawn');
-    await page.waitForFunction(() => Number(document.getElementById('inside-flow').dataset.version ?? 0) >= 1
-      && document.getElementById('inside-source').value === 'drawn' && new URL(location.href).searchParams.get('source') === 'drawn', null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.getElementById('inside-flow').dataset.source === 'drawn'
+      && new URL(location.href).searchParams.get('source') === 'drawn', null, { timeout: 60_000 });
     // the diagram's input is the drawn digit, its layers C's (one hidden layer each side)
     const same = await page.evaluate(() => {
       const c = document.querySelector('#inside-flow canvas');
