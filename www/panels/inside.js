@@ -4,7 +4,7 @@
 // follows the selected model (custom ones included) and redraws as it trains.
 import { el, drawDigits, digitCanvas, labelled, fmt } from '../ui.js';
 
-const CELL = 9;
+const CELL = 11;
 
 /** Values as a grid of cells: ReLU activations white to blue, signed values red-white-blue. */
 function drawCells(canvas, values, { cols, signed, max }) {
