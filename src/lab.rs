@@ -228,6 +228,37 @@ pub struct ChunkProgress {
     pub rec: f64,
 }
 
+/// Mean log p(x) over `digits`, in nats per image, by importance sampling with `k` draws per
+/// image ([`crate::infer::DenseVae::log_likelihood`]; k = 1 is the one-sample ELBO). Images go
+/// 250 at a time, so memory stays flat for any k.
+pub fn log_likelihood(
+    model: &crate::infer::DenseVae,
+    digits: &crate::data::Digits,
+    k: usize,
+    seed: u64,
+) -> Result<f64, VaeError> {
+    if digits.is_empty() {
+        return Err(VaeError::Invalid("no images to evaluate".into()));
+    }
+    let mut rng = crate::rng::Rng::new(seed);
+    let mut total = 0.0f64;
+    let indices: Vec<usize> = (0..digits.len()).collect();
+    for chunk in indices.chunks(250) {
+        let x = digits.floats(chunk);
+        total += model
+            .log_likelihood(&x, chunk.len(), k, &mut rng)
+            .iter()
+            .sum::<f64>();
+    }
+    let mean = total / digits.len() as f64;
+    if !mean.is_finite() {
+        return Err(VaeError::Invalid(format!(
+            "the model gives a non-finite log-likelihood ({mean}) on these images"
+        )));
+    }
+    Ok(mean)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,35 +320,4 @@ mod tests {
         assert_eq!(c.presets[2].params, 103_593);
         assert_eq!(c.limits["maxParams"], crate::limits::MAX_PARAMS as f64);
     }
-}
-
-/// Mean log p(x) over `digits`, in nats per image, by importance sampling with `k` draws per
-/// image ([`crate::infer::DenseVae::log_likelihood`]; k = 1 is the one-sample ELBO). Images go
-/// 250 at a time, so memory stays flat for any k.
-pub fn log_likelihood(
-    model: &crate::infer::DenseVae,
-    digits: &crate::data::Digits,
-    k: usize,
-    seed: u64,
-) -> Result<f64, VaeError> {
-    if digits.is_empty() {
-        return Err(VaeError::Invalid("no images to evaluate".into()));
-    }
-    let mut rng = crate::rng::Rng::new(seed);
-    let mut total = 0.0f64;
-    let indices: Vec<usize> = (0..digits.len()).collect();
-    for chunk in indices.chunks(250) {
-        let x = digits.floats(chunk);
-        total += model
-            .log_likelihood(&x, chunk.len(), k, &mut rng)
-            .iter()
-            .sum::<f64>();
-    }
-    let mean = total / digits.len() as f64;
-    if !mean.is_finite() {
-        return Err(VaeError::Invalid(format!(
-            "the model gives a non-finite log-likelihood ({mean}) on these images"
-        )));
-    }
-    Ok(mean)
 }
