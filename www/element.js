@@ -20,9 +20,6 @@ let noticeShown = false;
 const panelModules = {};
 const panelModule = (id) => (panelModules[id] ??= import(`./panels/${id}.js`).then((m) => m.default));
 
-/** Attributes that name the figure's state (beyond panel, arch, backend and height). */
-const STATE = ['seed', 'start', 'step', 'digits', 'sampled', 'source', 'digit', 'to', 'z', 'point', 'models', 'eps'];
-
 /** Mount VAE Lab into `host` (a <vae-lab> element); called on connect and when `panel` changes. */
 export async function mount(host) {
   const fire = (type, detail) => host.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
