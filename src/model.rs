@@ -338,6 +338,15 @@ impl Vae {
         }
     }
 
+    /// Every linear layer in parameter order: encoder, its head, decoder, its head.
+    fn layers(&self) -> impl Iterator<Item = &Linear> {
+        self.encoder
+            .iter()
+            .chain([&self.enc_out])
+            .chain(&self.decoder)
+            .chain([&self.dec_out])
+    }
+
     /// Names of the parameter groups of [`Vae::grad_norms_sq`]: each layer (weight and bias),
     /// input side first, then log σ.
     pub fn layer_names(&self) -> Vec<String> {
@@ -355,13 +364,7 @@ impl Vae {
         let device = self.log_sigma.val().device();
         let zero = || Tensor::<1>::zeros([1], &device);
         let mut parts = Vec::new();
-        for layer in self
-            .encoder
-            .iter()
-            .chain([&self.enc_out])
-            .chain(&self.decoder)
-            .chain([&self.dec_out])
-        {
+        for layer in self.layers() {
             let w = grads
                 .get::<2>(layer.weight.id)
                 .map(|g| (g.clone() * g).sum())
@@ -392,13 +395,7 @@ impl Vae {
     /// so that saving needs a single readback (async on the web).
     pub fn flat_params(&self) -> Tensor<1> {
         let mut parts: Vec<Tensor<1>> = Vec::new();
-        for layer in self
-            .encoder
-            .iter()
-            .chain([&self.enc_out])
-            .chain(&self.decoder)
-            .chain([&self.dec_out])
-        {
+        for layer in self.layers() {
             parts.push(layer.weight.val().flatten(0, 1));
             parts.push(layer.bias.as_ref().expect("layers have biases").val());
         }
@@ -411,13 +408,7 @@ impl Vae {
     pub(crate) fn flat_grads(&self, grads: &burn::tensor::Gradients) -> Tensor<1> {
         let missing = "every parameter has a gradient";
         let mut parts: Vec<Tensor<1>> = Vec::new();
-        for layer in self
-            .encoder
-            .iter()
-            .chain([&self.enc_out])
-            .chain(&self.decoder)
-            .chain([&self.dec_out])
-        {
+        for layer in self.layers() {
             parts.push(layer.weight.val().grad(grads).expect(missing).flatten(0, 1));
             parts.push(
                 layer
