@@ -8,6 +8,8 @@
 //    export, pause and stop while a run is busy.
 // One JSON object per line on stdout, then a table; `--out FILE` also writes them as a JSON array.
 //   node tests/e2e/bench.mjs [--only webgpu|cpu] [--archs A,B,C,D,E] [--out bench/results/DATE.json]
+//   SW=0 node tests/e2e/bench.mjs ...   (the timed page without its service worker, which installs
+//   and keeps files in the background on a first visit)
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { BASE_FLAGS, WEBGPU_FLAGS, launch } from './browser.mjs';
@@ -72,7 +74,7 @@ for (const cfg of configs) {
 
   const browser = await launch(cfg.args);
   const page = await browser.newPage();
-  await page.goto(`${url}index.html?panel=models&backend=${cfg.name}`);
+  await page.goto(`${url}index.html?panel=models&backend=${cfg.name}${process.env.SW === "0" ? "&sw=0" : ""}`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
   const r = await page.evaluate(async ({ limit, reps, archs }) => {
     const lab = window.vaeLab;
