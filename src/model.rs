@@ -171,6 +171,18 @@ impl ArchSpec {
         shapes
     }
 
+    /// Names of the parameter groups of [`Vae::grad_norms_sq`]: each layer (weight and bias),
+    /// input side first, then log σ.
+    pub fn layer_names(&self) -> Vec<String> {
+        let n = self.hidden.len();
+        let mut names: Vec<String> = (1..=n).map(|i| format!("h{i}")).collect();
+        names.push("μ, log σ² head".into());
+        names.extend((1..=n).map(|i| format!("g{i}")));
+        names.push("x̂ head".into());
+        names.push("log σ".into());
+        names
+    }
+
     /// Number of scalar parameters (Table I of the report).
     pub fn param_count(&self) -> usize {
         self.param_shapes()
@@ -347,15 +359,9 @@ impl Vae {
             .chain([&self.dec_out])
     }
 
-    /// Names of the parameter groups of [`Vae::grad_norms_sq`]: each layer (weight and bias),
-    /// input side first, then log σ.
+    /// [`ArchSpec::layer_names`] of this model.
     pub fn layer_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = (1..=self.encoder.len()).map(|i| format!("h{i}")).collect();
-        names.push("μ, log σ² head".into());
-        names.extend((1..=self.decoder.len()).map(|i| format!("g{i}")));
-        names.push("x̂ head".into());
-        names.push("log σ".into());
-        names
+        self.arch().layer_names()
     }
 
     /// Squared L2 norm of the gradient of each parameter group ([`Vae::layer_names`]) in `grads`

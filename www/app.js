@@ -275,15 +275,13 @@ copyLink?.addEventListener('click', () => app.guard(async () => {
 // Registered once the app runs (it never competes with the first load). Files the engine fetched
 // before the service worker controlled the page are handed to it to keep. `?sw=0` leaves it off
 // (and removes an installed one), for working on the app itself.
-// every file the engine loaded, from its start (the API records them: this module's listeners
-// are attached only after the panels' modules have loaded)
-const engineFiles = lab.fetchedFiles;
 /** Resolves to the active service worker, once goOffline has registered one. */
 let swReady = null;
 let updating = false;
+// every file the engine loaded since its start is in lab.fetchedFiles (the API records them:
+// this module's listeners are attached only after the panels' modules have loaded); later ones
 lab.on('fetched', ({ url }) => {
-  engineFiles.add(url);
-  // to the active service worker once there is one (not only the controller: a first visit's
+  // go to the active service worker once there is one (not only the controller: a first visit's
   // page is claimed a moment after the worker is active)
   if (swReady) swReady.then((sw) => sw.postMessage({ type: 'keep', urls: [url] }));
 });
@@ -300,7 +298,7 @@ async function goOffline() {
   });
   swReady = navigator.serviceWorker.ready.then((r) => r.active);
   const sw = await swReady;
-  sw.postMessage({ type: 'keep', urls: [...engineFiles], id: 'first-visit' });
+  sw.postMessage({ type: 'keep', urls: [...lab.fetchedFiles], id: 'first-visit' });
   // a new deploy waits until the visitor reloads: never old scripts with a new engine
   const offerUpdate = () => {
     if (!reg.waiting || !navigator.serviceWorker.controller || embed) return;

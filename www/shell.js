@@ -37,6 +37,19 @@ export function panelContext({ lab, say, isVisible, param, setParam }) {
 }
 
 /**
+ * The digit a panel works on: the drawn one (`kind` 'drawn'), or held-out digit number `index`
+ * (clamped to the held-out set). 784 floats.
+ */
+export async function chosenDigit(app, kind, index, hint = '') {
+  if (kind === 'drawn') {
+    if (!app.drawn) throw new Error(`Draw a digit in the Draw panel first${hint}.`);
+    return app.drawn;
+  }
+  const n = app.lab.data?.n_test ?? 1000;
+  return app.lab.testImages([Math.max(0, Math.min(n - 1, Math.floor(Number(index) || 0)))]);
+}
+
+/**
  * A panel's section: its title, the tools for its figure (a panel offers `figure()` ->
  * {canvas, name, pixelated} and/or `csv()` -> {rows, name}), then the panel.
  */

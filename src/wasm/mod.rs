@@ -159,6 +159,20 @@ impl State {
     }
 }
 
+/// The host inference model of `slot` on either backend: the cached one on the CPU, on WebGPU one
+/// built from the weights read back (async). No borrow of `state` is held across the readback.
+async fn host_model(state: &Shared, slot: &str) -> Result<Rc<DenseVae>, JsValue> {
+    let fast = state.borrow_mut().dense(slot)?;
+    if let Some(fast) = fast {
+        return Ok(fast);
+    }
+    let model = state.borrow().model(slot)?;
+    Ok(Rc::new(DenseVae::new(
+        &model.arch(),
+        &read_f32_async(model.flat_params()).await?,
+    )?))
+}
+
 async fn read(t: Tensor<2>) -> Result<Vec<f32>, JsValue> {
     Ok(read_f32_async(t).await?)
 }
@@ -500,19 +514,7 @@ impl Lab {
             if check_pixels(&pixels, "inside")? != 1 {
                 return Err(invalid("inside: one image (784 floats) at a time"));
             }
-            // the host's path on either backend (on WebGPU the weights are read back once)
-            // the borrow ends here: it must not be held across the readback's await
-            let fast = state.borrow_mut().dense(&slot)?;
-            let dense = match fast {
-                Some(fast) => fast,
-                None => {
-                    let model = state.borrow().model(&slot)?;
-                    Rc::new(DenseVae::new(
-                        &model.arch(),
-                        &read_f32_async(model.flat_params()).await?,
-                    )?)
-                }
-            };
+            let dense = host_model(&state, &slot).await?;
             let eps = Rng::new(seed as u64).normals(dense.latent());
             to_js(&dense.inside(&pixels, &eps))
         })
@@ -686,16 +688,7 @@ impl Lab {
                 return to_js(&evaluation);
             };
             let k = check_count(k, MAX_IMPORTANCE_SAMPLES, "importanceSamples")?;
-            // the host's inference path on either backend (the weights read back once, async)
-            // the borrow ends here: it must not be held across the readback's await
-            let fast = state.borrow_mut().dense(&slot)?;
-            let dense = match fast {
-                Some(fast) => fast,
-                None => Rc::new(DenseVae::new(
-                    &model.arch(),
-                    &read_f32_async(model.flat_params()).await?,
-                )?),
-            };
+            let dense = host_model(&state, &slot).await?;
             let ll = lab::log_likelihood(&dense, &test, k, core_training::HELD_OUT_SEED)?;
             #[derive(serde::Serialize)]
             struct WithLikelihood {

@@ -268,7 +268,7 @@ impl Lab {
             let grad_norms = match chunk.grad_norms_sq {
                 Some(sq) => {
                     let sq = read_f32_async(sq).await?;
-                    let names = with_run(&state, |run| run.trainer.model().layer_names())?;
+                    let names = with_run(&state, |run| run.trainer.config.arch.layer_names())?;
                     Some(
                         names
                             .into_iter()

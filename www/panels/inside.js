@@ -3,6 +3,7 @@
 // two loss terms. Every part can be hovered or focused for its shape and values; the diagram
 // follows the selected model (custom ones included) and redraws as it trains.
 import { el, drawDigits, digitCanvas, labelled, fmt } from '../ui.js';
+import { chosenDigit } from '../shell.js';
 
 const CELL = 11;
 
@@ -80,22 +81,13 @@ export default {
     };
     const arrow = (text = '→') => el('span', { class: 'inside-arrow', 'aria-hidden': 'true' }, text);
 
-    async function pixels(src) {
-      if (src === 'drawn') {
-        if (!app.drawn) throw new Error('Draw a digit in the Draw panel first, or pick a held-out digit.');
-        return app.drawn;
-      }
-      const n = lab.data?.n_test ?? 1000;
-      return lab.testImages([Math.max(0, Math.min(n - 1, Math.floor(Number(index.value) || 0)))]);
-    }
-
     async function render() {
       if (!lab.current) return;
       await app.guard(async () => {
         // what this render shows, read once: the controls may change while it is in flight
         const src = source.value;
         const digit = index.value;
-        const x = await pixels(src);
+        const x = await chosenDigit(app, src, digit, ', or pick a held-out digit');
         const seed = Math.max(0, Math.floor(Number(epsSeed.value) || 0));
         const t = await lab.inside(x, { seed });
         app.setParam('source', src === 'drawn' ? 'drawn' : null);

@@ -1,5 +1,6 @@
 // Latent: move one latent at a time from a chosen digit; interpolate between two digits.
 import { el, drawDigits, digitCanvas, labelled } from '../ui.js';
+import { chosenDigit } from '../shell.js';
 
 export default {
   id: 'latent',
@@ -43,14 +44,7 @@ export default {
       app.setParam('to', indexB.value);
     };
 
-    async function digit(kind, i) {
-      if (kind === 'drawn') {
-        if (!app.drawn) throw new Error('Draw a digit in the Draw panel first.');
-        return app.drawn;
-      }
-      const n = lab.data?.n_test ?? 1000;
-      return lab.testImages([Math.max(0, Math.min(n - 1, Math.floor(Number(i) || 0)))]);
-    }
+    const digit = (kind, i) => chosenDigit(app, kind, i);
 
     // data-z0: the z0 the decoded digit shows (tests wait for it to match the slider)
     const decode = async () => {
