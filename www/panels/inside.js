@@ -46,6 +46,9 @@ export default {
     const flow = el('div', { class: 'inside-flow', id: 'inside-flow' });
     const loss = el('div', { class: 'inside-loss', id: 'inside-loss' });
     let version = 0;
+    /** Renders started; a render whose answer comes after a newer one started draws nothing (a
+     *  held-out digit's first fetch can make an older render finish last). */
+    let started = 0;
 
     /** A part of the diagram: a canvas with a caption; hover names the cell, focus the whole. */
     function part(name, caption, canvas, values, describe) {
@@ -85,11 +88,13 @@ export default {
       if (!lab.current) return;
       await app.guard(async () => {
         // what this render shows, read once: the controls may change while it is in flight
+        const mine = ++started;
         const src = source.value;
         const digit = index.value;
         const x = await chosenDigit(app, src, digit, ', or pick a held-out digit');
         const seed = Math.max(0, Math.floor(Number(epsSeed.value) || 0));
         const t = await lab.inside(x, { seed });
+        if (mine !== started) return;
         app.setParam('source', src === 'drawn' ? 'drawn' : null);
         app.setParam('digit', src === 'drawn' ? null : digit);
         app.setParam('eps', seed || null);
