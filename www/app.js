@@ -14,7 +14,9 @@ const backend = BACKENDS.includes(askedBackend) ? askedBackend : 'auto';
 
 // embedded pages leave the visitor's storage alone: no saved models, no resumable runs
 const firstArch = (params.get('arch') ?? 'C').toUpperCase();
-const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed, preload: [firstArch], probe: params.get('probe') === '1' });
+// the dataset in view: a shipped one starts with the engine; one of the visitor's own follows
+const askedData = params.get('data') ?? 'mnist';
+const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed, preload: [firstArch], probe: params.get('probe') === '1', dataset: askedData });
 window.vaeLab = lab;
 
 // the panels load after the engine has started downloading (static imports would all come first)
@@ -135,8 +137,9 @@ lab.on('models', () => app.guard(refreshModels));
 /** The current model in the address: a shipped one as `arch`, one of the visitor's as `model`. */
 function keepModel() {
   if (!lab.presets || !lab.current || document.body.dataset.ready !== 'true') return;
-  const shipped = lab.presets.some((p) => p.name === lab.current);
-  app.setParam('arch', shipped ? lab.current : params.get('arch'));
+  const preset = lab.presets.find((p) => lab.shippedSlot(p.name) === lab.current || p.name === lab.current);
+  const shipped = !!preset;
+  app.setParam('arch', shipped ? preset.name : params.get('arch'));
   app.setParam('model', shipped ? null : lab.current);
   if (embed) showEmbedNote(embedNote.dataset.reason ?? null);
 }
@@ -227,7 +230,11 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
   const linked = params.get('model');
   const slots = await lab.slots().catch(() => []);
   if (linked && slots.includes(linked)) lab.use(linked);
-  else if (await loaded) lab.use(first);
+  else if (await loaded) lab.use(lab.shippedSlot(first));
+  if (lab.data.name !== askedData && !embed) {
+    // one of the visitor's own datasets (kept in IndexedDB)
+    await lab.useDataset(askedData).catch((e) => app.say(`The link's dataset could not be used: ${e.message}. Showing ${lab.data.title}.`, 'warn'));
+  }
   if (linked && !slots.includes(linked)) app.say(`The link names a model (${linked}) that this browser does not have: showing ${first}.`, 'warn');
   document.body.dataset.ready = 'true';
   keepModel();

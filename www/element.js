@@ -86,7 +86,10 @@ export async function mount(host) {
     const known = lab.presets.some((p) => p.name === arch);
     if (!known) say(`unknown model '${arch}' (expected one of ${lab.presets.map((p) => p.name).join(', ')}): showing C`, 'error');
     const name = known ? arch : 'C';
-    await lab.loadPretrained(name).catch((e) => say(e.message, 'error'));
+    // `dataset="fashion"`: the shipped model of that dataset (the page's engine holds one dataset
+    // for held-out images: the first element's that names one)
+    const dataset = host.getAttribute('dataset') ?? undefined;
+    await lab.loadPretrained(name, { dataset }).catch((e) => say(e.message, 'error'));
     showNote();
     body.inert = false;
     panel.show?.();
@@ -109,7 +112,7 @@ export function applyHeight(host) {
 export async function setArch(host, arch) {
   const a = String(arch ?? 'C').toUpperCase();
   try {
-    await host.lab.loadPretrained(a);
+    await host.lab.loadPretrained(a, { dataset: host.getAttribute('dataset') ?? undefined });
   } catch (e) {
     host.dispatchEvent(new CustomEvent('error', { detail: { message: e.message }, bubbles: true, composed: true }));
   }

@@ -36,6 +36,10 @@ export const EXPLANATIONS = {
     text: ['For each latent, how many nats it carries about x on average. A latent at KL ≈ 0 is ignored by the decoder and copies the prior: posterior collapse. Active units count latents whose mean still moves with x.'],
     display: [String.raw`\mathrm{KL}_i=\mathbb E_x\Big[\tfrac12\big(\mu_i^2+\sigma_i^2-1-\log\sigma_i^2\big)\Big],\qquad \text{active: }\operatorname{Var}_x\,\mathbb E_q[z_i]>0.01`],
   },
+  data: {
+    text: ['The images every panel shows and every new run trains on. A VAE learns p(x) from examples alone: on Fashion-MNIST the same models learn shoes and shirts; on your own pictures, whatever they hold. With a few dozen images a model learns little more than their average: expect blurry samples, and a held-out nELBO far above the training one (overfitting).'],
+    display: [String.raw`\mathcal D=\{x_1,\dots,x_N\},\ x_n\in[0,1]^{784},\qquad \max_{	heta,\phi}\ 	frac1N	extstyle\sum_n \mathrm{ELBO}(x_n)`],
+  },
   train: {
     text: ['Adam minimises the negative ELBO per image, in nats. β weights the KL term (β = 1 is the ELBO; larger β pushes codes towards the prior and switches latents off); the charts always show the true nELBO.'],
     display: [String.raw`\mathcal L_\beta(x)=\mathbb E_{q_\phi(z\mid x)}\big[-\log p_\theta(x\mid z)\big]+\beta\,\mathrm{KL}\big(q_\phi(z\mid x)\,\|\,\mathcal N(0,I)\big)`,

@@ -4,7 +4,7 @@ import { el, canvasPng, saveBlob, toCsv } from './ui.js';
 import { explanation } from './explain.js';
 
 /** In the order a student meets them: draw a digit first, the model table last. */
-export const PANEL_IDS = ['draw', 'inside', 'sample', 'reconstruct', 'chain', 'latent', 'map', 'collapse', 'train', 'models'];
+export const PANEL_IDS = ['draw', 'inside', 'sample', 'reconstruct', 'chain', 'latent', 'map', 'collapse', 'data', 'train', 'models'];
 
 /** The drawn digit is shared by every panel on a page (draw in one element, chain from it in another). */
 const shared = { drawn: null };

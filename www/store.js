@@ -1,15 +1,17 @@
 // Models the user made (trained or imported) survive a reload: their weights files are kept in
-// IndexedDB, and so is every unfinished training run's latest checkpoint (store 'runs'). Where
+// IndexedDB, and so is every unfinished training run's latest checkpoint (store 'runs') and every
+// dataset made of the visitor's own images (store 'datasets'). Where
 // IndexedDB is unavailable (some private modes) the app simply does not persist.
 const DB = 'vae-lab';
 const MODELS = 'models';
 const RUNS = 'runs';
+const DATASETS = 'datasets';
 
 function open() {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 2);
+    const req = indexedDB.open(DB, 3);
     req.onupgradeneeded = () => {
-      for (const name of [MODELS, RUNS]) if (!req.result.objectStoreNames.contains(name)) req.result.createObjectStore(name);
+      for (const name of [MODELS, RUNS, DATASETS]) if (!req.result.objectStoreNames.contains(name)) req.result.createObjectStore(name);
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
@@ -54,3 +56,9 @@ export const putRun = (slot, record) => run('readwrite', (s) => s.put(record, sl
 export const deleteRun = (slot) => run('readwrite', (s) => s.delete(slot), RUNS);
 /** [[slot, record], ...] */
 export const allRuns = () => all(RUNS);
+
+/** The visitor's own datasets: name -> {title, pixels (Uint8Array n*784), labels (Uint8Array n)}. */
+export const putDataset = (name, record) => run('readwrite', (s) => s.put(record, name), DATASETS);
+export const deleteDataset = (name) => run('readwrite', (s) => s.delete(name), DATASETS);
+/** [[name, record], ...] */
+export const allDatasets = () => all(DATASETS);

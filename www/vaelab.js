@@ -9,7 +9,7 @@
 //
 // Pixels are always 784 floats in [0, 1] per image, row-major 28 x 28.
 
-import { putRun, deleteRun, allRuns, modelNames, putModel, deleteModel } from './store.js';
+import { putRun, deleteRun, allRuns, modelNames, putModel, deleteModel, putDataset, deleteDataset, allDatasets } from './store.js';
 
 export const PIXELS = 784;
 
@@ -54,6 +54,34 @@ function startWorker(url) {
   return w;
 }
 
+/** The shipped datasets (each has pretrained A–E); any other name is one of the visitor's own. */
+export const SHIPPED_DATASETS = ['mnist', 'fashion'];
+/** The slot a shipped model loads into: MNIST's keep their letter ('C'), another dataset's are
+ *  prefixed with its name ('fashion-C'). */
+export const shippedSlot = (arch, dataset = 'mnist') => (dataset === 'mnist' ? arch : `${dataset}-${arch}`);
+
+/**
+ * A digit file (`src/data.rs`, magic VAEDIGS1) of a visitor's images, `pixels` u8 n*784 with
+ * `labels` u8 n (255: none). Every tenth image is held out (at least one of two or more), so the
+ * panels that show held-out images and the held-out nELBO work on it as on MNIST.
+ */
+export function digitFile(pixels, labels) {
+  const n = labels.length;
+  const test = [];
+  const train = [];
+  for (let i = 0; i < n; i++) ((i % 10 === 9 || (n < 10 && n >= 2 && i === n - 1)) ? test : train).push(i);
+  const order = [...train, ...test];
+  const out = new Uint8Array(24 + n * (PIXELS + 1));
+  out.set(new TextEncoder().encode('VAEDIGS1'));
+  const words = new DataView(out.buffer, 8, 16);
+  [n, train.length, 28, 28].forEach((v, i) => words.setUint32(4 * i, v, true));
+  order.forEach((i, k) => {
+    out[24 + k] = labels[i];
+    out.set(pixels.subarray(i * PIXELS, (i + 1) * PIXELS), 24 + n + k * PIXELS);
+  });
+  return out;
+}
+
 /** Pixels as a Float32Array (the engine checks length and range). */
 function floats(values, what) {
   if (!values || typeof values.length !== 'number') throw Object.assign(new TypeError(`${what}: expected an array of floats`), { kind: 'input' });
@@ -68,7 +96,7 @@ function floats(values, what) {
  * `preload`: names of shipped models (e.g. ['C']) whose weights download alongside the engine, so
  * that `loadPretrained` of one of them does not wait for its download afterwards.
  */
-export function createVaeLab({ backend = 'auto', base = new URL('../', import.meta.url), persistRuns = true, preload = [], probe = false } = {}) {
+export function createVaeLab({ backend = 'auto', base = new URL('../', import.meta.url), persistRuns = true, preload = [], probe = false, dataset = 'mnist' } = {}) {
   const events = new EventTarget();
   const pending = new Map();
   /** Host copies of every slot's weights file, so a crashed engine can be rebuilt (on the CPU). */
@@ -96,7 +124,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       recover(`the model engine crashed (${e.message ?? 'unknown error'})`);
     };
     // `preload`: shipped models whose weights download while the engine does
-    return post('init', { backend: wanted, base: String(base), preload: preload.map((a) => String(a).toUpperCase()), probe: !!probe, remembered: rememberedChoices() });
+    return post('init', { backend: wanted, base: String(base), preload: preload.map((a) => String(a).toUpperCase()), probe: !!probe, remembered: rememberedChoices(),
+      dataset: SHIPPED_DATASETS.includes(dataset) ? dataset : 'mnist' });
   }
 
   const lab = {
@@ -110,7 +139,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     fallbackReason: null,
     /** On WebGPU: {name, software} of the browser's adapter (software: an emulated GPU). */
     gpu: null,
-    /** {n_train, n_test} of the digit data. */
+    /** The dataset the engine holds: {name, title, classes, own, n_train, n_test}. Training,
+     *  held-out images and the held-out numbers use it; `useDataset` changes it. */
     data: null,
     /** The slot that calls without an explicit `slot` use. */
     current: null,
@@ -176,12 +206,14 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
 
   /** Keep the host copy of `slot` current (after training, the weights live only in the engine). */
   const remember = async (slot) => { await keep(slot, await call('exportWeights', { slot })); };
+  /** Whether `slot` names a shipped model's slot ('C', 'fashion-C'). */
+  const isShippedSlot = (slot) => lab.presets.some((p) => SHIPPED_DATASETS.some((d) => shippedSlot(p.name, d) === slot));
   /** Update a host copy. User-made models (not the shipped A–E) are announced, and with
    *  `persistRuns` stored in IndexedDB before the call that made them resolves: a reload right
    *  after an import or a run must not lose it (a write still pending at unload is dropped). */
   async function keep(slot, bytes) {
     saved.set(slot, bytes);
-    if (lab.presets.some((p) => p.name === slot)) return;
+    if (isShippedSlot(slot)) return;
     emit('weights', { slot, bytes }); // listeners must not modify it
     if (persistRuns) await putModel(slot, bytes).catch((e) => console.info('VAE Lab: not saved:', e.message));
   }
@@ -225,25 +257,132 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
 
   /** Slots that hold a shipped model as shipped: name -> promise of its info. */
   const shipped = new Map();
-  /** Load one of the shipped models A–E into the slot of the same name; makes it current. */
-  lab.loadPretrained = async (arch) => {
+  /** The dataset whose shipped models `loadPretrained` loads by default: the one held, or MNIST
+   *  while the visitor's own images are (they have no shipped models). */
+  const pretrainedDataset = (dataset) => dataset ?? (SHIPPED_DATASETS.includes(lab.data?.name) ? lab.data.name : 'mnist');
+  /** The slot `loadPretrained(arch, {dataset})` fills. */
+  lab.shippedSlot = (arch, { dataset } = {}) => shippedSlot(String(arch ?? '').toUpperCase(), pretrainedDataset(dataset));
+  /**
+   * Load one of the shipped models A–E into its slot and make it current: MNIST's into the slot of
+   * the same name ('C'), another shipped dataset's into '<dataset>-C'. `dataset`: 'mnist' or
+   * 'fashion'; default the dataset held (MNIST while your own images are).
+   */
+  lab.loadPretrained = async (arch, { dataset } = {}) => {
     const a = String(arch ?? '').toUpperCase();
     await lab.ready;
     const names = lab.presets.map((p) => p.name);
     if (!names.includes(a)) throw Object.assign(new Error(`unknown architecture '${arch}': expected one of ${names.join(', ')}`), { kind: 'input' });
+    const ds = pretrainedDataset(dataset);
+    if (!SHIPPED_DATASETS.includes(ds)) throw Object.assign(new Error(`no shipped models for the dataset '${ds}' (shipped: ${SHIPPED_DATASETS.join(', ')})`), { kind: 'input' });
+    const slot = shippedSlot(a, ds);
     // a shipped model still as shipped is not fetched again (several elements may ask for it)
-    if (!shipped.has(a)) {
-      const loading = call('loadPretrained', { arch: a, base: String(base) }).then(({ info, bytes }) => {
-        saved.set(a, bytes);
+    if (!shipped.has(slot)) {
+      const loading = call('loadPretrained', { arch: a, slot, dataset: ds }).then(({ info, bytes }) => {
+        saved.set(slot, bytes);
         return info;
       });
-      shipped.set(a, loading);
-      loading.catch(() => shipped.delete(a));
+      shipped.set(slot, loading);
+      loading.catch(() => shipped.delete(slot));
     }
-    const info = await shipped.get(a);
-    lab.current = a;
-    emit('models', { slot: a, info });
+    const info = await shipped.get(slot);
+    lab.current = slot;
+    emit('models', { slot, info });
     return info;
+  };
+
+  // --- datasets -----------------------------------------------------------------------------
+  /** The visitor's own datasets: name -> {title, pixels, labels}; read from IndexedDB once. */
+  let own = null;
+  const ownDatasets = async () => {
+    if (!own) {
+      own = new Map();
+      if (persistRuns) for (const [name, r] of await allDatasets().catch(() => [])) own.set(name, r);
+    }
+    return own;
+  };
+  let shippedList = null;
+  /**
+   * Every dataset there is: the shipped ones ({name, title, classes, n_train, n_test, shipped:
+   * true}) and the visitor's own ({name, title, n, own: true}), kept in this browser with the
+   * models.
+   */
+  lab.datasets = async () => {
+    await lab.ready;
+    shippedList ??= call('datasets');
+    const mine = [...(await ownDatasets())].map(([name, r]) => ({ name, title: r.title ?? name, n: r.labels.length, own: true }));
+    return [...(await shippedList), ...mine];
+  };
+  /**
+   * Train on and look at another dataset: 'mnist', 'fashion' or the name of one of your own.
+   * Held-out images, the held-out numbers and new training runs use it; loaded models stay.
+   * Resolves to the dataset's {name, title, classes, own, n_train, n_test} (also `lab.data`).
+   */
+  lab.useDataset = async (name) => {
+    await lab.ready;
+    const n = String(name ?? '');
+    let info;
+    if (SHIPPED_DATASETS.includes(n)) info = await call('useDataset', { name: n });
+    else {
+      const r = (await ownDatasets()).get(n);
+      if (!r) {
+        const names = [...SHIPPED_DATASETS, ...(await ownDatasets()).keys()];
+        throw Object.assign(new Error(`unknown dataset '${n}': expected one of ${names.join(', ')}`), { kind: 'input' });
+      }
+      if (r.labels.length < 2) throw Object.assign(new Error(`the dataset '${n}' has ${r.labels.length} image: add at least 2 (one is held out)`), { kind: 'input' });
+      info = await call('useDataset', { name: n, bytes: digitFile(r.pixels, r.labels), title: r.title ?? n, description: `own images '${n}' (${r.labels.length}, made in VAE Lab)` });
+    }
+    lab.data = info;
+    emit('dataset', info);
+    return info;
+  };
+  /**
+   * Add images to one of your own datasets (made if new): `images` is an array of 784-float
+   * images in [0, 1] (28 x 28, ink bright on dark, as `preprocess` makes them) or one
+   * Float32Array of n * 784; `labels` optional (0-254). Kept in this browser (IndexedDB) before
+   * it resolves, unless the lab was made with persistRuns: false. Resolves to {name, n}. When the
+   * dataset is the one held, the engine gets the new images at once.
+   */
+  lab.addImages = async (name, images, { labels, title } = {}) => {
+    const n = String(name ?? '');
+    if (!n || n.length > 64) throw Object.assign(new TypeError('addImages: a dataset name of 1 to 64 characters'), { kind: 'input' });
+    if (SHIPPED_DATASETS.includes(n)) throw Object.assign(new Error(`'${n}' is a shipped dataset: choose another name for your images`), { kind: 'input' });
+    const list = images instanceof Float32Array ? Array.from({ length: images.length / PIXELS }, (_, i) => images.subarray(i * PIXELS, (i + 1) * PIXELS)) : Array.from(images ?? []);
+    const bad = list.findIndex((x) => !x || x.length !== PIXELS || Array.prototype.some.call(x, (v) => !(v >= 0 && v <= 1)));
+    if (bad >= 0 || list.length === 0) throw Object.assign(new TypeError(`addImages: ${list.length === 0 ? 'no images' : `image ${bad} is not 784 values in [0, 1]`}`), { kind: 'input' });
+    const mine = await ownDatasets();
+    const old = mine.get(n) ?? { title: title ?? n, pixels: new Uint8Array(0), labels: new Uint8Array(0) };
+    const m = old.labels.length;
+    // a dataset of your own is at most one call's worth of images (held in the tab and IndexedDB)
+    const max = lab.constants.limits.maxImagesPerCall;
+    if (m + list.length > max) throw Object.assign(new RangeError(`addImages: ${m + list.length} images is more than a dataset holds (${max})`), { kind: 'input' });
+    const pixels = new Uint8Array((m + list.length) * PIXELS);
+    pixels.set(old.pixels);
+    list.forEach((x, i) => { for (let p = 0; p < PIXELS; p++) pixels[(m + i) * PIXELS + p] = Math.round(x[p] * 255); });
+    const lab8 = new Uint8Array(m + list.length).fill(255);
+    lab8.set(old.labels);
+    if (labels) Array.from(labels).forEach((l, i) => { if (Number.isInteger(l) && l >= 0 && l < 255) lab8[m + i] = l; });
+    const record = { title: title ?? old.title, pixels, labels: lab8, updated: Date.now() };
+    if (persistRuns) await putDataset(n, record).catch((e) => console.info('VAE Lab: dataset not saved:', e.message));
+    mine.set(n, record);
+    emit('datasets', { name: n, n: lab8.length });
+    if (lab.data?.name === n && lab8.length >= 2) await lab.useDataset(n);
+    return { name: n, n: lab8.length };
+  };
+  /** The images of one of your own datasets: {pixels: Float32Array(n * 784), labels, n}. */
+  lab.datasetImages = async (name) => {
+    const r = (await ownDatasets()).get(String(name));
+    if (!r) throw Object.assign(new Error(`no dataset of your own named '${name}'`), { kind: 'input' });
+    return { n: r.labels.length, labels: r.labels.slice(), pixels: Float32Array.from(r.pixels, (v) => v / 255) };
+  };
+  /** Delete one of your own datasets (models trained on it stay). While it is held, MNIST is. */
+  lab.removeDataset = async (name) => {
+    const n = String(name);
+    const mine = await ownDatasets();
+    if (!mine.has(n)) throw Object.assign(new Error(`no dataset of your own named '${n}'`), { kind: 'input' });
+    if (persistRuns) await deleteDataset(n).catch(() => {});
+    mine.delete(n);
+    emit('datasets', { name: n, removed: true });
+    if (lab.data?.name === n) await lab.useDataset('mnist');
   };
 
   /** Load a weights file (Uint8Array/ArrayBuffer) into `slot` (default 'imported'); makes it current. */
@@ -509,7 +648,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
         v.current = s === null ? null : checkSlot(s);
         own.dispatchEvent(new CustomEvent('current', { detail: { slot: s } }));
       },
-      loadPretrained: (arch) => adopt(lab.loadPretrained(arch), String(arch ?? '').toUpperCase()),
+      loadPretrained: (arch, o = {}) => adopt(lab.loadPretrained(arch, o), lab.shippedSlot(arch, o)),
       importWeights: (bytes, s = 'imported') => adopt(lab.importWeights(bytes, s), s),
       exportWeights: async (s) => lab.exportWeights(cur(s)),
       info: async (s) => lab.info(cur(s)),
@@ -559,7 +698,8 @@ export function sharedVaeLab(options = {}) {
     const preload = [...new Set([...(options.preload ?? []), ...named])].filter((a) => /^[A-Z]$/.test(a));
     // the first element that names a backend chooses it, whoever asks first
     const backend = options.backend ?? elements.find((e) => e.hasAttribute('backend'))?.getAttribute('backend') ?? 'auto';
-    pageEngine = createVaeLab({ persistRuns: false, ...options, backend, preload });
+    const dataset = options.dataset ?? elements.find((e) => e.hasAttribute('dataset'))?.getAttribute('dataset') ?? 'mnist';
+    pageEngine = createVaeLab({ persistRuns: false, ...options, backend, preload, dataset });
   }
   return pageEngine.view();
 }

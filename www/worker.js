@@ -14,9 +14,32 @@ let base = null;
 /** Shipped models loaded into their slot at init (`preload`), with their bytes: the page's first
  *  loadPretrained of one returns at once. */
 const preloaded = new Map();
-/** The digit manifest (files and sizes), and the parts the Lab holds, by name ('test', 'train'),
- *  with their bytes (kept for an engine switch). */
-const data = { manifest: null, bytes: {} };
+/** The dataset the Lab holds: its name, its manifest (files, sizes, title, classes) and the parts
+ *  the Lab has, by name ('test', 'train', or 'all' for a visitor's own images, which arrive whole
+ *  from the page), with their bytes (kept for an engine switch). */
+const data = { name: 'mnist', manifest: null, bytes: {} };
+/** The shipped datasets: their manifests, each fetched once. */
+const BUILTIN = ['mnist', 'fashion'];
+const manifests = {};
+function manifestOf(name) {
+  if (!manifests[name]) {
+    const url = new URL(`www/data/${name}-subset.json`, base);
+    manifests[name] = fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      fetched(url);
+      return r.json();
+    }).then((m) => {
+      if (!m?.train || !m?.test) throw new Error('it lists no train and test parts');
+      return m;
+    }).catch((e) => {
+      delete manifests[name]; // a failed fetch may be retried
+      throw Object.assign(new Error(`could not read the dataset manifest www/data/${name}-subset.json: ${e.message}`), { kind: 'data' });
+    });
+  }
+  return manifests[name];
+}
+/** Where a shipped model's weights are: MNIST's in weights/, another dataset's in weights/<name>/. */
+const weightsUrl = (arch, dataset = 'mnist') => new URL(dataset === 'mnist' ? `weights/${arch}.bin` : `weights/${dataset}/${arch}.bin`, base);
 let queue = Promise.resolve();
 /** `rate`: steps per second in slow motion (one step per chunk, then a wait), null: full speed. */
 const training = { running: false, paused: false, stopRequested: false, stepsPerCall: 2, rate: null };
@@ -168,26 +191,38 @@ async function engine(name) {
 
 /** Make sure the Lab holds the held-out digits (and with `train`, the training digits). */
 async function needData(train) {
+  if (data.bytes.all) return; // a visitor's own images: both parts are in
   for (const part of train ? ['test', 'train'] : ['test']) {
     if (part in data.bytes) continue;
     const { file } = data.manifest[part];
-    const bytes = await fetchBytes(new URL(`www/data/${file}`, base), part === 'test' ? 'held-out digits' : 'training digits');
+    const name = data.name;
+    const bytes = await fetchBytes(new URL(`www/data/${file}`, base), part === 'test' ? 'held-out images' : 'training images');
+    if (data.name !== name) return; // another dataset was chosen meanwhile (its own request follows)
     const sizes = lab.setData(bytes);
     data.bytes[part] = bytes;
     event('data', sizes);
   }
 }
 
+/** What the page is told of the dataset the Lab holds. */
+function datasetInfo() {
+  const m = data.manifest;
+  return { name: data.name, title: m.title ?? data.name, classes: m.classes ?? [], own: !!m.own, n_train: m.train.digits, n_test: m.test.digits };
+}
+
 /** The requests that read digits, and whether they need the training part too. */
 const NEEDS_DATA = { testImages: false, testLabels: false, collapse: false, latentMap: false, evaluate: false, trainStart: true, trainResumeRun: true };
 
 const ops = {
-  async init({ backend, base: b, preload, probe, remembered }) {
+  async init({ backend, base: b, preload, probe, remembered, dataset }) {
     base = b;
+    if (BUILTIN.includes(dataset)) data.name = dataset;
     // weights the page will ask for first download alongside the engine
     const prefetched = new Map();
     for (const arch of Array.isArray(preload) ? preload : []) {
-      if (/^[A-Z]$/.test(arch)) prefetched.set(arch, fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`).catch(() => null));
+      // into the slot the page's loadPretrained uses (vaelab.js shippedSlot): 'C', 'fashion-C'
+      const slot = data.name === 'mnist' ? arch : `${data.name}-${arch}`;
+      if (/^[A-Z]$/.test(arch)) prefetched.set(slot, fetchBytes(weightsUrl(arch, data.name), `weights ${slot}`).catch(() => null));
     }
     // 'auto' never takes a software adapter (SwiftShader, llvmpipe, WARP): it computes on the CPU
     // through an emulated GPU, ~100x slower than the CPU backend. 'webgpu' still forces it. On a
@@ -197,8 +232,8 @@ const ops = {
     let why = null;
     let choice = null;
     // the manifest is tiny; the digits themselves wait for a panel that needs them
-    const manifestUrl = new URL('www/data/mnist-subset.json', base);
-    const manifestFetch = fetch(manifestUrl).then((r) => (r.ok ? (fetched(manifestUrl), r.json()) : null), () => null);
+    const manifestFetch = manifestOf(data.name);
+    manifestFetch.catch(() => {});
     // the CPU engine is what most visits end up with (no adapter, a software one, and the probe
     // starts on it): fetch it while the browser looks for an adapter, which can take 100 ms
     if (wanted !== 'webgpu') engine('cpu').catch(() => {});
@@ -225,30 +260,63 @@ const ops = {
     }
     if (choice && wanted === 'cpu') why = choice.reason;
     // a preloaded model goes into its slot now, so the page's loadPretrained finds it there
-    for (const [arch, bytes] of prefetched) {
+    for (const [slot, bytes] of prefetched) {
       const got = await bytes;
       if (!got) continue;
       try {
-        lab.loadWeights(arch, got);
-        preloaded.set(arch, got);
+        lab.loadWeights(slot, got);
+        preloaded.set(slot, got);
       } catch { /* not preloaded: loadPretrained fetches again and reports the error */ }
     }
     data.manifest = await manifestFetch;
-    if (!data.manifest?.train || !data.manifest?.test) throw Object.assign(new Error('could not read the digit manifest www/data/mnist-subset.json'), { kind: 'data' });
-    const sizes = { n_train: data.manifest.train.digits, n_test: data.manifest.test.digits };
+    lab.clearData(data.manifest.description ?? data.name);
     const gpu = lab.backend() === 'webgpu' ? adapter : null;
     const { Lab } = await engine(labEngine);
-    return { backend: lab.backend(), fallbackReason: why ?? lab.fallbackReason() ?? null, data: sizes, gpu, constants: Lab.constants(), choice }; // presets, defaults, caps
+    return { backend: lab.backend(), fallbackReason: why ?? lab.fallbackReason() ?? null, data: datasetInfo(), gpu, constants: Lab.constants(), choice }; // presets, defaults, caps
   },
-  async loadPretrained({ arch, base }) {
-    if (preloaded.has(arch)) {
-      const bytes = preloaded.get(arch);
-      preloaded.delete(arch); // once: a later call reloads the shipped weights
-      return { info: lab.info(arch), bytes };
+  /** A shipped model of a dataset (default MNIST) into `slot`. */
+  async loadPretrained({ arch, slot = arch, dataset = 'mnist' }) {
+    if (!BUILTIN.includes(dataset)) throw Object.assign(new Error(`no shipped models for the dataset '${dataset}': train one in the Train panel`), { kind: 'input' });
+    if (preloaded.has(slot)) {
+      const bytes = preloaded.get(slot);
+      preloaded.delete(slot); // once: a later call reloads the shipped weights
+      return { info: lab.info(slot), bytes };
     }
-    const bytes = await fetchBytes(new URL(`weights/${arch}.bin`, base), `weights ${arch}`);
-    const info = lab.loadWeights(arch, bytes);
+    const bytes = await fetchBytes(weightsUrl(arch, dataset), `weights ${slot}`);
+    const info = lab.loadWeights(slot, bytes);
     return { info, bytes };
+  },
+  /** The shipped datasets, described by their manifests. */
+  async datasets() {
+    const out = [];
+    for (const name of BUILTIN) {
+      const m = await manifestOf(name).catch(() => null);
+      if (m) out.push({ name, title: m.title ?? name, classes: m.classes ?? [], n_train: m.train.digits, n_test: m.test.digits, shipped: true });
+    }
+    return out;
+  },
+  /** Hold another dataset: a shipped one by name (its parts come when a request needs them), or a
+   *  visitor's own as a whole digit file (`bytes`, checked by the engine) with its description. */
+  async useDataset({ name, bytes, title, description }) {
+    if (typeof name !== 'string' || !name) throw Object.assign(new TypeError('useDataset: a dataset name (a string)'), { kind: 'input' });
+    if (bytes) {
+      lab.clearData(String(description || `own images '${name}'`).slice(0, 200));
+      let sizes;
+      try {
+        sizes = lab.setData(bytes);
+      } catch (e) {
+        await ops.useDataset({ name: 'mnist' }).catch(() => {}); // never left holding nothing
+        throw e;
+      }
+      const manifest = { title: title ?? name, classes: [], own: true, train: { digits: sizes.n_train }, test: { digits: sizes.n_test } };
+      Object.assign(data, { name, manifest, bytes: { all: bytes } });
+      return datasetInfo();
+    }
+    if (!BUILTIN.includes(name)) throw Object.assign(new Error(`unknown dataset '${name}': expected ${BUILTIN.join(', ')} or one of your own`), { kind: 'input' });
+    const manifest = await manifestOf(name);
+    lab.clearData(manifest.description ?? name);
+    Object.assign(data, { name, manifest, bytes: {} });
+    return datasetInfo();
   },
   loadWeights: ({ slot, bytes }) => lab.loadWeights(slot, bytes),
   exportWeights: ({ slot }) => lab.exportWeights(slot),
@@ -346,6 +414,7 @@ async function moveToGpuEngine() {
     next.free();
     throw Object.assign(new Error(why ?? 'WebGPU did not start'), { kind: 'gpu' });
   }
+  next.clearData(data.manifest?.description ?? data.name);
   for (const bytes of Object.values(data.bytes)) next.setData(bytes);
   for (const slot of lab.slots()) next.loadWeights(slot, await lab.exportWeights(slot));
   if (training.running) lab.trainStop();

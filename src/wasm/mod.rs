@@ -107,6 +107,8 @@ struct State {
     /// The digits fetched so far: the page sends the held-out and the training part each when a
     /// panel first needs it, so either may still be empty.
     data: Split,
+    /// What a run's weights file says it was trained on (`clearData` names the dataset).
+    dataset: String,
     slots: BTreeMap<String, Slot>,
     training: Option<training::TrainRun>,
 }
@@ -302,6 +304,7 @@ impl Lab {
             gpu_device: gpu,
             fallback_reason: reason,
             data: Split::default(),
+            dataset: lab::SUBSET_DATASET.to_string(),
             slots: BTreeMap::new(),
             training: None,
         };
@@ -383,6 +386,19 @@ impl Lab {
     /// A compact digit file: the whole `www/data/mnist-subset.bin` or one of its parts
     /// (`-train.bin`, `-test.bin`), which is merged with what is loaded. Returns `{n_train, n_test}`
     /// now held.
+    /// Forget the digits held (another dataset comes next, part by part through `setData`);
+    /// `description` is what the weights files of later runs give as their dataset.
+    #[wasm_bindgen(js_name = clearData)]
+    pub fn clear_data(&self, description: String) -> Result<(), JsValue> {
+        if description.is_empty() || description.len() > 200 {
+            return Err(invalid("clearData: a dataset description of 1 to 200 bytes"));
+        }
+        let mut st = self.state.borrow_mut();
+        st.data = Split::default();
+        st.dataset = description;
+        Ok(())
+    }
+
     #[wasm_bindgen(js_name = setData)]
     pub fn set_data(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
         let part = Split::from_subset_bytes(bytes, "digit file")?;

@@ -195,7 +195,7 @@ impl Lab {
             Some(s) if o.resume => (s.meta.clone(), s.host.clone()),
             _ => {
                 let created_by = format!("VAE Lab web ({})", st.backend.name());
-                let meta = lab::run_meta(&config, lab::SUBSET_DATASET, created_by);
+                let meta = lab::run_meta(&config, &st.dataset, created_by);
                 // a fresh model's host copy, re-derived from the seed on the CPU (no readback)
                 let arch = config.arch.clone();
                 let params =

@@ -17,9 +17,10 @@ import reliability from './specs/reliability.mjs';
 import embedding from './specs/embed.mjs';
 import share from './specs/share.mjs';
 import teach from './specs/teach.mjs';
+import datasets from './specs/data.mjs';
 import { startCourseServer } from './course.mjs';
 
-const SPECS = [app, models, inference, train, api, reliability, embedding, share, teach];
+const SPECS = [app, models, inference, train, api, reliability, embedding, share, teach, datasets];
 const CONFIGS = [
   { name: 'webgpu', args: WEBGPU_FLAGS, backend: 'webgpu', trainLimit: 192 },
   { name: 'cpu', args: BASE_FLAGS, backend: 'cpu', trainLimit: 1280 },

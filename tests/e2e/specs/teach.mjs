@@ -14,7 +14,7 @@ export default (cfg, { url, shot }) => [
   ['Every panel explains itself; the formulas are typeset by KaTeX when opened', async (page) => {
     await open(page, url, 'panel=train');
     const ids = await page.$$eval('details.explain', (d) => d.map((e) => e.id));
-    assert(ids.length === 10, `explanations: ${ids}`);
+    assert(ids.length === 11, `explanations: ${ids}`);
     await page.click('#explain-train summary');
     await page.waitForSelector('#explain-train[data-typeset]', { timeout: 30_000 });
     assert(await page.$eval('#explain-train', (d) => d.dataset.typeset) === 'true', 'KaTeX failed');
