@@ -178,7 +178,87 @@ fn shipped_weights_load_and_say_what_they_are() {
         assert_eq!(v["label"], name);
         assert_eq!(v["meta"]["epochs"], 100);
         assert_eq!(v["meta"]["history"].as_array().unwrap().len(), 100);
+        // the Fashion-MNIST models: the same architectures, trained on their own dataset
+        let (ok, out, err) = vae(&[
+            "info",
+            "--weights",
+            &format!("weights/fashion/{name}.bin"),
+            "--json",
+        ]);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["params"], params);
+        assert_eq!(v["meta"]["epochs"], 100);
+        let dataset = v["meta"]["dataset"].as_str().unwrap();
+        assert!(dataset.starts_with("fashion-subset"), "{dataset}");
     }
+}
+
+/// IDX labels 0..9 cycling, gzipped.
+fn idx_labels_gz(n: u32) -> Vec<u8> {
+    use std::io::Write;
+    let mut b = Vec::new();
+    for v in [2049u32, n] {
+        b.extend_from_slice(&v.to_be_bytes());
+    }
+    b.extend((0..n).map(|i| (i % 10) as u8));
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(&b).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn data_builds_a_fashion_subset_that_training_names() {
+    // a stand-in for Debian's folder: its two training files under their names
+    let images = tmp("train-images-idx3-ubyte.gz", &idx_gz(200));
+    tmp("train-labels-idx1-ubyte.gz", &idx_labels_gz(200));
+    let dir = std::path::Path::new(&images).parent().unwrap().to_owned();
+    let out = dir.join("fashion-subset.bin").display().to_string();
+    let (ok, stdout, err) = vae(&[
+        "data",
+        "--fashion",
+        &dir.display().to_string(),
+        "--size",
+        "100",
+        "--test",
+        "20",
+        "--out",
+        &out,
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        stdout.contains("80 train + 20 test images of Fashion-MNIST"),
+        "{stdout}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("fashion-subset.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["name"], "fashion");
+    assert_eq!(manifest["classes"][9], "Ankle boot");
+    assert_eq!(manifest["train"]["digits"], 80);
+    assert_eq!(manifest["test"]["file"], "fashion-subset-test.bin");
+    // each class keeps its share of the sample (10 classes x 10 images)
+    let bytes = std::fs::read(&out).unwrap();
+    let labels = &bytes[24..124];
+    for class in 0..10u8 {
+        assert_eq!(labels.iter().filter(|&&l| l == class).count(), 10);
+    }
+    // a model trained on it says so in its weights file (from the manifest beside the data)
+    let model = dir.join("fashion-A.bin").display().to_string();
+    let (ok, _, err) = vae(&[
+        "train", "--arch", "A", "--epochs", "1", "--data", &out, "--out", &model,
+    ]);
+    assert!(ok, "{err}");
+    let (ok, info, err) = vae(&["info", "--weights", &model, "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(info.trim()).unwrap();
+    assert!(
+        v["meta"]["dataset"]
+            .as_str()
+            .unwrap()
+            .starts_with("fashion-subset"),
+        "{info}"
+    );
 }
 
 /// Clap's usage error (exit 2), never a panic (exit 101) or an abort.

@@ -391,7 +391,9 @@ impl Lab {
     #[wasm_bindgen(js_name = clearData)]
     pub fn clear_data(&self, description: String) -> Result<(), JsValue> {
         if description.is_empty() || description.len() > 200 {
-            return Err(invalid("clearData: a dataset description of 1 to 200 bytes"));
+            return Err(invalid(
+                "clearData: a dataset description of 1 to 200 bytes",
+            ));
         }
         let mut st = self.state.borrow_mut();
         st.data = Split::default();
