@@ -64,7 +64,8 @@ export default {
         const x = await lab.testImages([i]);
         drawDigits(digit, x, 1, 1);
         drawDigits(rec, await lab.reconstruct(x), 1, 1);
-        info.textContent = `Held-out digit #${i}, label ${labels[i]}; PCA coordinates (${points[2 * i].toFixed(2)}, ${points[2 * i + 1].toFixed(2)}).`;
+        const name = labels[i] === 255 ? 'no label' : `label ${lab.data?.classes?.[labels[i]] ?? labels[i]}`;
+        info.textContent = `Held-out image #${i}, ${name}; PCA coordinates (${points[2 * i].toFixed(2)}, ${points[2 * i + 1].toFixed(2)}).`;
         canvas.dataset.shown = String(i); // the digit and its reconstruction are on screen
       });
     }

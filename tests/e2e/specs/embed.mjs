@@ -61,7 +61,7 @@ export default (cfg, { url, course, served, shot }) => {
     }],
     ['Every panel fits a 640 x 560 frame and a 390 px phone: key output in view, no sideways scroll', async (page) => {
       const KEY = { models: 'table.models', train: '#train-start', draw: '#draw-rec-mean', reconstruct: '#reconstruct-canvas', collapse: '#collapse-chart',
-        sample: '#sample-canvas', chain: '#chain-canvas', latent: '#latent-decoded', map: '#map-canvas' };
+        sample: '#sample-canvas', chain: '#chain-canvas', latent: '#latent-decoded', map: '#map-canvas', data: '#data-grid' };
       const problems = [];
       for (const [w, h, embed] of [[640, 560, true], [390, 560, true], [390, 844, false]]) {
         await page.setViewportSize({ width: w, height: h });
