@@ -193,6 +193,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       trainRun?.handle('train-error', { message: lost.message });
       const r = await spawn('cpu');
       for (const [slot, bytes] of saved) await post('loadWeights', { slot, bytes: bytes.slice() });
+      // the dataset held before the crash, held again (the new engine starts on the first one)
+      if (lab.data && lab.data.name !== r.data.name) lab.data = await post('useDataset', await datasetArgs(lab.data.name));
       Object.assign(lab, { backend: r.backend, gpu: null, fallbackReason: `${reason}; continuing on the CPU with the current weights` });
       emit('backend', { backend: lab.backend, fallbackReason: lab.fallbackReason });
       emit('models', {});
@@ -312,6 +314,18 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     const mine = [...(await ownDatasets())].map(([name, r]) => ({ name, title: r.title ?? name, n: r.labels.length, own: true }));
     return [...(await shippedList), ...mine];
   };
+  /** What the engine's useDataset takes for `name`: a shipped one by name, one of yours whole. */
+  async function datasetArgs(name) {
+    const n = String(name ?? '');
+    if (SHIPPED_DATASETS.includes(n)) return { name: n };
+    const r = (await ownDatasets()).get(n);
+    if (!r) {
+      const names = [...SHIPPED_DATASETS, ...(await ownDatasets()).keys()];
+      throw Object.assign(new Error(`unknown dataset '${n}': expected one of ${names.join(', ')}`), { kind: 'input' });
+    }
+    if (r.labels.length < 2) throw Object.assign(new Error(`the dataset '${n}' has ${r.labels.length} image: add at least 2 (one is held out)`), { kind: 'input' });
+    return { name: n, bytes: digitFile(r.pixels, r.labels), title: r.title ?? n, description: `own images '${n}' (${r.labels.length}, made in VAE Lab)` };
+  }
   /**
    * Train on and look at another dataset: 'mnist', 'fashion' or the name of one of your own.
    * Held-out images, the held-out numbers and new training runs use it; loaded models stay.
@@ -319,18 +333,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
    */
   lab.useDataset = async (name) => {
     await lab.ready;
-    const n = String(name ?? '');
-    let info;
-    if (SHIPPED_DATASETS.includes(n)) info = await call('useDataset', { name: n });
-    else {
-      const r = (await ownDatasets()).get(n);
-      if (!r) {
-        const names = [...SHIPPED_DATASETS, ...(await ownDatasets()).keys()];
-        throw Object.assign(new Error(`unknown dataset '${n}': expected one of ${names.join(', ')}`), { kind: 'input' });
-      }
-      if (r.labels.length < 2) throw Object.assign(new Error(`the dataset '${n}' has ${r.labels.length} image: add at least 2 (one is held out)`), { kind: 'input' });
-      info = await call('useDataset', { name: n, bytes: digitFile(r.pixels, r.labels), title: r.title ?? n, description: `own images '${n}' (${r.labels.length}, made in VAE Lab)` });
-    }
+    const info = await call('useDataset', await datasetArgs(name));
     lab.data = info;
     emit('dataset', info);
     return info;

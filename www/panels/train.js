@@ -43,7 +43,7 @@ export default {
     const epochs = el('input', { id: 'train-epochs', type: 'number', min: 1 });
     const lr = el('input', { id: 'train-lr', type: 'number', min: 0.00001, max: 0.1, step: 0.0001 });
     const batch = el('input', { id: 'train-batch', type: 'number', min: 1 });
-    const limit = el('input', { id: 'train-limit', type: 'number', min: 64, step: 64 });
+    const limit = el('input', { id: 'train-limit', type: 'number', min: 1 });
     const limitNote = el('span', {}, '');
     const seed = el('input', { id: 'train-seed', type: 'number', min: 0, value: 0 });
     // collapse on demand: the objective rec + β·KL, β reached after a linear warm-up
@@ -89,9 +89,17 @@ export default {
       Object.assign(epochs, { value: c.epochs, max: c.limits.maxEpochs });
       Object.assign(lr, { value: c.lr });
       Object.assign(batch, { value: c.batch, max: c.limits.maxBatch });
-      Object.assign(limit, { value: lab.data.n_train, max: lab.data.n_train });
-      limitNote.textContent = `of ${lab.data.n_train.toLocaleString('en')}`;
+      showDataset();
     }, () => {});
+    /** The training-set size follows the dataset held (Data panel): all of it unless cut. */
+    function showDataset() {
+      const d = lab.data;
+      const all = Number(limit.value) >= Number(limit.max || 0);
+      limit.max = d.n_train;
+      if (all || Number(limit.value) > d.n_train) limit.value = d.n_train;
+      limitNote.textContent = `of ${d.n_train.toLocaleString('en')} (${d.title})`;
+    }
+    lab.on('dataset', showDataset);
 
     const start = el('button', { class: 'primary', id: 'train-start', onclick: startRun }, 'Start');
     const pause = el('button', { id: 'train-pause', disabled: true, onclick: () => { handle?.pause(); setState('paused'); } }, 'Pause');
@@ -276,7 +284,7 @@ export default {
       el('div', { class: 'form' },
         labelled('Architecture', preset), labelled('Hidden widths', hidden), labelled('Latent dim', latent),
         labelled('Epochs', epochs), labelled('Learning rate', lr), labelled('Batch', batch),
-        labelled('Training digits', limit, limitNote), labelled('Seed', seed),
+        labelled('Training images', limit, limitNote), labelled('Seed', seed),
         labelled('KL weight β', beta, 'objective: rec + β·KL'), labelled('KL warm-up (epochs)', warmup)),
       unfinished,
       el('div', { class: 'row' }, start, pause, resume, stop, stepButton, labelled('Speed', speed), presetCollapse),

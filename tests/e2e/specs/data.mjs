@@ -117,18 +117,27 @@ export default (cfg, { url, shot }) => [
     const data = await page.evaluate(() => window.vaeLab.data);
     assert(data.n_train === 18 && data.n_test === 2 && data.own, `dataset: ${JSON.stringify(data)}`);
     await shot(page, 'data-own');
-    // train on them through the Train panel's API path; the run's file names the dataset
+    // train on them from the Train panel as a visitor would; the run's file names the dataset
+    await tab(page, 'train');
+    assert(await page.inputValue('#train-limit') === '18', `the Train panel would train on ${await page.inputValue('#train-limit')} images`);
+    await page.selectOption('#train-arch', 'B');
+    await page.fill('#train-epochs', '3');
+    await page.click('#train-start');
+    await page.waitForSelector('#panel-train[data-state="running"]');
+    await page.waitForSelector('#panel-train[data-state="idle"]', { timeout: 120_000 });
+    await shot(page, 'train-own');
     const run = await page.evaluate(async () => {
-      const h = window.vaeLab.train({ arch: 'B', epochs: 3, seed: 2, slot: 'shapes' });
-      const last = await h.done;
-      const info = await window.vaeLab.info('shapes');
-      const ev = await window.vaeLab.evaluate('shapes');
-      return { nelbo: last.epoch_end?.train?.nelbo, dataset: info.meta?.dataset, heldOut: ev.nelbo, n: ev.n };
+      const slot = window.vaeLab.current;
+      const info = await window.vaeLab.info(slot);
+      const ev = await window.vaeLab.evaluate(slot);
+      return { slot, nelbo: info.meta?.train_nelbo, epochs: info.meta?.epochs, dataset: info.meta?.dataset, heldOut: ev.nelbo, n: ev.n };
     });
-    assert(Number.isFinite(run.nelbo) && Number.isFinite(run.heldOut) && run.n === 2, `run: ${JSON.stringify(run)}`);
+    assert(run.epochs === 3 && Number.isFinite(run.nelbo) && Number.isFinite(run.heldOut) && run.n === 2, `run: ${JSON.stringify(run)}`);
+    assert(await page.locator('.msg.error').count() === 0, `an error: ${await page.locator('.msg.error').allTextContents()}`);
     assert(/own images 'my-images'/.test(run.dataset ?? ''), `the weights file says it trained on ${run.dataset}`);
     // a drawing joins the dataset from the Draw panel's digit
     await page.evaluate(() => { window.vaeLabApp.drawn = new Float32Array(784).fill(0).map((_, i) => ((i % 28) > 10 && (i % 28) < 16 ? 1 : 0)); });
+    await tab(page, 'data');
     await page.click('#data-own-add-drawn');
     await page.waitForFunction(() => document.getElementById('data-own-status').dataset.n === '21', null, { timeout: 30_000 });
     // a reload keeps the dataset, the choice (in the address) and the model trained on it
@@ -136,8 +145,16 @@ export default (cfg, { url, shot }) => [
     await page.waitForFunction(() => document.body.dataset.ready === 'true' && window.vaeLab.data?.name === 'my-images', null, { timeout: 120_000 });
     await page.waitForFunction(() => document.getElementById('data-own-status').dataset.n === '21', null, { timeout: 60_000 });
     const slots = await page.evaluate(() => window.vaeLab.slots());
-    assert(slots.includes('shapes'), `after the reload: ${slots}`);
+    assert(slots.includes(run.slot), `after the reload: ${slots}`);
     const after = await page.evaluate(() => window.vaeLab.data);
     assert(after.n_train + after.n_test === 21, `after the reload the dataset has ${after.n_train} + ${after.n_test} images`);
+    assert(await page.$eval('#train-limit', (l) => Number(l.max)) === after.n_train, 'the Train panel offers another dataset\'s size');
+    // an engine that dies is restarted holding the same dataset
+    const crash = await page.evaluate(async (slot) => {
+      await window.vaeLab._simulateCrash();
+      const ev = await window.vaeLab.evaluate(slot);
+      return { name: window.vaeLab.data.name, n: ev.n };
+    }, run.slot);
+    assert(crash.name === 'my-images' && crash.n === 2, `after a crash: ${JSON.stringify(crash)}`);
   }],
 ];
