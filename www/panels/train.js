@@ -136,7 +136,7 @@ export default {
       charts = [
         makeChart(boxes[0], 'nELBO per epoch (solid: train, dashed: held-out)', 'epoch', 'nats / image'),
         makeChart(boxes[1], 'KL per epoch', 'epoch', 'nats / image'),
-        makeChart(boxes[2], 'nELBO within epochs (per chunk of steps)', 'epoch', 'nats / image'),
+        makeChart(boxes[2], 'nELBO within epochs (per chunk of steps; dotted: the objective rec + β·KL of a run with β ≠ 1)', 'epoch', 'nats / image'),
       ];
     }
 
@@ -150,11 +150,14 @@ export default {
         { label: `${r.name} train`, stroke: r.color, width: 2 },
         { label: `${r.name} held-out`, stroke: r.color, width: 2, dash: [6, 4] }]));
       sync(cK, runs.map((r) => ({ label: r.name, stroke: r.color, width: 2 })));
-      sync(cC, runs.map((r) => ({ label: r.name, stroke: r.color, width: 1.5, spanGaps: true })));
+      // a run trained on rec + β·KL (β ≠ 1 or a warm-up) also draws its objective, dotted
+      sync(cC, runs.flatMap((r) => [{ label: r.name, stroke: r.color, width: 1.5, spanGaps: true },
+        ...(r.weighted ? [{ label: `${r.name} objective`, stroke: r.color, width: 1.5, dash: [2, 3], spanGaps: true }] : [])]));
       const perEpoch = align(runs.flatMap((r) => [{ pts: r.epochs.map((e) => [e[0], e[1]]) }, { pts: r.epochs.map((e) => [e[0], e[2]]) }]), (r) => r.pts);
       cN.setData(perEpoch);
       cK.setData(align(runs, (r) => r.epochs.map((e) => [e[0], e[3]])));
-      cC.setData(align(runs, (r) => r.chunks.map((c) => [c[0], c[1]])));
+      cC.setData(align(runs.flatMap((r) => [{ pts: r.chunks.map((c) => [c[0], c[1]]) },
+        ...(r.weighted ? [{ pts: r.chunks.map((c) => [c[0], c[3]]) }] : [])]), (r) => r.pts));
     }
 
     function renderTable() {
@@ -182,7 +185,8 @@ export default {
       if (d.grad_norms) showGradNorms(d.grad_norms);
       if (d.chunk.steps > 0 && Number.isFinite(d.chunk.nelbo)) {
         const x = d.epoch_end ? d.epoch_end.epoch : d.epoch + d.step / d.steps_per_epoch;
-        run.chunks.push([x, d.chunk.nelbo, d.chunk.kl]);
+        // [x, true nELBO, KL, the objective the run minimises: rec + (current KL weight)·KL]
+        run.chunks.push([x, d.chunk.nelbo, d.chunk.kl, Number.isFinite(d.chunk.rec) ? d.chunk.rec + d.kl_weight * d.chunk.kl : null]);
       }
       if (d.epoch_end) {
         const e = d.epoch_end;
@@ -207,7 +211,7 @@ export default {
       ensureCharts();
       const arch = (preset.value === 'custom' ? `[${widths.join(',')}] z=${latent.value}` : preset.value)
         + (Number(beta.value) !== 1 ? ` β=${beta.value}` : '') + (Number(warmup.value) > 0 ? ` warm-up ${warmup.value}` : '');
-      const run = newRun(arch, Number(epochs.value));
+      const run = newRun(arch, Number(epochs.value), [], Number(beta.value) !== 1 || Number(warmup.value) > 0);
       try {
         handle = lab.train({ hidden: widths, latent: Number(latent.value), epochs: Number(epochs.value), lr: Number(lr.value),
           batch: Number(batch.value), seed: Number(seed.value), limit: Number(limit.value),
@@ -221,9 +225,10 @@ export default {
       await follow(run, handle);
     }
 
-    function newRun(arch, total, history = []) {
+    /** `weighted`: trained on rec + β·KL with β ≠ 1 or a warm-up (its objective is charted too). */
+    function newRun(arch, total, history = [], weighted = false) {
       rate = null;
-      return { name: '', color: SERIES_COLORS[runs.length % SERIES_COLORS.length], chunks: [], status: 'running', arch, total,
+      return { name: '', color: SERIES_COLORS[runs.length % SERIES_COLORS.length], chunks: [], status: 'running', arch, total, weighted,
         epochs: history.map((e) => [e.epoch, e.train.nelbo, e.test.nelbo, e.train.kl]) };
     }
 
@@ -266,7 +271,7 @@ export default {
     async function resumeRun(u) {
       if (handle) return;
       ensureCharts();
-      const run = newRun(archName(u.options), u.epochs, u.history);
+      const run = newRun(archName(u.options), u.epochs, u.history, (u.options.beta ?? 1) !== 1 || (u.options.kl_warmup ?? 0) > 0);
       let h;
       try {
         h = await lab.resumeRun(u.slot, { onProgress: (d) => onProgress(run, d) });

@@ -117,6 +117,18 @@ export default (cfg, { url, shot }) => [
     await page.waitForFunction(() => [...document.querySelectorAll('#collapse-table tbody tr')].some((tr) => tr.textContent.startsWith('beta4')), null, { timeout: 60_000 });
     await shot(page, 'collapse-beta');
   }],
+  ['The Train panel charts a β run\'s objective beside its true nELBO', async (page) => {
+    await open(page, url, 'panel=train');
+    await page.click('#train-preset-collapse');
+    await page.fill('#train-epochs', '1');
+    await page.fill('#train-limit', '640');
+    await page.click('#train-start');
+    await page.waitForSelector('#panel-train[data-state="running"]');
+    await page.waitForSelector('#panel-train[data-state="idle"]', { timeout: 120_000 });
+    const legend = await page.$$eval('#chart-chunk .u-legend .u-series', (s) => s.map((e) => e.textContent.trim()));
+    assert(legend.includes('run1') && legend.includes('run1 objective'), `legend: ${legend}`);
+    await shot(page, 'train-objective');
+  }],
   ['lab.evaluate estimates log p(x) by importance sampling: K = 1 is the ELBO, more samples tighten it', async (page) => {
     await open(page, url, 'panel=sample&arch=C');
     const r = await page.evaluate(async () => {
