@@ -10,6 +10,7 @@
 // lives in its address. Events `ready`, `progress` and `error` bubble out of the element.
 // vaelab.js defines the element and imports this module when the first one is connected.
 import { sharedVaeLab } from './vaelab.js';
+import { allModels } from './store.js';
 import { el } from './ui.js';
 import { PANEL_IDS, panelContext, panelSection } from './shell.js';
 
@@ -26,7 +27,9 @@ export async function mount(host) {
   const wanted = (host.getAttribute('panel') ?? 'sample').toLowerCase();
   const panelId = PANEL_IDS.includes(wanted) ? wanted : 'sample';
   const arch = (host.getAttribute('arch') ?? 'C').toUpperCase();
-  // the page's one engine (the first element's `backend` attribute chooses it)
+  // the page's one engine (the first element's `backend` attribute chooses it); a remount (another
+  // panel) drops the old panel's listeners with its view
+  host.lab?.close?.();
   const lab = sharedVaeLab({ base: BASE });
   const shared = Object.getPrototypeOf(lab);
   host.lab = lab;
@@ -66,8 +69,8 @@ export async function mount(host) {
   host._reflecting = () => reflecting;
 
   const onDownload = (d) => fire('progress', { kind: 'download', ...d });
-  shared.on('download', onDownload);
-  shared.on('progress', (d) => fire('progress', { kind: 'train', ...d }));
+  lab.on('download', onDownload);
+  lab.on('progress', (d) => fire('progress', { kind: 'train', ...d }));
 
   try {
     const [P] = await Promise.all([panelModule(panelId), shared.ready]);
@@ -90,6 +93,11 @@ export async function mount(host) {
     // for held-out images: the first element's that names one)
     const dataset = host.getAttribute('dataset') ?? undefined;
     await lab.loadPretrained(name, { dataset }).catch((e) => say(e.message, 'error'));
+    // `persist`: what visitors made on this page before (models) comes back, once per page
+    if (shared.persistRuns) {
+      const restored = await restoreOnce(shared);
+      if (restored.length) say(`Your models from an earlier visit are back: ${restored.join(', ')}.`);
+    }
     showNote();
     body.inert = false;
     panel.show?.();
@@ -99,6 +107,22 @@ export async function mount(host) {
     host.dataset.ready = 'error';
     say(`VAE Lab could not start: ${e.message}`, 'error');
   }
+}
+
+let restoring = null;
+/** The models stored by an earlier visit of this page, loaded into the shared engine once. */
+function restoreOnce(shared) {
+  restoring ??= (async () => {
+    const names = [];
+    for (const [slot, bytes] of await allModels().catch(() => [])) {
+      try {
+        await shared.importWeights(bytes, slot);
+        names.push(slot);
+      } catch { /* a file this version cannot read stays stored, unused */ }
+    }
+    return names;
+  })();
+  return restoring;
 }
 
 /** Height, when given, fixes the element's height (the panel scrolls inside it). */

@@ -631,6 +631,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   lab.view = (slot = null) => {
     const v = Object.create(lab);
     const own = new EventTarget();
+    /** Listeners added through this view: `close()` removes them all. */
+    const listeners = [];
     v.current = slot;
     const cur = (s) => {
       const x = s ?? v.current;
@@ -644,9 +646,19 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     };
     return Object.assign(v, {
       on(type, fn) {
-        (type === 'current' ? own : events).addEventListener(type, (e) => fn(e.detail));
+        const target = type === 'current' ? own : events;
+        const handler = (e) => fn(e.detail);
+        target.addEventListener(type, handler);
+        listeners.push([target, type, handler]);
         return v;
       },
+      /** Remove every listener added through this view (an element that remounts its panel drops
+       *  the old panel's this way). The engine and its models stay. */
+      close() {
+        for (const [target, type, handler] of listeners.splice(0)) target.removeEventListener(type, handler);
+      },
+      /** Listeners this view holds (a hook for tests). */
+      _listenerCount: () => listeners.length,
       use(s) {
         v.current = s === null ? null : checkSlot(s);
         own.dispatchEvent(new CustomEvent('current', { detail: { slot: s } }));
@@ -702,7 +714,11 @@ export function sharedVaeLab(options = {}) {
     // the first element that names a backend chooses it, whoever asks first
     const backend = options.backend ?? elements.find((e) => e.hasAttribute('backend'))?.getAttribute('backend') ?? 'auto';
     const dataset = options.dataset ?? elements.find((e) => e.hasAttribute('dataset'))?.getAttribute('dataset') ?? 'mnist';
-    pageEngine = createVaeLab({ persistRuns: false, ...options, backend, preload, dataset });
+    // an element with `persist` keeps what its visitors make (models, runs, datasets) in this
+    // page's storage; without one, a course page leaves its visitors' storage alone
+    const persistRuns = options.persistRuns ?? elements.some((e) => e.hasAttribute('persist'));
+    pageEngine = createVaeLab({ ...options, persistRuns, backend, preload, dataset });
+    pageEngine.persistRuns = persistRuns;
   }
   return pageEngine.view();
 }
@@ -711,7 +727,7 @@ export function sharedVaeLab(options = {}) {
 // code (its panels, charts and styles) loads only when the first one is connected.
 if (typeof customElements !== 'undefined' && !customElements.get('vae-lab')) {
   customElements.define('vae-lab', class VaeLabElement extends HTMLElement {
-    static observedAttributes = ['panel', 'arch', 'seed', 'height'];
+    static observedAttributes = ['panel', 'arch', 'seed', 'height', 'dataset'];
 
     connectedCallback() {
       if (this._mounted) return;

@@ -34,6 +34,12 @@ const framesPage = (app, backend) => `<!doctype html><meta charset="utf-8"><link
 <iframe id="a" style="width:640px;height:560px" src="${app}index.html?panel=sample&arch=B&embed=1${backend}"></iframe>
 <iframe id="b" style="width:640px;height:560px" src="${app}index.html?panel=draw&arch=C&embed=1${backend}"></iframe>`;
 
+/** One element that keeps what visitors make (`persist`), and a Fashion-MNIST element beside it. */
+const persistPage = (app, backend) => `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>Persist</title>
+<script type="module" src="${app}www/vaelab.js"></script>
+<vae-lab id="kept" panel="sample" arch="B" persist${backend ? ` backend="${backend}"` : ''}></vae-lab>
+<vae-lab id="fashion" panel="sample" arch="C" dataset="fashion"></vae-lab>`;
+
 export function startCourseServer(appUrl) {
   const rewrite = (text) => text.replaceAll('../www/', `${appUrl}www/`).replaceAll('../index.html', `${appUrl}index.html`);
   const server = http.createServer((req, res) => {
@@ -43,6 +49,7 @@ export function startCourseServer(appUrl) {
     let type = TYPES['.html'];
     if (u.pathname === '/api.html') body = apiPage(appUrl);
     else if (u.pathname === '/frames.html') body = framesPage(appUrl, backend);
+    else if (u.pathname === '/persist.html') body = persistPage(appUrl, u.searchParams.get('backend'));
     else if (['/embed.html', '/embed.js', '/embed.css'].includes(u.pathname)) {
       body = rewrite(fs.readFileSync(`examples${u.pathname}`, 'utf8'));
       // the backend under test: the iframe's and the elements' (the first element chooses)

@@ -174,12 +174,26 @@ export default {
       });
     }
 
+    /** A few dozen drawings make a dataset of one's own (Data panel): add this one, clear the pad. */
+    async function addToOwn() {
+      await app.guard(async () => {
+        if (!app.drawn) throw new Error('Draw something first.');
+        const name = app.param('own') || 'my-images';
+        const r = await lab.addImages(name, [app.drawn]);
+        app.setParam('own', name);
+        clear();
+        note.textContent = `Added to '${r.name}': ${r.n} image${r.n === 1 ? '' : 's'}. Draw the next one; train on them from the Data panel.`;
+        pad.dataset.added = String(r.n);
+      });
+    }
+
     lab.on('current', () => { if (app.drawn) encode(); });
     clear();
     const root = el('div', { class: 'draw' },
       el('div', { class: 'col' }, pad,
         el('div', { class: 'row' }, el('button', { id: 'draw-clear', onclick: clear }, 'Clear'),
-          el('button', { id: 'draw-test-digit', onclick: useTestDigit }, 'Use a held-out digit')),
+          el('button', { id: 'draw-test-digit', onclick: useTestDigit }, 'Use a held-out digit'),
+          el('button', { id: 'draw-add', title: 'Add this drawing to your own dataset (Data panel) and clear the pad for the next one', onclick: addToOwn }, 'Add to my images')),
         el('p', { class: 'muted' }, 'Esc clears. Mouse, touch and pen all draw.')),
       el('div', { class: 'col' },
         el('div', { class: 'row figures' },

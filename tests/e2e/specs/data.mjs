@@ -1,6 +1,6 @@
 // Datasets: Fashion-MNIST beside MNIST with its own pretrained models, and datasets of the
 // visitor's own pictures (files, a zip, a drop, drawings) that train and survive a reload.
-import { assert, open, tab } from '../helpers.mjs';
+import { assert, open, tab, drawSeven } from '../helpers.mjs';
 import { makeZip } from '../../www/make-zip.mjs';
 
 /** PNGs drawn in the page: dark shapes on a white ground (photographed ink), as base64. */
@@ -135,10 +135,11 @@ export default (cfg, { url, shot }) => [
     assert(run.epochs === 3 && Number.isFinite(run.nelbo) && Number.isFinite(run.heldOut) && run.n === 2, `run: ${JSON.stringify(run)}`);
     assert(await page.locator('.msg.error').count() === 0, `an error: ${await page.locator('.msg.error').allTextContents()}`);
     assert(/own images 'my-images'/.test(run.dataset ?? ''), `the weights file says it trained on ${run.dataset}`);
-    // a drawing joins the dataset from the Draw panel's digit
-    await page.evaluate(() => { window.vaeLabApp.drawn = new Float32Array(784).fill(0).map((_, i) => ((i % 28) > 10 && (i % 28) < 16 ? 1 : 0)); });
+    // a drawing joins the dataset from the Draw panel, which clears the pad for the next one
+    await drawSeven(page);
+    await page.click('#draw-add');
+    await page.waitForFunction(() => document.getElementById('draw-canvas').dataset.added === '21' && window.vaeLabApp.drawn === null, null, { timeout: 30_000 });
     await tab(page, 'data');
-    await page.click('#data-own-add-drawn');
     await page.waitForFunction(() => document.getElementById('data-own-status').dataset.n === '21', null, { timeout: 30_000 });
     // a reload keeps the dataset, the choice (in the address) and the model trained on it
     await page.reload();

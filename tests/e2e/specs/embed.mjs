@@ -59,6 +59,31 @@ export default (cfg, { url, course, served, shot }) => {
       assert(r.recLength === 2 * 784, `reconstruct gave ${r.recLength} floats`);
       assert(r.done && r.epoch === 1 && r.images === 128, `training ended at ${JSON.stringify(r)}`);
     }],
+    ['An element with `persist` keeps a model trained in it across a reload; a remount drops the old panel\'s listeners; `dataset` shows Fashion-MNIST', async (page) => {
+      await page.goto(`${course}persist.html${backend}`);
+      const ready = () => page.waitForFunction(() => ['kept', 'fashion'].every((id) => document.getElementById(id).dataset.ready === 'true'), null, { timeout: 180_000 });
+      await ready();
+      await page.evaluate(async () => {
+        const h = document.getElementById('kept').lab.train({ arch: 'A', epochs: 1, limit: 64, seed: 5, slot: 'mine' });
+        await h.done;
+      });
+      // the Fashion-MNIST element shows its own model, beside the MNIST one
+      assert(await page.evaluate(() => document.getElementById('fashion').lab.current) === 'fashion-C', 'the dataset attribute was not followed');
+      await page.reload();
+      await ready();
+      await page.waitForFunction(async () => (await document.getElementById('kept').lab.slots()).includes('mine'), null, { timeout: 60_000 });
+      // a remount (another panel) closes the old view: its listeners are gone
+      const counts = await page.evaluate(async () => {
+        const host = document.getElementById('kept');
+        const old = host.lab;
+        const before = old._listenerCount();
+        host.setAttribute('panel', 'chain');
+        while (host.lab === old) await new Promise((r) => setTimeout(r, 20)); // the remount has begun
+        await host._mounted;
+        return { before, after: old._listenerCount(), now: host.lab._listenerCount(), same: old === host.lab };
+      });
+      assert(counts.before > 0 && counts.after === 0 && counts.now > 0 && !counts.same, `listeners: ${JSON.stringify(counts)}`);
+    }],
     ['Every panel fits a 640 x 560 frame and a 390 px phone: key output in view, no sideways scroll', async (page) => {
       const KEY = { models: 'table.models', train: '#train-start', draw: '#draw-rec-mean', reconstruct: '#reconstruct-canvas', collapse: '#collapse-chart',
         sample: '#sample-canvas', chain: '#chain-canvas', latent: '#latent-decoded', map: '#map-canvas', data: '#data-grid' };
