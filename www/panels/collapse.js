@@ -64,6 +64,7 @@ export default {
     }
 
     lab.on('models', () => { if (app.isVisible('collapse')) render(); });
+    lab.on('dataset', () => { if (app.isVisible('collapse')) render(); });
     const root = el('div', {},
       el('p', { class: 'muted' }, 'Latents whose KL sits near zero carry no information about x (posterior collapse). Active units: Var over x of E[z_i] > 0.01.'),
       el('div', { class: 'row' }, el('button', { id: 'collapse-refresh', onclick: render }, 'Recompute')),

@@ -140,6 +140,7 @@ export default {
       setTimeout(() => { pending = false; render(); }, 250);
     });
     lab.on('current', () => { if (app.isVisible('inside')) render(); });
+    lab.on('dataset', () => { if (app.isVisible('inside')) render(); });
     for (const c of [source, index, epsSeed]) c.addEventListener('change', render);
     const root = el('div', {},
       el('div', { class: 'row' }, labelled('Digit', source), labelled('#', index), labelled('ε seed', epsSeed),

@@ -53,12 +53,20 @@ export default {
       decoded.dataset.z0 = z0.toFixed(2);
     };
 
+    /** Renders in flight: only the newest one draws (an older one, slowed by a first fetch of the
+     *  held-out digits, must not land last with another digit). */
+    let loads = 0;
+    let interpolations = 0;
+
     async function load() {
       if (!lab.current) return;
+      const mine = ++loads;
       await app.guard(async () => {
         const x = await digit(source.value, index.value);
+        const code = (await lab.encode(x)).mu;
+        if (mine !== loads) return;
         drawDigits(original, x, 1, 1);
-        z = (await lab.encode(x)).mu;
+        z = code;
         keepState();
         planeBox.hidden = z.length !== 2;
         if (z.length === 2) await drawPlane();
@@ -82,6 +90,7 @@ export default {
     }
 
     async function interpolate() {
+      const mine = ++interpolations;
       await app.guard(async () => {
         const [a, b] = [await digit(source.value, index.value), await digit(sourceB.value, indexB.value)];
         keepState();
@@ -94,6 +103,7 @@ export default {
           for (let j = 0; j < za.length; j++) zs[s * za.length + j] = (1 - t) * za[j] + t * zb[j];
         }
         const out = await lab.decode(zs);
+        if (mine !== interpolations) return;
         const row = new Float32Array(12 * 784);
         row.set(a, 0);
         row.set(out, 784);
@@ -106,6 +116,7 @@ export default {
     for (const c of [source, index]) c.addEventListener('change', load);
     for (const c of [sourceB, indexB]) c.addEventListener('change', interpolate);
     lab.on('current', () => { if (app.isVisible('latent')) load(); });
+    lab.on('dataset', () => { z = null; if (app.isVisible('latent')) load(); });
     const root = el('div', {},
       el('div', { class: 'row' }, labelled('Digit', source), labelled('#', index),
         el('button', { id: 'latent-reset', onclick: load }, 'Reset sliders')),

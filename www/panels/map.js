@@ -137,6 +137,7 @@ export default {
       if (best >= 0) select(best);
     });
     lab.on('current', () => { if (app.isVisible('map')) render(); });
+    lab.on('dataset', () => { if (app.isVisible('map')) render(); });
     const root = el('div', { class: 'map' },
       el('div', { class: 'col' }, canvas, legend, axes),
       el('div', { class: 'col' }, el('div', { class: 'row figures' },

@@ -39,6 +39,7 @@ export default {
     }
 
     lab.on('models', () => { if (app.isVisible('reconstruct')) render(); });
+    lab.on('dataset', () => { if (app.isVisible('reconstruct')) render(); });
     sampled.addEventListener('change', render);
     const root = el('div', {},
       el('div', { class: 'row' },

@@ -135,6 +135,32 @@ export default (cfg, { url, shot }) => [
     assert(await canvasSum(page, '#latent-strip') > 0, 'interpolation strip is blank');
     await shot(page, 'latent');
   }],
+  ['Latent: a slow first fetch of the held-out digits does not overwrite a newer choice', async (page) => {
+    await open(page, url, 'panel=draw&arch=C');
+    await drawSeven(page);
+    // hold the held-out digits back: the panel's first render (held-out #0) waits on them
+    let release;
+    const held = new Promise((r) => { release = r; });
+    let asked = 0;
+    await page.context().route('**/mnist-subset-test.bin', async (route) => { asked++; await held; await route.continue(); });
+    await page.click('#tab-latent');
+    await page.selectOption('#latent-source', 'drawn'); // a newer render, of the drawn digit
+    assert(asked === 1, `the held-out digits were requested ${asked} times (the test needs the first render to wait on them)`);
+    // the engine answers in order: the older render's digits, the newer's encode, then the
+    // older's encode, which lands last unless the panel drops it
+    release();
+    await page.waitForSelector('#latent-decoded[data-z0]', { timeout: 60_000 });
+    await page.evaluate(async () => { for (let i = 0; i < 4; i++) await window.vaeLab.slots(); });
+    const worst = await page.evaluate(() => {
+      const d = document.querySelector('#panel-latent canvas.digit').getContext('2d').getImageData(0, 0, 30, 30).data;
+      const x = window.vaeLabApp.drawn;
+      let w = 0;
+      for (let y = 0; y < 28; y++) for (let c = 0; c < 28; c++) w = Math.max(w, Math.abs(d[((y + 1) * 30 + c + 1) * 4] / 255 - x[y * 28 + c]));
+      return w;
+    });
+    assert(worst < 0.01, `the Latent panel shows another digit than the drawn one (max difference ${worst.toFixed(2)})`);
+    await page.context().unroute('**/mnist-subset-test.bin');
+  }],
   ['Map: PCA of 1000 latent means; clicking selects a digit, arrow keys move across the map', async (page) => {
     await open(page, url, 'panel=map&arch=C');
     await page.waitForSelector('#map-canvas[data-points="1000"]', { timeout: 120_000 });
