@@ -83,18 +83,16 @@ impl WeightsMeta {
     }
 }
 
-/// Fixed probe inputs: blank, full, a ramp, and noise. Weights that turn any of them into a
-/// non-finite nELBO (say, every weight at 3.4e38, which passes every other check) are refused.
-fn probe_batch(device: &Device) -> (Tensor<2>, crate::rng::Rng) {
+/// Fixed probe inputs: blank, full, a ramp, and noise (4 x 784 pixels). Weights that turn any of
+/// them into a non-finite nELBO (say, every weight at 3.4e38, which passes every other check) are
+/// refused.
+fn probe_pixels() -> (Vec<f32>, crate::rng::Rng) {
     let mut rng = crate::rng::Rng::new(0x9e0b);
     let mut x = vec![0.0f32; PIXELS];
     x.extend(std::iter::repeat_n(1.0f32, PIXELS));
     x.extend((0..PIXELS).map(|i| i as f32 / (PIXELS - 1) as f32));
     x.extend((0..PIXELS).map(|_| rng.uniform() as f32));
-    (
-        Tensor::from_data(TensorData::new(x, [4, PIXELS]), device),
-        rng,
-    )
+    (x, rng)
 }
 
 /// A weights file in memory: architecture, metadata and the flat parameter vector.
@@ -260,14 +258,19 @@ impl WeightsFile {
         Self::load(&crate::data::read_file(path)?, &path.display().to_string())
     }
 
-    /// Run the probe batch through the model on the CPU (the host copy; no GPU readback).
+    /// Run the probe images through the model on the host copy, by the plain-Rust inference path
+    /// (`infer::DenseVae`, checked against burn's forward pass): no GPU readback, and in the
+    /// browser none of burn's code to compile before the first model is in (a page's first
+    /// weights file took 76 ms through burn, most of it compiling burn's wasm on first use).
     pub fn probe(&self) -> Result<(), String> {
-        let device = crate::cpu_device();
-        let model = self.to_model(&device).map_err(|e| e.to_string())?;
-        let (x, mut rng) = probe_batch(&device);
-        let eps = crate::training::noise(&mut rng, 4, model.latent(), &device);
-        let elbo = crate::loss::Elbo::compute(&model, x, eps);
-        let nelbo = crate::read_f32(elbo.nelbo).map_err(|e| e.to_string())?[0];
+        let dense =
+            crate::infer::DenseVae::new(&self.arch, &self.params).map_err(|e| e.to_string())?;
+        let (x, mut rng) = probe_pixels();
+        let mut nelbo = 0.0f64;
+        for image in x.chunks(PIXELS) {
+            let eps = rng.normals(dense.latent());
+            nelbo += dense.inside(image, &eps).nelbo / 4.0;
+        }
         if !nelbo.is_finite() {
             return Err(format!("the weights give a non-finite nELBO ({nelbo}) on test inputs: they are not a usable model"));
         }

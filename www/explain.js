@@ -38,7 +38,7 @@ export const EXPLANATIONS = {
   },
   data: {
     text: ['The images every panel shows and every new run trains on. A VAE learns p(x) from examples alone: on Fashion-MNIST the same models learn shoes and shirts; on your own pictures, whatever they hold. With a few dozen images a model learns little more than their average: expect blurry samples, and a held-out nELBO far above the training one (overfitting).'],
-    display: [String.raw`\mathcal D=\{x_1,\dots,x_N\},\ x_n\in[0,1]^{784},\qquad \max_{	heta,\phi}\ 	frac1N	extstyle\sum_n \mathrm{ELBO}(x_n)`],
+    display: [String.raw`\mathcal D=\{x_1,\dots,x_N\},\ x_n\in[0,1]^{784},\qquad \max_{\theta,\phi}\ \tfrac1N\textstyle\sum_n \mathrm{ELBO}(x_n)`],
   },
   train: {
     text: ['Adam minimises the negative ELBO per image, in nats. β weights the KL term (β = 1 is the ELBO; larger β pushes codes towards the prior and switches latents off); the charts always show the true nELBO.'],

@@ -7,16 +7,22 @@ const IMAGE_NAME = /\.(png|jpe?g|gif|webp|bmp)$/i;
 /** Pictures are scaled down to this side before preprocessing: 28x28 is all that is kept. */
 const MAX_SIDE = 280;
 
-/** The image files among dropped or chosen files, zips opened: [{name, blob}]. */
+/** The image files among dropped or chosen files, zips opened: {pictures: [{name, blob}],
+ *  failed: ['name (why)']}. A zip that cannot be read is named; the other files still count. */
 export async function imageFiles(files) {
-  const out = [];
+  const pictures = [];
+  const failed = [];
   for (const f of files) {
     if (/\.zip$/i.test(f.name) || f.type === 'application/zip' || f.type === 'application/x-zip-compressed') {
-      const entries = await unzip(new Uint8Array(await f.arrayBuffer()), (n) => IMAGE_NAME.test(n) && !n.startsWith('__MACOSX/'));
-      for (const e of entries) out.push({ name: `${f.name}/${e.name}`, blob: new Blob([e.bytes]) });
-    } else out.push({ name: f.name, blob: f });
+      try {
+        const entries = await unzip(new Uint8Array(await f.arrayBuffer()), (n) => IMAGE_NAME.test(n) && !n.startsWith('__MACOSX/'));
+        for (const e of entries) pictures.push({ name: `${f.name}/${e.name}`, blob: new Blob([e.bytes]) });
+      } catch (e) {
+        failed.push(`${f.name} (${e.message})`);
+      }
+    } else pictures.push({ name: f.name, blob: f });
   }
-  return out;
+  return { pictures, failed };
 }
 
 /**

@@ -194,7 +194,10 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       const r = await spawn('cpu');
       for (const [slot, bytes] of saved) await post('loadWeights', { slot, bytes: bytes.slice() });
       // the dataset held before the crash, held again (the new engine starts on the first one)
-      if (lab.data && lab.data.name !== r.data.name) lab.data = await post('useDataset', await datasetArgs(lab.data.name));
+      if (lab.data && lab.data.name !== r.data.name) {
+        lab.data = await datasetArgs(lab.data.name).then((args) => post('useDataset', args)).catch(() => r.data);
+        emit('dataset', lab.data);
+      }
       Object.assign(lab, { backend: r.backend, gpu: null, fallbackReason: `${reason}; continuing on the CPU with the current weights` });
       emit('backend', { backend: lab.backend, fallbackReason: lab.fallbackReason });
       emit('models', {});
@@ -295,13 +298,12 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   // --- datasets -----------------------------------------------------------------------------
   /** The visitor's own datasets: name -> {title, pixels, labels}; read from IndexedDB once. */
   let own = null;
-  const ownDatasets = async () => {
-    if (!own) {
-      own = new Map();
-      if (persistRuns) for (const [name, r] of await allDatasets().catch(() => [])) own.set(name, r);
-    }
+  const ownDatasets = () => {
+    own ??= (async () => new Map(persistRuns ? await allDatasets().catch(() => []) : []))();
     return own;
   };
+  /** addImages calls run one after another: each reads the record the one before it wrote. */
+  let adding = Promise.resolve();
   let shippedList = null;
   /**
    * Every dataset there is: the shipped ones ({name, title, classes, n_train, n_test, shipped:
@@ -310,7 +312,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
    */
   lab.datasets = async () => {
     await lab.ready;
-    shippedList ??= call('datasets');
+    shippedList ??= call('datasets').catch((e) => { shippedList = null; throw e; });
     const mine = [...(await ownDatasets())].map(([name, r]) => ({ name, title: r.title ?? name, n: r.labels.length, own: true }));
     return [...(await shippedList), ...mine];
   };
@@ -345,7 +347,12 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
    * it resolves, unless the lab was made with persistRuns: false. Resolves to {name, n}. When the
    * dataset is the one held, the engine gets the new images at once.
    */
-  lab.addImages = async (name, images, { labels, title } = {}) => {
+  lab.addImages = (name, images, options) => {
+    const next = adding.then(() => addImagesNow(name, images, options));
+    adding = next.catch(() => {});
+    return next;
+  };
+  async function addImagesNow(name, images, { labels, title } = {}) {
     const n = String(name ?? '');
     if (!n || n.length > 64) throw Object.assign(new TypeError('addImages: a dataset name of 1 to 64 characters'), { kind: 'input' });
     if (SHIPPED_DATASETS.includes(n)) throw Object.assign(new Error(`'${n}' is a shipped dataset: choose another name for your images`), { kind: 'input' });
@@ -365,12 +372,12 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     lab8.set(old.labels);
     if (labels) Array.from(labels).forEach((l, i) => { if (Number.isInteger(l) && l >= 0 && l < 255) lab8[m + i] = l; });
     const record = { title: title ?? old.title, pixels, labels: lab8, updated: Date.now() };
-    if (persistRuns) await putDataset(n, record).catch((e) => console.info('VAE Lab: dataset not saved:', e.message));
     mine.set(n, record);
+    if (persistRuns) await putDataset(n, record).catch((e) => console.info('VAE Lab: dataset not saved:', e.message));
     emit('datasets', { name: n, n: lab8.length });
     if (lab.data?.name === n && lab8.length >= 2) await lab.useDataset(n);
     return { name: n, n: lab8.length };
-  };
+  }
   /** The images of one of your own datasets: {pixels: Float32Array(n * 784), labels, n}. */
   lab.datasetImages = async (name) => {
     const r = (await ownDatasets()).get(String(name));
@@ -512,7 +519,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
    * makes (run start, each epoch end) goes to IndexedDB; a run that ends (done, stopped, diverged)
    * removes its checkpoint, a run cut off by a crash or a reload keeps it for `resumeRun`.
    */
-  function runHandle(slot, opts, onProgress, started) {
+  function runHandle(slot, opts, onProgress, started, dataset = lab.data?.name ?? 'mnist') {
     if (trainRun) throw new Error('a training run is already in progress: stop it first');
     let resolveDone, rejectDone;
     const done = new Promise((res, rej) => { resolveDone = res; rejectDone = rej; });
@@ -542,7 +549,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
           record.saved = true;
           if (persistRuns) {
             const { bytes, epoch, epochs } = d;
-            putRun(slot, { bytes, epoch, epochs, options: opts, history: record.history.slice() })
+            putRun(slot, { bytes, epoch, epochs, options: opts, history: record.history.slice(), dataset })
               .catch((e) => console.info('VAE Lab: run checkpoint not saved:', e.message));
           }
         } else if (type === 'train-stopped') finish(resolveDone, last);
@@ -590,7 +597,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     if (!persistRuns) return [];
     const runs = await allRuns().catch(() => []);
     return runs.filter(([slot]) => slot !== trainRun?.slot)
-      .map(([slot, r]) => ({ slot, epoch: r.epoch, epochs: r.epochs, options: r.options, history: r.history ?? [] }));
+      .map(([slot, r]) => ({ slot, epoch: r.epoch, epochs: r.epochs, options: r.options, history: r.history ?? [], dataset: r.dataset ?? 'mnist' }));
   };
 
   /** Continue an unfinished run from its last checkpoint; the same handle as `train()`. */
@@ -600,9 +607,18 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     const stored = (await allRuns()).find(([s]) => s === slot);
     if (!stored) throw new Error(`no unfinished run '${slot}'`);
     const [, r] = stored;
+    // a run goes on with the images it started on (MNIST and Fashion-MNIST have as many), held again
+    const dataset = r.dataset ?? 'mnist';
+    if (lab.data?.name !== dataset) {
+      try {
+        await lab.useDataset(dataset);
+      } catch (e) {
+        throw new Error(`run '${slot}' could not be resumed: it trained on the dataset '${dataset}', which is not available (${e.message})`);
+      }
+    }
     let resolveStart, rejectStart;
     const started = new Promise((res, rej) => { resolveStart = res; rejectStart = rej; });
-    const handle = runHandle(slot, r.options, onProgress, started);
+    const handle = runHandle(slot, r.options, onProgress, started, dataset);
     trainRun.record.history = (r.history ?? []).slice();
     call('trainResumeRun', { bytes: r.bytes }).then(resolveStart, rejectStart);
     try {
@@ -663,7 +679,11 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
         v.current = s === null ? null : checkSlot(s);
         own.dispatchEvent(new CustomEvent('current', { detail: { slot: s } }));
       },
-      loadPretrained: (arch, o = {}) => adopt(lab.loadPretrained(arch, o), lab.shippedSlot(arch, o)),
+      async loadPretrained(arch, o = {}) {
+        await lab.ready; // the dataset held decides the slot ('C' or 'fashion-C')
+        const slot = lab.shippedSlot(arch, o);
+        return adopt(lab.loadPretrained(arch, o), slot);
+      },
       importWeights: (bytes, s = 'imported') => adopt(lab.importWeights(bytes, s), s),
       exportWeights: async (s) => lab.exportWeights(cur(s)),
       info: async (s) => lab.info(cur(s)),

@@ -195,13 +195,28 @@ async function needData(train) {
   for (const part of train ? ['test', 'train'] : ['test']) {
     if (part in data.bytes) continue;
     const { file } = data.manifest[part];
-    const name = data.name;
+    // requests run one at a time, so no other dataset can be chosen during this fetch
     const bytes = await fetchBytes(new URL(`www/data/${file}`, base), part === 'test' ? 'held-out images' : 'training images');
-    if (data.name !== name) return; // another dataset was chosen meanwhile (its own request follows)
     const sizes = lab.setData(bytes);
     data.bytes[part] = bytes;
     event('data', sizes);
   }
+}
+
+/** The longest prefix of `text` that is at most `max` bytes of UTF-8 (the engine counts bytes). */
+function utf8Prefix(text, max) {
+  let out = '';
+  for (const ch of text) {
+    if (new TextEncoder().encode(out + ch).length > max) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** Put back the parts of the dataset in `data` (after a failed switch to another). */
+function holdAgain() {
+  lab.clearData(data.manifest?.description ?? data.name);
+  for (const part of Object.values(data.bytes)) lab.setData(part);
 }
 
 /** What the page is told of the dataset the Lab holds. */
@@ -300,15 +315,16 @@ const ops = {
   async useDataset({ name, bytes, title, description }) {
     if (typeof name !== 'string' || !name) throw Object.assign(new TypeError('useDataset: a dataset name (a string)'), { kind: 'input' });
     if (bytes) {
-      lab.clearData(String(description || `own images '${name}'`).slice(0, 200));
+      const said = utf8Prefix(String(description || `own images '${name}'`), 200);
+      lab.clearData(said);
       let sizes;
       try {
         sizes = lab.setData(bytes);
       } catch (e) {
-        await ops.useDataset({ name: 'mnist' }).catch(() => {}); // never left holding nothing
+        holdAgain(); // the dataset held before, as it was: the page still names it
         throw e;
       }
-      const manifest = { title: title ?? name, classes: [], own: true, train: { digits: sizes.n_train }, test: { digits: sizes.n_test } };
+      const manifest = { title: title ?? name, description: said, classes: [], own: true, train: { digits: sizes.n_train }, test: { digits: sizes.n_test } };
       Object.assign(data, { name, manifest, bytes: { all: bytes } });
       return datasetInfo();
     }

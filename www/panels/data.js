@@ -90,10 +90,17 @@ export default {
 
     async function addPictures(list) {
       await app.guard(async () => {
-        const pictures = await imageFiles(list);
-        if (!pictures.length) throw new Error('No pictures found: drop PNG or JPEG files, or a zip of them.');
+        const found = await imageFiles(list);
+        const failed = found.failed;
+        // a dataset holds at most one call's worth of images: decode only what still fits
+        const have = (await lab.datasets()).find((d) => d.own && d.name === ownName())?.n ?? 0;
+        const room = lab.constants.limits.maxImagesPerCall - have;
+        const pictures = found.pictures.slice(0, Math.max(0, room));
+        if (found.pictures.length > pictures.length) {
+          app.say(`'${ownName()}' has room for ${Math.max(0, room)} more of the ${found.pictures.length} pictures (at most ${lab.constants.limits.maxImagesPerCall} images): the first ${pictures.length} are added.`, 'warn');
+        }
+        if (!pictures.length && !failed.length) throw new Error('No pictures found: drop PNG or JPEG files, or a zip of them.');
         const images = [];
-        const failed = [];
         for (const p of pictures) {
           try {
             const { gray, width, height } = await pictureToInk(p.blob);

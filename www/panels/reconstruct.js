@@ -20,13 +20,14 @@ export default {
       await app.guard(async () => {
         const n = lab.data?.n_test ?? 1000;
         if (!picks) picks = Array.from({ length: 16 }, () => Math.floor(Math.random() * n));
-        picks = picks.map((i) => Math.min(n - 1, i));
+        // clamped for this dataset only: a small one must not shrink the picks for the next
+        const shown = picks.map((i) => Math.min(n - 1, i));
         app.setParam('digits', picks.join(','));
         app.setParam('seed', seed);
         app.setParam('sampled', sampled.checked ? null : 0);
         const slots = await lab.slots();
         if (!slots.length) return;
-        const x = await lab.testImages(picks);
+        const x = await lab.testImages(shown);
         const columns = [x];
         for (const s of slots) columns.push(await lab.reconstruct(x, { slot: s, sampled: sampled.checked, seed }));
         const rows = columns.length;

@@ -316,13 +316,17 @@ pub fn build_data(a: DataArgs) -> Result<()> {
         }
     };
     let split = data::stratified_split(&digits, a.test, a.seed)?;
-    if let Some(dir) = a.out.parent() {
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("www/data/{name}-subset.bin")));
+    if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&a.out, split.to_subset_bytes())?;
+    std::fs::write(&out, split.to_subset_bytes())?;
     // The page's copies: each part alone (sampling and drawing need neither; the held-out part is
     // a tenth of the bytes), and a manifest with their sizes so the page knows them unfetched.
-    let stem = a.out.with_extension("");
+    let stem = out.with_extension("");
     let mut manifest = serde_json::Map::new();
     manifest.insert("name".into(), json!(name));
     manifest.insert("title".into(), json!(title));
@@ -339,14 +343,14 @@ pub fn build_data(a: DataArgs) -> Result<()> {
             serde_json::json!({ "file": name, "digits": digits, "bytes": bytes.len() }),
         );
     }
-    let manifest_path = a.out.with_extension("json");
+    let manifest_path = out.with_extension("json");
     std::fs::write(
         &manifest_path,
         serde_json::to_string_pretty(&manifest)? + "\n",
     )?;
     println!(
         "wrote {}: {} train + {} test images of {title} (and each part alone, listed in {})",
-        a.out.display(),
+        out.display(),
         split.train.len(),
         split.test.len(),
         manifest_path.display()

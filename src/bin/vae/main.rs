@@ -153,8 +153,9 @@ struct DataArgs {
     /// Images in the Fashion-MNIST subset (train + held out).
     #[arg(long, default_value_t = 10_000)]
     size: usize,
-    #[arg(long, default_value = "www/data/mnist-subset.bin")]
-    out: PathBuf,
+    /// Default: www/data/mnist-subset.bin, or www/data/fashion-subset.bin with --fashion.
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Held-out digits (stratified by label).
     #[arg(long, default_value_t = 1000)]
     test: usize,

@@ -157,5 +157,40 @@ export default (cfg, { url, shot }) => [
       return { name: window.vaeLab.data.name, n: ev.n };
     }, run.slot);
     assert(crash.name === 'my-images' && crash.n === 2, `after a crash: ${JSON.stringify(crash)}`);
+    // two additions at once (a double click, two quick drops) both land, in memory and stored
+    const both = await page.evaluate(async () => {
+      const x = new Float32Array(784).fill(0.5);
+      await Promise.all([window.vaeLab.addImages('twice', [x]), window.vaeLab.addImages('twice', [x, x])]);
+      const { allDatasets } = await import('/www/store.js');
+      const stored = (await allDatasets()).find(([n]) => n === 'twice')?.[1].labels.length;
+      return { n: (await window.vaeLab.datasetImages('twice')).n, stored };
+    });
+    assert(both.n === 3 && both.stored === 3, `two additions at once: ${JSON.stringify(both)}`);
+  }],
+  ['A run interrupted on Fashion-MNIST resumes on Fashion-MNIST, even from a page opened on MNIST', async (page) => {
+    await open(page, url, 'panel=train&data=fashion');
+    const slot = await page.evaluate(async () => {
+      const lab = window.vaeLab;
+      let handle;
+      const paused = new Promise((resolve) => {
+        handle = lab.train({ arch: 'A', epochs: 2, limit: 640, seed: 1, onProgress: (p) => { if (p.epoch_end?.epoch === 1) { handle.pause(); resolve(); } } });
+      });
+      await paused;
+      const { allRuns } = await import('/www/store.js');
+      for (let i = 0; i < 200 && !(await allRuns()).some(([s, r]) => s === handle.slot && r.epoch === 1); i++) await new Promise((res) => setTimeout(res, 25));
+      return handle.slot;
+    });
+    page.once('dialog', (d) => d.accept());
+    await open(page, url, 'panel=train'); // the bare address: MNIST
+    const r = await page.evaluate(async (s) => {
+      const lab = window.vaeLab;
+      const before = lab.data.name;
+      const listed = (await lab.unfinishedRuns()).find((u) => u.slot === s);
+      const h = await lab.resumeRun(s);
+      await h.done;
+      return { before, listed: listed?.dataset, after: lab.data.name, meta: (await lab.info(s)).meta?.dataset };
+    }, slot);
+    assert(r.before === 'mnist' && r.listed === 'fashion' && r.after === 'fashion', `datasets: ${JSON.stringify(r)}`);
+    assert(/^fashion-subset/.test(r.meta ?? ''), `the resumed run's file says ${r.meta}`);
   }],
 ];
