@@ -1,9 +1,8 @@
 // The page shell: tabs, model selector, backend badge, messages, URL parameters.
 // Panels only draw and forward to the API (www/vaelab.js).
+// Only the API is imported before the engine starts: its Worker (the first load's critical path)
+// begins downloading while the rest of the page's modules load.
 import { createVaeLab } from './vaelab.js';
-import { el } from './ui.js';
-import { allModels } from './store.js';
-import { PANEL_IDS, panelContext, panelSection } from './shell.js';
 /** The page's state: what a copied link must reproduce (panel, model, seed, digits, sliders). */
 const params = new URLSearchParams(location.search);
 const embed = params.has('embed') && params.get('embed') !== '0';
@@ -18,6 +17,8 @@ const firstArch = (params.get('arch') ?? 'C').toUpperCase();
 const askedData = params.get('data') ?? 'mnist';
 const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed, preload: [firstArch], probe: params.get('probe') === '1', dataset: askedData });
 window.vaeLab = lab;
+const [{ el }, { allModels }, { PANEL_IDS, panelContext, panelSection }] = await Promise.all([
+  import('./ui.js'), import('./store.js'), import('./shell.js')]);
 
 // the panels load after the engine has started downloading (static imports would all come first)
 const PANELS = (await Promise.all(PANEL_IDS.map((name) => import(`./panels/${name}.js`)))).map((m) => m.default);

@@ -2,7 +2,6 @@
 // ship with pretrained A–E; a dataset of the visitor's own images is made here from dropped
 // pictures (PNG, JPEG, or a zip of them) or drawings, kept in the browser with the models.
 import { el, drawDigits, labelled } from '../ui.js';
-import { imageFiles, pictureToInk } from '../images.js';
 import { SHIPPED_DATASETS } from '../vaelab.js';
 
 const SHOWN = 60;
@@ -90,6 +89,8 @@ export default {
 
     async function addPictures(list) {
       await app.guard(async () => {
+        // the decoders (and the zip reader) load with the first pictures
+        const { imageFiles, pictureToInk } = await import('../images.js');
         const found = await imageFiles(list);
         const failed = found.failed;
         // a dataset holds at most one call's worth of images: decode only what still fits
