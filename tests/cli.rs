@@ -157,6 +157,13 @@ fn bad_inputs_fail_with_a_message_naming_the_file() {
     );
 }
 
+/// `vae info --weights <path> --json`, which must succeed.
+fn info_json(path: &str) -> serde_json::Value {
+    let (ok, out, err) = vae(&["info", "--weights", path, "--json"]);
+    assert!(ok, "{err}");
+    serde_json::from_str(out.trim()).unwrap()
+}
+
 #[test]
 fn shipped_weights_load_and_say_what_they_are() {
     for (name, params) in [
@@ -166,27 +173,13 @@ fn shipped_weights_load_and_say_what_they_are() {
         ("D", 100065),
         ("E", 100953),
     ] {
-        let (ok, out, err) = vae(&[
-            "info",
-            "--weights",
-            &format!("weights/{name}.bin"),
-            "--json",
-        ]);
-        assert!(ok, "{err}");
-        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let v = info_json(&format!("weights/{name}.bin"));
         assert_eq!(v["params"], params);
         assert_eq!(v["label"], name);
         assert_eq!(v["meta"]["epochs"], 100);
         assert_eq!(v["meta"]["history"].as_array().unwrap().len(), 100);
         // the Fashion-MNIST models: the same architectures, trained on their own dataset
-        let (ok, out, err) = vae(&[
-            "info",
-            "--weights",
-            &format!("weights/fashion/{name}.bin"),
-            "--json",
-        ]);
-        assert!(ok, "{err}");
-        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let v = info_json(&format!("weights/fashion/{name}.bin"));
         assert_eq!(v["params"], params);
         assert_eq!(v["meta"]["epochs"], 100);
         let dataset = v["meta"]["dataset"].as_str().unwrap();
@@ -249,15 +242,13 @@ fn data_builds_a_fashion_subset_that_training_names() {
         "train", "--arch", "A", "--epochs", "1", "--data", &out, "--out", &model,
     ]);
     assert!(ok, "{err}");
-    let (ok, info, err) = vae(&["info", "--weights", &model, "--json"]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(info.trim()).unwrap();
+    let v = info_json(&model);
     assert!(
         v["meta"]["dataset"]
             .as_str()
             .unwrap()
             .starts_with("fashion-subset"),
-        "{info}"
+        "{v}"
     );
 }
 

@@ -17,8 +17,7 @@ const firstArch = (params.get('arch') ?? 'C').toUpperCase();
 const askedData = params.get('data') ?? 'mnist';
 const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed, preload: [firstArch], probe: params.get('probe') === '1', dataset: askedData });
 window.vaeLab = lab;
-const [{ el }, { allModels }, { PANEL_IDS, panelContext, panelSection }] = await Promise.all([
-  import('./ui.js'), import('./store.js'), import('./shell.js')]);
+const [{ el }, { PANEL_IDS, panelContext, panelSection }] = await Promise.all([import('./ui.js'), import('./shell.js')]);
 
 // the panels load after the engine has started downloading (static imports would all come first)
 const PANELS = (await Promise.all(PANEL_IDS.map((name) => import(`./panels/${name}.js`)))).map((m) => m.default);
@@ -173,23 +172,9 @@ lab.on('fatal', ({ message }) => app.say(`${message}. Reload the page to start a
 // user-made models persist across reloads: the API stores them (persistRuns), except in embeds,
 // which leave the visitor's storage alone
 
-// read while the engine downloads: IndexedDB's first open is slow enough to show in the first load
-const storedModels = embed ? Promise.resolve([]) : allModels().catch((e) => {
-  console.info('VAE Lab: saved models unavailable:', e.message);
-  return [];
-});
-
 async function restoreSavedModels() {
-  const stored = await storedModels;
-  const restored = [];
-  for (const [slot, bytes] of stored) {
-    try {
-      await lab.importWeights(bytes, slot);
-      restored.push(slot);
-    } catch (e) {
-      app.say(`A saved model (${slot}) could not be restored: ${e.message}`, 'warn');
-    }
-  }
+  const { restored, failed } = await lab.restoreModels();
+  for (const { slot, message } of failed) app.say(`A saved model (${slot}) could not be restored: ${message}`, 'warn');
   if (restored.length) app.say(`Restored your models from the last visit: ${restored.join(', ')}.`);
 }
 

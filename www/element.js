@@ -10,7 +10,6 @@
 // lives in its address. Events `ready`, `progress` and `error` bubble out of the element.
 // vaelab.js defines the element and imports this module when the first one is connected.
 import { sharedVaeLab } from './vaelab.js';
-import { allModels } from './store.js';
 import { el } from './ui.js';
 import { PANEL_IDS, panelContext, panelSection } from './shell.js';
 
@@ -95,7 +94,7 @@ export async function mount(host) {
     await lab.loadPretrained(name, { dataset }).catch((e) => say(e.message, 'error'));
     // `persist`: what visitors made on this page before (models) comes back, once per page
     if (shared.persistRuns) {
-      const restored = await restoreOnce(shared);
+      const { restored } = await shared.restoreModels();
       if (restored.length) say(`Your models from an earlier visit are back: ${restored.join(', ')}.`);
     }
     showNote();
@@ -107,22 +106,6 @@ export async function mount(host) {
     host.dataset.ready = 'error';
     say(`VAE Lab could not start: ${e.message}`, 'error');
   }
-}
-
-let restoring = null;
-/** The models stored by an earlier visit of this page, loaded into the shared engine once. */
-function restoreOnce(shared) {
-  restoring ??= (async () => {
-    const names = [];
-    for (const [slot, bytes] of await allModels().catch(() => [])) {
-      try {
-        await shared.importWeights(bytes, slot);
-        names.push(slot);
-      } catch { /* a file this version cannot read stays stored, unused */ }
-    }
-    return names;
-  })();
-  return restoring;
 }
 
 /** Height, when given, fixes the element's height (the panel scrolls inside it). */

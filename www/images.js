@@ -41,15 +41,15 @@ export async function pictureToInk(blob) {
   bitmap.close();
   const rgba = ctx.getImageData(0, 0, width, height).data;
   const gray = new Float32Array(width * height);
-  const alphaSeen = { transparent: 0 };
+  let transparent = 0;
   for (let i = 0; i < gray.length; i++) {
     const a = rgba[4 * i + 3] / 255;
-    if (a < 0.5) alphaSeen.transparent++;
+    if (a < 0.5) transparent++;
     const lum = (0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]) / 255;
     gray[i] = lum * a; // transparent: dark ground for now
   }
   // a picture with a transparent ground: its opaque pixels are the ink, whatever their colour
-  if (alphaSeen.transparent > gray.length / 4) {
+  if (transparent > gray.length / 4) {
     for (let i = 0; i < gray.length; i++) gray[i] = rgba[4 * i + 3] / 255;
     return { gray, width, height };
   }

@@ -9,7 +9,7 @@
 //
 // Pixels are always 784 floats in [0, 1] per image, row-major 28 x 28.
 
-import { putRun, deleteRun, allRuns, modelNames, putModel, deleteModel, putDataset, deleteDataset, allDatasets } from './store.js';
+import { putRun, deleteRun, allRuns, modelNames, allModels, putModel, deleteModel, putDataset, deleteDataset, allDatasets } from './store.js';
 
 export const PIXELS = 784;
 
@@ -124,8 +124,9 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       recover(`the model engine crashed (${e.message ?? 'unknown error'})`);
     };
     // `preload`: shipped models whose weights download while the engine does
-    return post('init', { backend: wanted, base: String(base), preload: preload.map((a) => String(a).toUpperCase()), probe: !!probe, remembered: rememberedChoices(),
-      dataset: SHIPPED_DATASETS.includes(dataset) ? dataset : 'mnist' });
+    const held = SHIPPED_DATASETS.includes(dataset) ? dataset : 'mnist';
+    const models = preload.map((a) => String(a).toUpperCase()).map((arch) => ({ arch, slot: shippedSlot(arch, held) }));
+    return post('init', { backend: wanted, base: String(base), preload: models, probe: !!probe, remembered: rememberedChoices(), dataset: held });
   }
 
   const lab = {
@@ -144,6 +145,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     data: null,
     /** The slot that calls without an explicit `slot` use. */
     current: null,
+    /** Whether user-made models, runs and datasets are kept in IndexedDB (createVaeLab's option). */
+    persistRuns,
     /** URLs of the files the engine has loaded (the page's service worker keeps them). */
     fetchedFiles: new Set(),
     events,
@@ -243,8 +246,34 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     backend = 'auto';
   }
 
-  // stored names are read while the engine downloads (IndexedDB's first open takes a while)
+  // stored names and models are read while the engine downloads (IndexedDB's first open takes a while)
   const namesKnown = persistRuns ? remembered() : Promise.resolve();
+  const storedModels = persistRuns ? allModels().catch((e) => {
+    console.info('VAE Lab: saved models unavailable:', e.message);
+    return [];
+  }) : Promise.resolve([]);
+  let restoring = null;
+  /**
+   * Load the models an earlier visit kept (persistRuns), once: resolves to {restored: [slot],
+   * failed: [{slot, message}]}. Each becomes current in turn, as importWeights makes it.
+   */
+  lab.restoreModels = () => {
+    restoring ??= (async () => {
+      await lab.ready;
+      const restored = [];
+      const failed = [];
+      for (const [slot, bytes] of await storedModels) {
+        try {
+          await lab.importWeights(bytes, slot);
+          restored.push(slot);
+        } catch (e) {
+          failed.push({ slot, message: e.message });
+        }
+      }
+      return { restored, failed };
+    })();
+    return restoring;
+  };
   lab.ready = spawn(backend).then(async (r) => {
     lab.backend = r.backend;
     lab.fallbackReason = backendNote ? [backendNote, r.fallbackReason].filter(Boolean).join('; ') : r.fallbackReason;
@@ -738,7 +767,6 @@ export function sharedVaeLab(options = {}) {
     // page's storage; without one, a course page leaves its visitors' storage alone
     const persistRuns = options.persistRuns ?? elements.some((e) => e.hasAttribute('persist'));
     pageEngine = createVaeLab({ ...options, persistRuns, backend, preload, dataset });
-    pageEngine.persistRuns = persistRuns;
   }
   return pageEngine.view();
 }

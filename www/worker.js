@@ -203,27 +203,23 @@ async function needData(train) {
   }
 }
 
-/** The longest prefix of `text` that is at most `max` bytes of UTF-8 (the engine counts bytes). */
+/** The longest prefix of `text` that is at most `max` bytes of UTF-8 (the engine counts bytes):
+ *  encodeInto writes whole characters only and says how much of `text` it read. */
 function utf8Prefix(text, max) {
-  let out = '';
-  for (const ch of text) {
-    if (new TextEncoder().encode(out + ch).length > max) break;
-    out += ch;
-  }
-  return out;
+  return text.slice(0, new TextEncoder().encodeInto(text, new Uint8Array(max)).read);
 }
 
-/** Put back the parts of the dataset in `data` (after a failed switch to another). */
-function holdAgain() {
-  lab.clearData(data.manifest?.description ?? data.name);
-  for (const part of Object.values(data.bytes)) lab.setData(part);
+/** Make `target` (a Lab) hold the dataset in `data`: its description and the parts fetched so
+ *  far (at start, after a failed switch to another, and in a new engine). */
+function holdData(target) {
+  target.clearData(data.manifest?.description ?? data.name);
+  for (const part of Object.values(data.bytes)) target.setData(part);
 }
 
-/** What the page is told of the dataset the Lab holds. */
-function datasetInfo() {
-  const m = data.manifest;
-  return { name: data.name, title: m.title ?? data.name, classes: m.classes ?? [], own: !!m.own, n_train: m.train.digits, n_test: m.test.digits };
-}
+/** A dataset as the page is told of it, from its manifest. */
+const describe = (name, m) => ({ name, title: m.title ?? name, classes: m.classes ?? [], own: !!m.own, n_train: m.train.digits, n_test: m.test.digits });
+/** The dataset the Lab holds. */
+const datasetInfo = () => describe(data.name, data.manifest);
 
 /** The requests that read digits, and whether they need the training part too. */
 const NEEDS_DATA = { testImages: false, testLabels: false, collapse: false, latentMap: false, evaluate: false, trainStart: true, trainResumeRun: true };
@@ -234,10 +230,9 @@ const ops = {
     if (BUILTIN.includes(dataset)) data.name = dataset;
     // weights the page will ask for first download alongside the engine
     const prefetched = new Map();
-    for (const arch of Array.isArray(preload) ? preload : []) {
-      // into the slot the page's loadPretrained uses (vaelab.js shippedSlot): 'C', 'fashion-C'
-      const slot = data.name === 'mnist' ? arch : `${data.name}-${arch}`;
-      if (/^[A-Z]$/.test(arch)) prefetched.set(slot, fetchBytes(weightsUrl(arch, data.name), `weights ${slot}`).catch(() => null));
+    // each into the slot the page's loadPretrained will ask for ('C', 'fashion-C': vaelab.js names them)
+    for (const { arch, slot } of Array.isArray(preload) ? preload : []) {
+      if (/^[A-Z]$/.test(arch) && typeof slot === 'string') prefetched.set(slot, fetchBytes(weightsUrl(arch, data.name), `weights ${slot}`).catch(() => null));
     }
     // 'auto' never takes a software adapter (SwiftShader, llvmpipe, WARP): it computes on the CPU
     // through an emulated GPU, ~100x slower than the CPU backend. 'webgpu' still forces it. On a
@@ -284,7 +279,7 @@ const ops = {
       } catch { /* not preloaded: loadPretrained fetches again and reports the error */ }
     }
     data.manifest = await manifestFetch;
-    lab.clearData(data.manifest.description ?? data.name);
+    holdData(lab);
     const gpu = lab.backend() === 'webgpu' ? adapter : null;
     const { Lab } = await engine(labEngine);
     return { backend: lab.backend(), fallbackReason: why ?? lab.fallbackReason() ?? null, data: datasetInfo(), gpu, constants: Lab.constants(), choice }; // presets, defaults, caps
@@ -306,7 +301,7 @@ const ops = {
     const out = [];
     for (const name of BUILTIN) {
       const m = await manifestOf(name).catch(() => null);
-      if (m) out.push({ name, title: m.title ?? name, classes: m.classes ?? [], n_train: m.train.digits, n_test: m.test.digits, shipped: true });
+      if (m) out.push({ ...describe(name, m), shipped: true });
     }
     return out;
   },
@@ -321,7 +316,7 @@ const ops = {
       try {
         sizes = lab.setData(bytes);
       } catch (e) {
-        holdAgain(); // the dataset held before, as it was: the page still names it
+        holdData(lab); // the dataset held before, as it was: the page still names it
         throw e;
       }
       const manifest = { title: title ?? name, description: said, classes: [], own: true, train: { digits: sizes.n_train }, test: { digits: sizes.n_test } };
@@ -329,9 +324,8 @@ const ops = {
       return datasetInfo();
     }
     if (!BUILTIN.includes(name)) throw Object.assign(new Error(`unknown dataset '${name}': expected ${BUILTIN.join(', ')} or one of your own`), { kind: 'input' });
-    const manifest = await manifestOf(name);
-    lab.clearData(manifest.description ?? name);
-    Object.assign(data, { name, manifest, bytes: {} });
+    Object.assign(data, { name, manifest: await manifestOf(name), bytes: {} });
+    holdData(lab);
     return datasetInfo();
   },
   loadWeights: ({ slot, bytes }) => lab.loadWeights(slot, bytes),
@@ -430,8 +424,7 @@ async function moveToGpuEngine() {
     next.free();
     throw Object.assign(new Error(why ?? 'WebGPU did not start'), { kind: 'gpu' });
   }
-  next.clearData(data.manifest?.description ?? data.name);
-  for (const bytes of Object.values(data.bytes)) next.setData(bytes);
+  holdData(next);
   for (const slot of lab.slots()) next.loadWeights(slot, await lab.exportWeights(slot));
   if (training.running) lab.trainStop();
   training.running = false;

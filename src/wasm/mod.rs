@@ -383,9 +383,6 @@ impl Lab {
         })
     }
 
-    /// A compact digit file: the whole `www/data/mnist-subset.bin` or one of its parts
-    /// (`-train.bin`, `-test.bin`), which is merged with what is loaded. Returns `{n_train, n_test}`
-    /// now held.
     /// Forget the digits held (another dataset comes next, part by part through `setData`);
     /// `description` is what the weights files of later runs give as their dataset.
     #[wasm_bindgen(js_name = clearData)]
@@ -401,6 +398,9 @@ impl Lab {
         Ok(())
     }
 
+    /// A compact digit file: the whole `www/data/mnist-subset.bin` or one of its parts
+    /// (`-train.bin`, `-test.bin`), which is merged with what is loaded. Returns `{n_train, n_test}`
+    /// now held.
     #[wasm_bindgen(js_name = setData)]
     pub fn set_data(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
         let part = Split::from_subset_bytes(bytes, "digit file")?;

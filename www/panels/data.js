@@ -27,8 +27,7 @@ export default {
 
     const ownName = () => name.value.trim() || 'my-images';
 
-    async function renderChoices() {
-      const list = await lab.datasets();
+    function renderChoices(list) {
       choices.replaceChildren(...list.map((d) => {
         const on = lab.data?.name === d.name;
         return el('button', { class: on ? 'tab-like on' : 'tab-like', role: 'radio', 'aria-checked': String(on), 'data-dataset': d.name,
@@ -66,8 +65,8 @@ export default {
       caption.textContent = `${d.title}: ${d.n_train} training and ${d.n_test} held-out images; ${which}.${classes}`;
     }
 
-    async function renderOwn() {
-      const mine = (await lab.datasets()).find((d) => d.own && d.name === ownName());
+    function renderOwn(list) {
+      const mine = list.find((d) => d.own && d.name === ownName());
       ownStatus.textContent = mine ? `'${mine.name}' holds ${mine.n} image${mine.n === 1 ? '' : 's'} (kept in this browser).`
         : `'${ownName()}' is empty: add pictures or drawings.`;
       ownStatus.dataset.n = String(mine?.n ?? 0);
@@ -144,9 +143,17 @@ export default {
       await lab.removeDataset(ownName());
       app.say(`Deleted '${ownName()}'.`);
     }));
-    name.addEventListener('change', () => app.guard(renderOwn));
+    name.addEventListener('change', () => app.guard(async () => renderOwn(await lab.datasets())));
 
-    const refresh = () => { if (app.isVisible('data')) app.guard(async () => { await renderChoices(); await renderOwn(); await renderGrid(); }); };
+    const refresh = () => {
+      if (!app.isVisible('data')) return;
+      app.guard(async () => {
+        const list = await lab.datasets();
+        renderChoices(list);
+        renderOwn(list);
+        await renderGrid();
+      });
+    };
     lab.on('dataset', refresh);
     lab.on('datasets', refresh);
 
