@@ -194,7 +194,7 @@ fn kernel(packed: &[f32], active: &[usize], panel: &[f32], bias: &[f32]) -> [[f3
 /// a degree-6 polynomial of 2^f on [-1/2, 1/2], relative error below 2e-7. Branch-free, so a
 /// loop of it vectorises; the library `exp` is a scalar call per element (4.7M per 60 chains).
 #[inline(always)]
-fn exp_approx(x: f32) -> f32 {
+pub(crate) fn exp_approx(x: f32) -> f32 {
     // x = i ln2 + f, with ln2 in two parts (Cody & Waite) so that f keeps full precision
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
@@ -208,7 +208,7 @@ fn exp_approx(x: f32) -> f32 {
 }
 
 /// The logistic function as [`crate::model::sigmoid`] computes it (clamped at ±30).
-fn sigmoid_in_place(v: &mut [f32]) {
+pub(crate) fn sigmoid_in_place(v: &mut [f32]) {
     for x in v {
         *x = 1.0 / (1.0 + exp_approx(-x.clamp(-30.0, 30.0)));
     }

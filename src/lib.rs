@@ -9,6 +9,8 @@
 //! * [`weights`]: the self-describing weights file.
 //! * [`checkpoint`]: a training run frozen at an epoch end, to resume it.
 //! * [`optim`]: Adam with a state we can read back; [`limits`]: every cap, with its reason.
+//! * [`dense_step`]: the training step (forward, backward, Adam) in plain Rust ([`dense_step::DenseStep`]),
+//!   the CPU's, checked against burn's autodiff.
 //! * [`infer`]: the forward pass in plain Rust ([`infer::DenseVae`]) for the page's interactive
 //!   paths, checked against burn's.
 //! * [`lab`]: what the CLI and the wasm layer both need (options, presets, metadata, progress).
@@ -18,6 +20,7 @@
 pub mod analysis;
 pub mod checkpoint;
 pub mod data;
+pub mod dense_step;
 pub mod infer;
 pub mod lab;
 pub mod limits;
@@ -34,7 +37,7 @@ pub use analysis::{CollapseStats, FixedPointChain};
 pub use data::{Digits, Split};
 pub use loss::Elbo;
 pub use model::{ArchSpec, Vae};
-pub use training::{Metrics, Trainer, TrainingConfig};
+pub use training::{Metrics, StepEngine, Trainer, TrainingConfig};
 pub use weights::{WeightsFile, WeightsMeta};
 
 use burn::prelude::*;

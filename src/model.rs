@@ -242,10 +242,16 @@ impl ArchSpec {
 
     /// Build a model from a flat parameter vector laid out as [`ArchSpec::param_shapes`].
     pub fn from_flat(&self, flat: &[f32], device: &Device) -> Result<Vae, VaeError> {
-        self.check_flat(flat)?;
         if let Some(i) = flat.iter().position(|v| !v.is_finite()) {
             return Err(VaeError::Invalid(format!("parameter {i} is not finite")));
         }
+        self.build(flat, device)
+    }
+
+    /// [`ArchSpec::from_flat`] without the finiteness check: a run in training holds its current
+    /// weights as a model even when a step has just made them NaN (its guard then rolls back).
+    pub(crate) fn build(&self, flat: &[f32], device: &Device) -> Result<Vae, VaeError> {
+        self.check_flat(flat)?;
         let mut offset = 0;
         let mut take = |shape: &[usize]| {
             let n: usize = shape.iter().product();

@@ -15,9 +15,9 @@ use burn::prelude::*;
 
 use crate::VaeError;
 
-const BETA_1: f32 = 0.9;
-const BETA_2: f32 = 0.999;
-const EPSILON: f32 = 1e-5;
+pub(crate) const BETA_1: f32 = 0.9;
+pub(crate) const BETA_2: f32 = 0.999;
+pub(crate) const EPSILON: f32 = 1e-5;
 
 /// Adam's first and second moments of one parameter tensor, flattened.
 #[derive(Clone, Debug)]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, CheckpointHeader};
 use crate::data::{Digits, Split};
+use crate::dense_step::DenseStep;
 use crate::limits::{DIVERGENCE_NATS, MAX_BATCH, MAX_BETA, MAX_EPOCHS, MAX_PARAMS};
 use crate::loss::Elbo;
 use crate::model::{ArchSpec, Vae};
@@ -114,13 +115,36 @@ pub fn evaluate(model: &Vae, digits: &Digits, device: &Device, seed: u64) -> Ten
     total
 }
 
+/// [`evaluate`] on the plain-Rust path: the same chunks and the same noise, as host sums
+/// [nelbo, kl, rec, n].
+fn evaluate_dense(step: &DenseStep, digits: &Digits, seed: u64) -> [f32; 4] {
+    let mut rng = Rng::new(seed);
+    // a copy for its buffers: held-out evaluation runs once an epoch
+    let mut eval = DenseStep::new(step.arch(), step.params().to_vec())
+        .expect("the step's parameters fit its architecture");
+    let idx: Vec<usize> = (0..digits.len()).collect();
+    let mut total = [0.0f32; 4];
+    for chunk in idx.chunks(500) {
+        let n = chunk.len();
+        let eps = rng.normals(n * step.arch().latent);
+        let loss = eval.loss(&digits.floats(chunk), &eps, n);
+        let w = n as f32;
+        for (t, v) in total
+            .iter_mut()
+            .zip([loss.nelbo * w, loss.kl * w, loss.rec * w, w])
+        {
+            *t += v;
+        }
+    }
+    total
+}
+
 /// Training in progress. Call [`Trainer::step`] until it reports the end of an epoch, then read
 /// [`Trainer::take_epoch_sums`] and [`Trainer::evaluate_test`] back and hand the numbers to
 /// [`Trainer::finish_epoch`], which keeps the history and guards against divergence.
 pub struct Trainer {
     pub config: TrainingConfig,
-    model: Vae,
-    optim: Adam,
+    engine: Engine,
     /// The model at the end of the last good epoch (inference copy), for rollback on NaN.
     last_good: Vae,
     train: Digits,
@@ -142,6 +166,24 @@ pub struct Trainer {
     pub track_grad_norms: bool,
     /// Squared gradient norm per parameter group of the last tracked step ([`Vae::layer_names`]).
     grad_norms_sq: Option<Tensor<1>>,
+}
+
+/// What takes the steps. Both run the same objective and the same Adam on the same batches and
+/// noise; they differ in float rounding only (tests check them against each other).
+enum Engine {
+    /// burn's autodiff and our [`Adam`] on the device's backend: WebGPU in the browser, or the
+    /// CPU when asked for ([`Trainer::use_burn`]).
+    Burn { model: Vae, optim: Adam },
+    /// The step in plain Rust ([`DenseStep`]): the CPU's, about twice as fast there.
+    Dense(DenseStep),
+}
+
+/// Which engine steps a run, for messages and benchmarks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepEngine {
+    Burn,
+    Dense,
 }
 
 impl TrainingConfig {
@@ -209,12 +251,21 @@ impl Trainer {
             None => config.arch.init(device, config.seed),
         };
         let train_device = device.clone().autodiff();
+        // the CPU steps in plain Rust; other devices (WebGPU) through burn
+        let engine = if device.clone().without_autodiff() == crate::cpu_device() {
+            let params = crate::read_f32(model.flat_params())?;
+            Engine::Dense(DenseStep::new(&config.arch, params)?)
+        } else {
+            Engine::Burn {
+                model: model.clone().fork(&train_device).train(),
+                optim: Adam::new(),
+            }
+        };
         let mut root = Rng::new(config.seed.wrapping_add(0x7261_696e));
         let zeros = Tensor::<1>::zeros([4], device);
         Ok(Self {
-            optim: Adam::new(),
-            last_good: model.clone(),
-            model: model.fork(&train_device).train(),
+            engine,
+            last_good: model,
             order: (0..train.len()).collect(),
             shuffle_rng: root.fork(),
             noise_rng: root.fork(),
@@ -267,27 +318,46 @@ impl Trainer {
         }
         let end = (self.cursor + self.config.batch).min(self.order.len());
         let idx = &self.order[self.cursor..end];
-        let x = self.train.batch(idx, &self.train_device);
-        let eps = noise(
-            &mut self.noise_rng,
-            idx.len(),
-            self.config.arch.latent,
-            &self.train_device,
-        );
+        let (n, latent) = (idx.len(), self.config.arch.latent);
         let weight = self.kl_weight();
-        let elbo = Elbo::compute(&self.model, x, eps);
-        let sums = weighted_sums(&elbo, idx.len()).inner();
-        // the objective: exactly the nELBO at weight 1 (the same graph as before β existed)
-        let objective = if weight == 1.0 {
-            elbo.nelbo
-        } else {
-            elbo.rec + elbo.kl * weight
+        let sums = match &mut self.engine {
+            Engine::Burn { model, optim } => {
+                let x = self.train.batch(idx, &self.train_device);
+                let eps = noise(&mut self.noise_rng, n, latent, &self.train_device);
+                let elbo = Elbo::compute(model, x, eps);
+                let sums = weighted_sums(&elbo, n).inner();
+                // the objective: exactly the nELBO at weight 1 (the same graph as before β existed)
+                let objective = if weight == 1.0 {
+                    elbo.nelbo
+                } else {
+                    elbo.rec + elbo.kl * weight
+                };
+                let grads = GradientsParams::from_grads(objective.backward(), &*model);
+                if self.track_grad_norms {
+                    self.grad_norms_sq = Some(model.grad_norms_sq(&grads));
+                }
+                *model = optim.step(self.config.lr, model.clone(), grads);
+                sums
+            }
+            Engine::Dense(step) => {
+                let x = self.train.floats(idx);
+                let eps = self.noise_rng.normals(n * latent);
+                let loss = step.step(&x, &eps, n, weight as f32, self.config.lr);
+                if self.track_grad_norms {
+                    let norms = step.grad_norms_sq();
+                    let len = norms.len();
+                    self.grad_norms_sq = Some(Tensor::from_data(
+                        TensorData::new(norms, [len]),
+                        &self.device,
+                    ));
+                }
+                let w = n as f32;
+                Tensor::from_data(
+                    TensorData::new(vec![loss.nelbo * w, loss.kl * w, loss.rec * w, w], [4]),
+                    &self.device,
+                )
+            }
         };
-        let grads = GradientsParams::from_grads(objective.backward(), &self.model);
-        if self.track_grad_norms {
-            self.grad_norms_sq = Some(self.model.grad_norms_sq(&grads));
-        }
-        self.model = self.optim.step(self.config.lr, self.model.clone(), grads);
         self.epoch_sums = self.epoch_sums.clone() + sums.clone();
         self.chunk_sums = self.chunk_sums.clone() + sums;
         self.chunk_steps += 1;
@@ -327,7 +397,43 @@ impl Trainer {
 
     /// Held-out sums for the current weights.
     pub fn evaluate_test(&self) -> Tensor<1> {
-        evaluate(&self.model(), &self.test, &self.device, HELD_OUT_SEED)
+        match &self.engine {
+            Engine::Burn { .. } => evaluate(&self.model(), &self.test, &self.device, HELD_OUT_SEED),
+            Engine::Dense(step) => {
+                let sums = evaluate_dense(step, &self.test, HELD_OUT_SEED);
+                Tensor::from_data(TensorData::new(sums.to_vec(), [4]), &self.device)
+            }
+        }
+    }
+
+    /// Which engine takes the steps.
+    pub fn engine(&self) -> StepEngine {
+        match self.engine {
+            Engine::Burn { .. } => StepEngine::Burn,
+            Engine::Dense(_) => StepEngine::Dense,
+        }
+    }
+
+    /// Step through burn's autodiff from here on, even on the CPU (to reproduce weights trained
+    /// before [`DenseStep`], and to compare the engines). Keeps the weights and Adam's state.
+    pub fn use_burn(&mut self) -> Result<(), VaeError> {
+        let Engine::Dense(step) = &self.engine else {
+            return Ok(());
+        };
+        let model = self.config.arch.build(step.params(), &self.device)?;
+        let sizes: Vec<usize> = self
+            .config
+            .arch
+            .param_shapes()
+            .iter()
+            .map(|s| s.iter().product())
+            .collect();
+        let optim = Adam::restore(step.time(), &step.adam_state(), &sizes, &self.device)?;
+        self.engine = Engine::Burn {
+            model: model.fork(&self.train_device).train(),
+            optim,
+        };
+        Ok(())
     }
 
     /// Record an epoch whose numbers were read back. A diverged epoch (see [`Trainer::check`])
@@ -372,7 +478,16 @@ impl Trainer {
 
     fn diverged(&mut self, why: String) -> VaeError {
         let (epoch, step) = (self.epoch + 1, self.step_in_epoch());
-        self.model = self.last_good.clone().fork(&self.train_device).train();
+        match &mut self.engine {
+            Engine::Burn { model, .. } => {
+                *model = self.last_good.clone().fork(&self.train_device).train()
+            }
+            Engine::Dense(step) => {
+                if let Ok(params) = crate::read_f32(self.last_good.flat_params()) {
+                    step.set_params(&params);
+                }
+            }
+        }
         self.epoch = self.config.epochs;
         self.cursor = 0;
         VaeError::Diverged(format!(
@@ -384,10 +499,19 @@ impl Trainer {
     /// What a checkpoint reads back from the device, in one go: the parameters, then Adam's
     /// moments. Take it at an epoch end (after [`Trainer::finish_epoch`]) or before the first step.
     pub fn checkpoint_tensor(&self) -> Tensor<1> {
-        let params = self.model().flat_params();
-        match self.optim.state_tensor() {
-            Some(state) => Tensor::cat(vec![params, state], 0),
-            None => params,
+        match &self.engine {
+            Engine::Burn { model, optim } => {
+                let params = model.valid().flat_params();
+                match optim.state_tensor() {
+                    Some(state) => Tensor::cat(vec![params, state], 0),
+                    None => params,
+                }
+            }
+            Engine::Dense(step) => {
+                let floats = [step.params(), &step.adam_state()].concat();
+                let len = floats.len();
+                Tensor::from_data(TensorData::new(floats, [len]), &self.device)
+            }
         }
     }
 
@@ -401,7 +525,10 @@ impl Trainer {
                 epoch: self.epoch as u64,
                 history: self.history.clone(),
                 best: self.best.is_finite().then_some(self.best),
-                adam_time: self.optim.time() as u64,
+                adam_time: match &self.engine {
+                    Engine::Burn { optim, .. } => optim.time(),
+                    Engine::Dense(step) => step.time(),
+                } as u64,
                 shuffle_rng: self.shuffle_rng.clone(),
                 noise_rng: self.noise_rng.clone(),
                 order: self.order.iter().map(|&i| i as u32).collect(),
@@ -450,12 +577,11 @@ impl Trainer {
             .iter()
             .map(|s| s.iter().product())
             .collect();
-        t.optim = Adam::restore(
-            h.adam_time as usize,
-            &checkpoint.floats[n..],
-            &sizes,
-            device,
-        )?;
+        let (time, state) = (h.adam_time as usize, &checkpoint.floats[n..]);
+        match &mut t.engine {
+            Engine::Burn { optim, .. } => *optim = Adam::restore(time, state, &sizes, device)?,
+            Engine::Dense(step) => step.restore_adam(time, state)?,
+        }
         t.shuffle_rng = h.shuffle_rng.clone();
         t.noise_rng = h.noise_rng.clone();
         t.order = h.order.iter().map(|&i| i as usize).collect();
@@ -472,7 +598,14 @@ impl Trainer {
 
     /// The current weights as an inference model on the plain device.
     pub fn model(&self) -> Vae {
-        self.model.valid()
+        match &self.engine {
+            Engine::Burn { model, .. } => model.valid(),
+            Engine::Dense(step) => self
+                .config
+                .arch
+                .build(step.params(), &self.device)
+                .expect("the step's parameters fit its architecture"),
+        }
     }
 }
 
@@ -602,6 +735,64 @@ mod tests {
             after.nelbo
         );
         assert!((hist[0].train.nelbo - (hist[0].train.kl + hist[0].train.rec)).abs() < 1e-2);
+    }
+
+    /// The CPU's plain-Rust step and burn's autodiff train alike: same batches, same noise, the
+    /// same weights after an epoch up to float rounding, and the same numbers. Switching engines
+    /// midway keeps the weights and Adam's state.
+    #[test]
+    fn the_dense_step_and_burns_autodiff_train_alike() {
+        let split = toy_split(640);
+        let device = crate::cpu_device();
+        let config = TrainingConfig::new(ArchSpec::preset("D").unwrap())
+            .with_epochs(2)
+            .with_seed(3)
+            .with_beta(0.5)
+            .with_kl_warmup(1);
+        let mut dense = Trainer::new(config.clone(), None, &split, &device).unwrap();
+        let mut burn = Trainer::new(config.clone(), None, &split, &device).unwrap();
+        burn.use_burn().unwrap();
+        assert_eq!(
+            (dense.engine(), burn.engine()),
+            (StepEngine::Dense, StepEngine::Burn)
+        );
+        let a = guarded_epoch(&mut dense).unwrap();
+        let b = guarded_epoch(&mut burn).unwrap();
+        for (x, y) in [
+            (a.train.nelbo, b.train.nelbo),
+            (a.test.nelbo, b.test.nelbo),
+            (a.train.kl, b.train.kl),
+        ] {
+            assert!(
+                (x - y).abs() < 1e-3 * y.abs().max(1.0),
+                "{x} against burn's {y}"
+            );
+        }
+        let pa = crate::read_f32(dense.model().flat_params()).unwrap();
+        let pb = crate::read_f32(burn.model().flat_params()).unwrap();
+        let worst = pa
+            .iter()
+            .zip(&pb)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst < 1e-3,
+            "weights differ by up to {worst} after an epoch"
+        );
+        // the second epoch on burn from the dense run's state, against the dense run itself
+        let mut switched = Trainer::resume(
+            &dense.checkpoint(
+                crate::read_f32(dense.checkpoint_tensor()).unwrap(),
+                serde_json::Value::Null,
+            ),
+            &split,
+            &device,
+        )
+        .unwrap();
+        switched.use_burn().unwrap();
+        let c = guarded_epoch(&mut switched).unwrap();
+        let d = guarded_epoch(&mut dense).unwrap();
+        assert!((c.train.nelbo - d.train.nelbo).abs() < 1e-3 * d.train.nelbo.abs());
     }
 
     #[test]

@@ -140,6 +140,9 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             .with_batch(a.batch)
             .with_epochs(limits::MAX_EPOCHS);
         let mut trainer = Trainer::new(config, None, &split, &device)?;
+        if a.engine == EngineArg::Burn {
+            trainer.use_burn()?;
+        }
         for _ in 0..10 {
             trainer.step();
         }
@@ -190,14 +193,14 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         if a.json {
             println!(
                 "{}",
-                json!({"arch": spec.label(), "backend": a.backend.name(), "batch": a.batch, "ms_per_step": ms_per_step,
+                json!({"arch": spec.label(), "backend": a.backend.name(), "engine": trainer.engine(), "batch": a.batch, "ms_per_step": ms_per_step,
                 "train_images_per_s": images_per_s, "reconstruct_1000_ms": recon_ms, "max_abs_diff_vs_cpu": cpu_diff,
                 "reconstruct_60_plain_ms": recon60_ms, "chain_60x100_plain_ms": chain_ms})
             );
         } else {
-            println!("{} on {}: {:.2} ms/step ({:.0} images/s) training, batch {}; reconstruct 1000 digits {:.1} ms; \
+            println!("{} on {} ({:?} step): {:.2} ms/step ({:.0} images/s) training, batch {}; reconstruct 1000 digits {:.1} ms; \
                 plain Rust: reconstruct 60 {:.3} ms, 60 chains x 100 steps {:.1} ms{}",
-                spec.label(), a.backend.name(), ms_per_step, images_per_s, a.batch, recon_ms, recon60_ms, chain_ms,
+                spec.label(), a.backend.name(), trainer.engine(), ms_per_step, images_per_s, a.batch, recon_ms, recon60_ms, chain_ms,
                 if on_gpu { format!("; max |{} - cpu| {:.1e}", a.backend.name(), cpu_diff) } else { String::new() });
         }
     }
@@ -393,6 +396,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
             .with_beta(a.beta)
             .with_kl_warmup(a.kl_warmup);
         let mut trainer = Trainer::new(config, start_model, &split, &device)?;
+        if a.engine == EngineArg::Burn {
+            trainer.use_burn()?;
+        }
         let bar = progress_bar((trainer.steps_per_epoch() * a.epochs) as u64, &spec.label());
         let started = Instant::now();
         while !trainer.is_done() {

@@ -24,6 +24,8 @@ struct Cli {
     command: Command,
 }
 
+// parsed once per process: the size of its largest variant does not matter
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Show an architecture (parameter count, layer shapes) or a weights file's header.
@@ -60,6 +62,9 @@ struct BenchArgs {
     /// cpu (burn ndarray) or wgpu (Vulkan / Metal / DX12; needs a build with `--features gpu`).
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
     backend: BackendArg,
+    /// On the CPU: `dense` (the plain-Rust step, the default) or `burn` (burn's autodiff).
+    #[arg(long, value_enum, default_value_t = EngineArg::Dense)]
+    engine: EngineArg,
     #[arg(long)]
     json: bool,
 }
@@ -238,6 +243,11 @@ struct TrainArgs {
     /// Continue from this weights file.
     #[arg(long)]
     resume: Option<PathBuf>,
+    /// `dense`: the plain-Rust training step (the default); `burn`: burn's autodiff, which
+    /// reproduces the shipped weights to the bit (they were trained that way). The two differ
+    /// in float rounding only.
+    #[arg(long, value_enum, default_value_t = EngineArg::Dense)]
+    engine: EngineArg,
 }
 
 #[derive(Args)]
@@ -385,6 +395,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report(a) => figures::report(&a.weights_dir, &a.data, &a.out, a.seed),
         Command::Bench(a) => commands::bench(a),
     }
+}
+
+/// What steps a CPU run.
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum EngineArg {
+    Dense,
+    Burn,
 }
 
 /// Where `vae bench` runs.
