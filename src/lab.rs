@@ -44,6 +44,9 @@ pub struct TrainOptions {
     pub kl_warmup: Option<usize>,
     /// Continue from the slot's current weights instead of a fresh model.
     pub resume: bool,
+    /// `"burn"` steps a CPU run through burn's autodiff instead of the plain-Rust step (for
+    /// benchmarks; the two train alike). WebGPU always steps through burn.
+    pub engine: Option<crate::training::StepEngine>,
 }
 
 impl TrainOptions {

@@ -606,7 +606,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   /**
    * Train a model. options: {arch:'C'} or {hidden:[60,32], latent:12}, epochs, lr, batch, seed,
    * limit (max training digits), beta (KL weight, default 1), klWarmup (epochs of linear KL
-   * warm-up), slot (default: the first free 'run1', 'run2', ...), resume, onProgress(p). Returns a
+   * warm-up), slot (default: the first free 'run1', 'run2', ...), resume, engine ('burn' steps a
+   * CPU run through burn's autodiff instead of the plain-Rust step: for benchmarks), onProgress(p). Returns a
    * handle {slot, done: Promise<last progress>, pause(), resume(), stop(), step(), setSpeed(n)};
    * progress is also emitted as 'progress' events.
    */
@@ -617,7 +618,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     // the engine resolves the preset, fills the defaults and checks every value (lab::TrainOptions)
     const opts = { arch: rest.arch === undefined ? undefined : String(rest.arch), hidden: rest.hidden, latent: rest.latent,
       epochs: rest.epochs, lr: rest.lr, batch: rest.batch, seed: rest.seed, limit: rest.limit ?? undefined, resume: !!rest.resume,
-      beta: rest.beta, kl_warmup: rest.klWarmup };
+      beta: rest.beta, kl_warmup: rest.klWarmup, engine: rest.engine };
     return runHandle(slot, opts, onProgress, call('trainStart', { slot, options: opts }));
   };
 

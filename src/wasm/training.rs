@@ -204,7 +204,10 @@ impl Lab {
                 (meta, host)
             }
         };
-        let trainer = Trainer::new(config, resume_from, &split, &device)?;
+        let mut trainer = Trainer::new(config, resume_from, &split, &device)?;
+        if o.engine == Some(crate::training::StepEngine::Burn) {
+            trainer.use_burn()?;
+        }
         let extra = run_extra(&slot, &meta)?;
         let checkpoint = trainer.checkpoint(host.params.clone(), extra).to_bytes();
         st.slots

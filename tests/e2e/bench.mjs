@@ -92,14 +92,17 @@ for (const cfg of configs) {
     const long = [];
     const obs = new PerformanceObserver((l) => long.push(...l.getEntries().map((e) => e.duration)));
     obs.observe({ type: 'longtask' });
-    for (const arch of archs) {
+    // on the CPU, model C once more through burn's autodiff: the step before src/dense_step.rs
+    const runs = archs.map((arch) => ({ arch, label: arch }));
+    if (lab.backend === 'cpu' && archs.includes('C')) runs.push({ arch: 'C', label: 'C (burn autodiff)', engine: 'burn' });
+    for (const { arch, label, engine } of runs) {
       let steps = 0; let ms = 0; let first = null;
-      const run = lab.train({ arch, epochs: 1, limit, slot: `bench-${arch}`, onProgress: (p) => {
+      const run = lab.train({ arch, engine, epochs: 1, limit, slot: `bench-${arch}`, onProgress: (p) => {
         if (first === null) first = p.ms / Math.max(1, p.chunk.steps); // includes warm-up (shader compilation)
         else if (!p.epoch_end) { steps += p.chunk.steps; ms += p.ms; }
       } });
       await run.done;
-      train[arch] = { msPerStep: ms / steps, steps, firstChunkMsPerStep: first };
+      train[label] = { msPerStep: ms / steps, steps, firstChunkMsPerStep: first };
       await lab.removeSlot(`bench-${arch}`);
     }
     obs.disconnect();
