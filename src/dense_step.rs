@@ -950,6 +950,49 @@ mod tests {
         }
     }
 
+    /// Both kernels of each product (plain and, natively, fused multiply-add) against plain sums,
+    /// whichever one this CPU dispatches to.
+    #[test]
+    fn plain_and_fused_kernels_agree() {
+        let mut rng = Rng::new(9);
+        let (k, n) = (37, 93);
+        let b: Vec<f32> = (0..k * n).map(|_| rng.uniform() as f32 - 0.5).collect();
+        let vals: Vec<f32> = (0..5).map(|_| rng.uniform() as f32).collect();
+        let idx = [1, 4, 9, 20, 36];
+        let want: Vec<f32> = (0..n)
+            .map(|j| vals.iter().zip(idx).map(|(v, i)| v * b[i * n + j]).sum())
+            .collect();
+        let d: Vec<f32> = (0..n).map(|_| rng.uniform() as f32).collect();
+        let rows = [0, 3, 5, 8, 13, 36];
+        let want_dots: Vec<f32> = (0..k)
+            .map(|i| {
+                if rows.contains(&i) {
+                    d.iter().zip(&b[i * n..]).map(|(x, y)| x * y).sum()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let check = |out: &[f32], dots: &[f32], what: &str| {
+            close(out, &want, 1e-5, what);
+            close(dots, &want_dots, 1e-5, what);
+        };
+        let (mut out, mut dots) = (vec![0.0; n], vec![0.0; k]);
+        axpy_body::<32, false>(&vals, &idx, &b, n, &mut out);
+        dots_body::<false>(&d, &b, &rows, &mut dots);
+        check(&out, &dots, "plain");
+        #[cfg(target_arch = "x86_64")]
+        if has_fma() {
+            let (mut out, mut dots) = (vec![0.0; n], vec![0.0; k]);
+            // SAFETY: the CPU has AVX2 and FMA
+            unsafe {
+                axpy_sum_fma(&vals, &idx, &b, n, &mut out);
+                dots_fma(&d, &b, &rows, &mut dots);
+            }
+            check(&out, &dots, "fused");
+        }
+    }
+
     #[test]
     fn adam_state_round_trips_and_refuses_bad_state() {
         let arch = ArchSpec::new(vec![8]).with_latent(2);
