@@ -101,13 +101,14 @@ vendor: node_modules/.package-lock.json
 	node tools/vendor.mjs
 
 # --- products -----------------------------------------------------------------------------
-# Reproduces weights/A.bin .. E.bin (100 epochs on the 9,000-digit split, seed 0).
+# Reproduces weights/A.bin .. E.bin (100 epochs on the 9,000-digit split, seed 0), to the bit:
+# they were trained through burn's autodiff (`--engine burn`), before the plain-Rust step.
 weights: data
-	target/release/vae train --arch all --epochs 100 --seed 0 --out-dir weights
+	target/release/vae train --arch all --epochs 100 --seed 0 --engine burn --out-dir weights
 
 # Reproduces weights/fashion/A.bin .. E.bin (the same on the Fashion-MNIST subset).
 weights-fashion: data
-	target/release/vae train --arch all --epochs 100 --seed 0 --data www/data/fashion-subset.bin --out-dir weights/fashion
+	target/release/vae train --arch all --epochs 100 --seed 0 --engine burn --data www/data/fashion-subset.bin --out-dir weights/fashion
 
 report: data
 	target/release/vae report --weights-dir weights --out report-out

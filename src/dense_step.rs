@@ -458,6 +458,19 @@ fn gemm_nn(
     }
 }
 
+/// c [m, n] = a [m, k] w [k, n] + bias: a layer's forward pass, for [`crate::infer`].
+pub(crate) fn affine(
+    a: &[f32],
+    m: usize,
+    k: usize,
+    w: &[f32],
+    n: usize,
+    bias: &[f32],
+    c: &mut [f32],
+) {
+    gemm_nn(a, m, k, w, n, Some(bias), c, &mut Scratch::default());
+}
+
 /// c [k, n] = a^T b for a [m, k] and b [m, n], row-major, overwriting c: a weight's gradient,
 /// inputs^T x output gradients. Row i of c sums only the rows of b where column i of a is not
 /// zero (found in one pass over a, then sorted by column).

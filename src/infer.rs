@@ -3,9 +3,10 @@
 //! Why: the page's interactive paths (reconstruct a drawn digit, 60 chains of 100 steps) run tiny
 //! layers, 60 images of 784 pixels through 64 units and back. There, burn's per-operation cost
 //! (allocating and dispatching each of ~10 tensor ops, copying data in and out) was most of the
-//! time. Here every layer is one blocked loop that the compiler vectorises (wasm SIMD in the
-//! browser) and skips the zeros of its input (the background of a digit, the ReLU's dead units).
-//! A test checks every result against burn's forward pass ([`crate::Vae`]).
+//! time. Here every layer is the training step's product ([`crate::dense_step`]): each row sums
+//! only the weight rows of its nonzero inputs (a digit's background and the ReLU's dead units
+//! cost nothing), 32 columns at a time in SIMD registers. A test checks every result against
+//! burn's forward pass ([`crate::Vae`]).
 //!
 //! Random draws follow [`crate::analysis`] exactly (same [`Rng`] calls, same order), so for a
 //! seed both paths give the same samples and chains up to float rounding.
@@ -14,180 +15,32 @@ use crate::model::{ArchSpec, Vae, PIXELS};
 use crate::rng::Rng;
 use crate::VaeError;
 
-/// One fully connected layer: `w` is [d_in, d_out] row-major, like burn's `Linear`; `panels`
-/// holds the same weights in blocks of COLS columns, [d_out / COLS][d_in][COLS], so the kernel
-/// reads each block's weights in order.
+/// One fully connected layer: `w` is [d_in, d_out] row-major, like burn's `Linear`.
 #[derive(Clone, Debug)]
 struct Dense {
     w: Vec<f32>,
-    panels: Vec<f32>,
     b: Vec<f32>,
     d_in: usize,
     d_out: usize,
 }
 
-/// Rows of the input handled together: each weight row loaded once serves this many images.
-const ROWS: usize = 4;
-/// Output columns per block: ROWS x COLS accumulators stay in (SIMD) registers.
-const COLS: usize = 8;
-
 impl Dense {
     fn new(w: Vec<f32>, b: Vec<f32>, d_in: usize, d_out: usize) -> Self {
-        let mut panels = Vec::with_capacity(d_in * d_out);
-        for j in (0..d_out - d_out % COLS).step_by(COLS) {
-            for k in 0..d_in {
-                panels.extend_from_slice(&w[k * d_out + j..k * d_out + j + COLS]);
-            }
-        }
-        Dense {
-            w,
-            panels,
-            b,
-            d_in,
-            d_out,
-        }
+        Dense { w, b, d_in, d_out }
     }
 
-    /// x [n, d_in] -> x W + b [n, d_out], with ReLU if `relu`.
+    /// x [n, d_in] -> x W + b [n, d_out], with ReLU if `relu`: the training step's product
+    /// ([`crate::dense_step`]), which skips each row's zeros (a digit's background, dead units).
     fn forward(&self, x: &[f32], n: usize, relu: bool) -> Vec<f32> {
-        let (d_in, d_out) = (self.d_in, self.d_out);
-        debug_assert_eq!(x.len(), n * d_in);
-        let mut out = vec![0.0f32; n * d_out];
-        let mut active = Vec::with_capacity(d_in);
-        let mut packed = Vec::with_capacity(d_in * ROWS);
-        let mut r0 = 0;
-        while r0 < n {
-            let rows = ROWS.min(n - r0);
-            let xs = &x[r0 * d_in..(r0 + rows) * d_in];
-            // inputs that are zero in every row of the block add nothing: skip them once here
-            active.clear();
-            active.extend((0..d_in).filter(|&k| (0..rows).any(|r| xs[r * d_in + k] != 0.0)));
-            let out_block = &mut out[r0 * d_out..(r0 + rows) * d_out];
-            if rows == ROWS {
-                // the block's inputs packed [active k][ROWS], read in order by the kernel
-                packed.clear();
-                for &k in &active {
-                    packed.extend((0..ROWS).map(|r| xs[r * d_in + k]));
-                }
-                self.block_full(xs, &packed, &active, out_block);
-            } else {
-                self.block_rows(xs, rows, &active, out_block);
-            }
-            r0 += rows;
-        }
+        debug_assert_eq!(x.len(), n * self.d_in);
+        let mut out = vec![0.0f32; n * self.d_out];
+        crate::dense_step::affine(x, n, self.d_in, &self.w, self.d_out, &self.b, &mut out);
         if relu {
-            out.iter_mut().for_each(|v| *v = v.max(0.0));
+            out.iter_mut()
+                .for_each(|v| *v = if *v > 0.0 { *v } else { 0.0 });
         }
         out
     }
-
-    /// ROWS rows at once, COLS columns at a time.
-    fn block_full(&self, xs: &[f32], packed: &[f32], active: &[usize], out: &mut [f32]) {
-        let (d_in, d_out) = (self.d_in, self.d_out);
-        let full = d_out - d_out % COLS;
-        if d_in > 0 {
-            for (jb, panel) in self.panels.chunks_exact(d_in * COLS).enumerate() {
-                let j = jb * COLS;
-                let acc = kernel(packed, active, panel, &self.b[j..j + COLS]);
-                for (r, a) in acc.iter().enumerate() {
-                    out[r * d_out + j..r * d_out + j + COLS].copy_from_slice(a);
-                }
-            }
-        }
-        if full < d_out {
-            self.columns(xs, ROWS, active, full, out);
-        }
-    }
-
-    /// Fewer than ROWS rows (the end of a batch), one row at a time.
-    fn block_rows(&self, xs: &[f32], rows: usize, active: &[usize], out: &mut [f32]) {
-        self.columns(xs, rows, active, 0, out);
-    }
-
-    /// Columns `from..d_out` of `rows` rows, plainly.
-    fn columns(&self, xs: &[f32], rows: usize, active: &[usize], from: usize, out: &mut [f32]) {
-        let (d_in, d_out) = (self.d_in, self.d_out);
-        for r in 0..rows {
-            let o = &mut out[r * d_out + from..(r + 1) * d_out];
-            o.copy_from_slice(&self.b[from..]);
-            for &k in active {
-                let xv = xs[r * d_in + k];
-                if xv == 0.0 {
-                    continue;
-                }
-                let w = &self.w[k * d_out + from..(k + 1) * d_out];
-                for (oj, wj) in o.iter_mut().zip(w) {
-                    *oj += xv * wj;
-                }
-            }
-        }
-    }
-}
-
-/// ROWS x COLS outputs: bias + sum over `active` k of x[r][k] * panel[k][c], with `packed` the
-/// rows' inputs [active k][ROWS]. Plain loops over fixed sizes, which the compiler vectorises.
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-fn kernel(packed: &[f32], active: &[usize], panel: &[f32], bias: &[f32]) -> [[f32; COLS]; ROWS] {
-    let mut acc = [[0.0f32; COLS]; ROWS];
-    for a in acc.iter_mut() {
-        a.copy_from_slice(&bias[..COLS]);
-    }
-    for (x, &k) in packed.chunks_exact(ROWS).zip(active) {
-        let w: &[f32; COLS] = panel[k * COLS..k * COLS + COLS]
-            .try_into()
-            .expect("COLS weights");
-        for (a, &xr) in acc.iter_mut().zip(x) {
-            for c in 0..COLS {
-                a[c] += xr * w[c];
-            }
-        }
-    }
-    acc
-}
-
-/// The same kernel in wasm SIMD: eight 4-lane accumulators held in registers, two weight loads
-/// and one input load per k. Written out because the compiler's version of the plain loops
-/// rebuilt the broadcast inputs lane by lane.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn kernel(packed: &[f32], active: &[usize], panel: &[f32], bias: &[f32]) -> [[f32; COLS]; ROWS] {
-    use core::arch::wasm32::*;
-    // the loads below stay inside these slices: `active` ascends, so its last k is the largest
-    assert!(bias.len() >= COLS && packed.len() >= active.len() * ROWS);
-    assert!(active.last().is_none_or(|&k| (k + 1) * COLS <= panel.len()));
-    let mut out = [[0.0f32; COLS]; ROWS];
-    // SAFETY: every pointer below is in bounds by the asserts above; wasm loads and stores
-    // need no alignment.
-    unsafe {
-        let b0 = v128_load(bias.as_ptr() as *const v128);
-        let b1 = v128_load(bias.as_ptr().add(4) as *const v128);
-        let (mut a00, mut a01, mut a10, mut a11) = (b0, b1, b0, b1);
-        let (mut a20, mut a21, mut a30, mut a31) = (b0, b1, b0, b1);
-        for (i, &k) in active.iter().enumerate() {
-            let x = v128_load(packed.as_ptr().add(i * ROWS) as *const v128);
-            let w0 = v128_load(panel.as_ptr().add(k * COLS) as *const v128);
-            let w1 = v128_load(panel.as_ptr().add(k * COLS + 4) as *const v128);
-            let x0 = i32x4_shuffle::<0, 0, 0, 0>(x, x);
-            let x1 = i32x4_shuffle::<1, 1, 1, 1>(x, x);
-            let x2 = i32x4_shuffle::<2, 2, 2, 2>(x, x);
-            let x3 = i32x4_shuffle::<3, 3, 3, 3>(x, x);
-            a00 = f32x4_add(a00, f32x4_mul(x0, w0));
-            a01 = f32x4_add(a01, f32x4_mul(x0, w1));
-            a10 = f32x4_add(a10, f32x4_mul(x1, w0));
-            a11 = f32x4_add(a11, f32x4_mul(x1, w1));
-            a20 = f32x4_add(a20, f32x4_mul(x2, w0));
-            a21 = f32x4_add(a21, f32x4_mul(x2, w1));
-            a30 = f32x4_add(a30, f32x4_mul(x3, w0));
-            a31 = f32x4_add(a31, f32x4_mul(x3, w1));
-        }
-        for (row, (lo, hi)) in out
-            .iter_mut()
-            .zip([(a00, a01), (a10, a11), (a20, a21), (a30, a31)])
-        {
-            v128_store(row.as_mut_ptr() as *mut v128, lo);
-            v128_store(row.as_mut_ptr().add(4) as *mut v128, hi);
-        }
-    }
-    out
 }
 
 /// e^x for x in [-30, 30] (callers clamp): 2^(x log2 e) as an exponent in the float's bits times
