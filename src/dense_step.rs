@@ -624,8 +624,12 @@ fn axpy_body<const WIDE: usize, const FMA: bool>(
         j += WIDE;
     }
     while j + 8 <= w {
-        block::<8, FMA>(vals, idx, b, stride, j, &mut out[j..j + 8]);
+        narrow::<8, FMA>(vals, idx, b, stride, j, &mut out[j..j + 8]);
         j += 8;
+    }
+    if j + 4 <= w {
+        narrow::<4, FMA>(vals, idx, b, stride, j, &mut out[j..j + 4]);
+        j += 4;
     }
     if j < w {
         for (&v, &i) in vals.iter().zip(idx) {
@@ -633,6 +637,47 @@ fn axpy_body<const WIDE: usize, const FMA: bool>(
                 *o += v * x;
             }
         }
+    }
+}
+
+/// W (8 or 4) columns of [`axpy_sum`], what is left of a row after the wide blocks (a layer of
+/// 60 or 20 units): the terms go to four interleaved sums, so that four multiply-add chains are in
+/// flight rather than one, each waiting on the last.
+#[inline(always)]
+fn narrow<const W: usize, const FMA: bool>(
+    vals: &[f32],
+    idx: &[usize],
+    b: &[f32],
+    stride: usize,
+    col: usize,
+    out: &mut [f32],
+) {
+    let mut acc = [[0.0f32; W]; 4];
+    acc[0].copy_from_slice(out);
+    let add = |acc: &mut [f32; W], v: f32, i: usize| {
+        let row: &[f32; W] = b[i * stride + col..i * stride + col + W]
+            .try_into()
+            .expect("W values");
+        for c in 0..W {
+            acc[c] = if FMA {
+                v.mul_add(row[c], acc[c])
+            } else {
+                acc[c] + v * row[c]
+            };
+        }
+    };
+    let (v4, i4) = (vals.chunks_exact(4), idx.chunks_exact(4));
+    let (v_rest, i_rest) = (v4.remainder(), i4.remainder());
+    for (v, i) in v4.zip(i4) {
+        for u in 0..4 {
+            add(&mut acc[u], v[u], i[u]);
+        }
+    }
+    for (&v, &i) in v_rest.iter().zip(i_rest) {
+        add(&mut acc[0], v, i);
+    }
+    for (c, o) in out.iter_mut().enumerate() {
+        *o = (acc[0][c] + acc[1][c]) + (acc[2][c] + acc[3][c]);
     }
 }
 
