@@ -225,9 +225,10 @@ impl DenseStep {
                 &mut self.scratch,
             );
             if layer.relu {
-                // (a comparison, not f32::max, which is a call per element in wasm)
+                // a comparison, not f32::max (a call per element in wasm); NaN stays NaN, as in
+                // burn, so that a broken weight shows in the loss rather than as a dead unit
                 out.iter_mut()
-                    .for_each(|v| *v = if *v > 0.0 { *v } else { 0.0 });
+                    .for_each(|v| *v = if *v <= 0.0 { 0.0 } else { *v });
             }
             self.acts[i] = out;
             if i == self.n_enc - 1 {
@@ -586,6 +587,8 @@ fn dots_body<const FMA: bool>(d: &[f32], w: &[f32], rows: &[usize], out: &mut [f
 /// columns held in registers across the sum, the rest plainly.
 #[inline(never)]
 fn axpy_sum(vals: &[f32], idx: &[usize], b: &[f32], stride: usize, out: &mut [f32]) {
+    // the wasm kernel checks only the last index against b: every caller passes them ascending
+    assert!(idx.windows(2).all(|p| p[0] < p[1]), "indices ascend");
     #[cfg(target_arch = "x86_64")]
     if has_fma() {
         // SAFETY: the CPU has AVX2 and FMA (checked just above)
@@ -721,7 +724,8 @@ fn block<const W: usize, const _FMA: bool>(
     out: &mut [f32],
 ) {
     use core::arch::wasm32::*;
-    // the loads below stay inside b: `idx` ascends, so its last entry is the largest
+    const { assert!(W <= 32 && W.is_multiple_of(4), "eight 4-lane accumulators") };
+    // the loads below stay inside b: `idx` ascends (axpy_sum checks), so its last is the largest
     assert!(out.len() == W && idx.len() == vals.len());
     assert!(idx.last().is_none_or(|&i| i * stride + col + W <= b.len()));
     // SAFETY: in bounds by the asserts above; wasm loads and stores need no alignment.

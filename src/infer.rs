@@ -37,7 +37,7 @@ impl Dense {
         crate::dense_step::affine(x, n, self.d_in, &self.w, self.d_out, &self.b, &mut out);
         if relu {
             out.iter_mut()
-                .for_each(|v| *v = if *v > 0.0 { *v } else { 0.0 });
+                .for_each(|v| *v = if *v <= 0.0 { 0.0 } else { *v });
         }
         out
     }

@@ -444,6 +444,13 @@ impl Trainer {
         if !test.is_finite() {
             return Err(self.diverged("the held-out nELBO is not finite".into()));
         }
+        // the plain-Rust step's products skip zero inputs, so a NaN weight can sit where no
+        // input reaches it without showing in the loss: check the weights themselves
+        if let Engine::Dense(step) = &self.engine {
+            if let Some(i) = step.params().iter().position(|v| !v.is_finite()) {
+                return Err(self.diverged(format!("parameter {i} is not finite")));
+            }
+        }
         self.epoch += 1;
         self.last_good = self.model();
         let record = EpochRecord {
@@ -833,6 +840,33 @@ mod tests {
             "{err}"
         );
         assert!(t.is_done());
+        assert_eq!(crate::read_f32(t.model().flat_params()).unwrap(), start);
+    }
+
+    /// On the plain-Rust step a NaN weight that no input reaches (a pixel that is 0 in every
+    /// digit) leaves the loss finite; the epoch's end checks the weights themselves and rolls
+    /// back. Here the epoch's numbers are given as finite whatever the weights.
+    #[test]
+    fn a_nan_weight_the_loss_cannot_see_still_ends_the_run() {
+        let split = toy_split(120);
+        let device = crate::cpu_device();
+        let config = TrainingConfig::new(ArchSpec::preset("B").unwrap()).with_epochs(3);
+        let mut t = Trainer::new(config, None, &split, &device).unwrap();
+        let start = crate::read_f32(t.model().flat_params()).unwrap();
+        while !t.step() {}
+        let Engine::Dense(step) = &mut t.engine else {
+            panic!("the CPU steps in plain Rust")
+        };
+        let mut params = step.params().to_vec();
+        params[7] = f32::NAN; // first layer, pixel 0 (a corner)
+        step.set_params(&params);
+        let fine = Metrics {
+            nelbo: 100.0,
+            kl: 10.0,
+            rec: 90.0,
+        };
+        let err = t.finish_epoch(fine, fine).unwrap_err().to_string();
+        assert!(err.contains("parameter 7 is not finite"), "{err}");
         assert_eq!(crate::read_f32(t.model().flat_params()).unwrap(), start);
     }
 
