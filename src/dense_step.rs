@@ -40,6 +40,14 @@ pub struct StepLoss {
     pub rec: f32,
 }
 
+impl StepLoss {
+    /// [nelbo, kl, rec, 1] * n, the sums the trainer accumulates (see `Metrics::from_sums`).
+    pub fn weighted_sums(&self, n: usize) -> [f32; 4] {
+        let w = n as f32;
+        [self.nelbo * w, self.kl * w, self.rec * w, w]
+    }
+}
+
 /// A VAE in training on the host: its parameters, their gradients and Adam's moments, all laid
 /// out like [`ArchSpec::param_shapes`], with the buffers of a step kept between steps.
 pub struct DenseStep {
@@ -147,22 +155,7 @@ impl DenseStep {
 
     /// Put back Adam's step count and moments (from [`DenseStep::adam_state`] or a checkpoint).
     pub fn restore_adam(&mut self, time: usize, state: &[f32]) -> Result<(), VaeError> {
-        let p = self.params.len();
-        if time == 0 && !state.is_empty() {
-            return Err(VaeError::Invalid("optimiser state without steps".into()));
-        }
-        if time > 0 && state.len() != 2 * p {
-            return Err(VaeError::Invalid(format!(
-                "optimiser state has {} values, expected {}",
-                state.len(),
-                2 * p
-            )));
-        }
-        if state.iter().any(|v| !v.is_finite()) {
-            return Err(VaeError::Invalid(
-                "optimiser state contains NaN or infinity".into(),
-            ));
-        }
+        crate::optim::check_state(time, state, self.params.len())?;
         self.time = time;
         self.m1 = state[..state.len() / 2].to_vec();
         self.m2 = state[state.len() / 2..].to_vec();
@@ -225,10 +218,7 @@ impl DenseStep {
                 &mut self.scratch,
             );
             if layer.relu {
-                // a comparison, not f32::max (a call per element in wasm); NaN stays NaN, as in
-                // burn, so that a broken weight shows in the loss rather than as a dead unit
-                out.iter_mut()
-                    .for_each(|v| *v = if *v <= 0.0 { 0.0 } else { *v });
+                relu_in_place(&mut out);
             }
             self.acts[i] = out;
             if i == self.n_enc - 1 {
@@ -405,6 +395,13 @@ impl DenseStep {
     }
 }
 
+/// max(v, 0) for each v: a comparison, not f32::max (a call per element in wasm). NaN stays NaN,
+/// as in burn, so that a broken weight shows in the loss rather than as a dead unit.
+pub(crate) fn relu_in_place(v: &mut [f32]) {
+    v.iter_mut()
+        .for_each(|v| *v = if *v <= 0.0 { 0.0 } else { *v });
+}
+
 /// Buffers the matrix products reuse.
 #[derive(Default)]
 struct Scratch {
@@ -415,6 +412,9 @@ struct Scratch {
     start: Vec<usize>,
     col_vals: Vec<f32>,
     col_idx: Vec<usize>,
+    /// Where each row's nonzeros end in `vals`, and each column's next free slot.
+    ends: Vec<usize>,
+    next: Vec<usize>,
 }
 
 /// The nonzero entries of `row` into the front of `vals` and `idx` (which must hold row.len()
@@ -481,11 +481,11 @@ fn gemm_tn(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &mut [f32], s:
     // every row's nonzeros, one after another (the column of each in `idx`)
     s.vals.resize(m * k, 0.0);
     s.idx.resize(m * k, 0);
-    let mut ends = Vec::with_capacity(m);
+    s.ends.clear();
     let mut at = 0;
     for row in a.chunks_exact(k) {
         at = gather_row(row, &mut s.vals, &mut s.idx, at);
-        ends.push(at);
+        s.ends.push(at);
     }
     // counting sort by column; rows stay ascending within a column
     s.start.clear();
@@ -498,13 +498,14 @@ fn gemm_tn(a: &[f32], m: usize, k: usize, b: &[f32], n: usize, c: &mut [f32], s:
     }
     s.col_vals.resize(at, 0.0);
     s.col_idx.resize(at, 0);
-    let mut next = s.start[..k].to_vec();
+    s.next.clear();
+    s.next.extend_from_slice(&s.start[..k]);
     let mut from = 0;
-    for (r, &end) in ends.iter().enumerate() {
+    for (r, &end) in s.ends.iter().enumerate() {
         for (&i, &v) in s.idx[from..end].iter().zip(&s.vals[from..end]) {
-            s.col_vals[next[i]] = v;
-            s.col_idx[next[i]] = r;
-            next[i] += 1;
+            s.col_vals[s.next[i]] = v;
+            s.col_idx[s.next[i]] = r;
+            s.next[i] += 1;
         }
         from = end;
     }

@@ -36,8 +36,7 @@ impl Dense {
         let mut out = vec![0.0f32; n * self.d_out];
         crate::dense_step::affine(x, n, self.d_in, &self.w, self.d_out, &self.b, &mut out);
         if relu {
-            out.iter_mut()
-                .for_each(|v| *v = if *v <= 0.0 { 0.0 } else { *v });
+            crate::dense_step::relu_in_place(&mut out);
         }
         out
     }

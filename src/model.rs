@@ -183,6 +183,14 @@ impl ArchSpec {
         names
     }
 
+    /// Number of scalars in each parameter tensor, in the order of [`ArchSpec::param_shapes`].
+    pub fn param_sizes(&self) -> Vec<usize> {
+        self.param_shapes()
+            .iter()
+            .map(|s| s.iter().product())
+            .collect()
+    }
+
     /// Number of scalar parameters (Table I of the report).
     pub fn param_count(&self) -> usize {
         self.param_shapes()

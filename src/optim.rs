@@ -77,25 +77,10 @@ impl Adam {
         sizes: &[usize],
         device: &Device,
     ) -> Result<Self, VaeError> {
-        if time == 0 {
-            return if state.is_empty() {
-                Ok(Self::new())
-            } else {
-                Err(VaeError::Invalid("optimiser state without steps".into()))
-            };
-        }
         let total: usize = sizes.iter().sum();
-        if state.len() != 2 * total {
-            return Err(VaeError::Invalid(format!(
-                "optimiser state has {} values, expected {}",
-                state.len(),
-                2 * total
-            )));
-        }
-        if state.iter().any(|v| !v.is_finite()) {
-            return Err(VaeError::Invalid(
-                "optimiser state contains NaN or infinity".into(),
-            ));
+        check_state(time, state, total)?;
+        if time == 0 {
+            return Ok(Self::new());
         }
         let (first, second) = state.split_at(total);
         let mut offset = 0;
@@ -118,6 +103,27 @@ impl Adam {
             .collect();
         Ok(Self { time, moments })
     }
+}
+
+/// A saved Adam state fits `total` parameters: empty before the first step, else both moments
+/// of every parameter, all finite. (Also [`crate::dense_step::DenseStep::restore_adam`]'s check.)
+pub(crate) fn check_state(time: usize, state: &[f32], total: usize) -> Result<(), VaeError> {
+    if time == 0 && !state.is_empty() {
+        return Err(VaeError::Invalid("optimiser state without steps".into()));
+    }
+    if time > 0 && state.len() != 2 * total {
+        return Err(VaeError::Invalid(format!(
+            "optimiser state has {} values, expected {}",
+            state.len(),
+            2 * total
+        )));
+    }
+    if state.iter().any(|v| !v.is_finite()) {
+        return Err(VaeError::Invalid(
+            "optimiser state contains NaN or infinity".into(),
+        ));
+    }
+    Ok(())
 }
 
 struct StepMapper<'a> {

@@ -128,11 +128,7 @@ fn evaluate_dense(step: &DenseStep, digits: &Digits, seed: u64) -> [f32; 4] {
         let n = chunk.len();
         let eps = rng.normals(n * step.arch().latent);
         let loss = eval.loss(&digits.floats(chunk), &eps, n);
-        let w = n as f32;
-        for (t, v) in total
-            .iter_mut()
-            .zip([loss.nelbo * w, loss.kl * w, loss.rec * w, w])
-        {
+        for (t, v) in total.iter_mut().zip(loss.weighted_sums(n)) {
             *t += v;
         }
     }
@@ -351,9 +347,8 @@ impl Trainer {
                         &self.device,
                     ));
                 }
-                let w = n as f32;
                 Tensor::from_data(
-                    TensorData::new(vec![loss.nelbo * w, loss.kl * w, loss.rec * w, w], [4]),
+                    TensorData::new(loss.weighted_sums(n).to_vec(), [4]),
                     &self.device,
                 )
             }
@@ -421,13 +416,7 @@ impl Trainer {
             return Ok(());
         };
         let model = self.config.arch.build(step.params(), &self.device)?;
-        let sizes: Vec<usize> = self
-            .config
-            .arch
-            .param_shapes()
-            .iter()
-            .map(|s| s.iter().product())
-            .collect();
+        let sizes = self.config.arch.param_sizes();
         let optim = Adam::restore(step.time(), &step.adam_state(), &sizes, &self.device)?;
         self.engine = Engine::Burn {
             model: model.fork(&self.train_device).train(),
@@ -579,14 +568,11 @@ impl Trainer {
                 h.config.epochs
             )));
         }
-        let sizes: Vec<usize> = arch
-            .param_shapes()
-            .iter()
-            .map(|s| s.iter().product())
-            .collect();
         let (time, state) = (h.adam_time as usize, &checkpoint.floats[n..]);
         match &mut t.engine {
-            Engine::Burn { optim, .. } => *optim = Adam::restore(time, state, &sizes, device)?,
+            Engine::Burn { optim, .. } => {
+                *optim = Adam::restore(time, state, &arch.param_sizes(), device)?
+            }
             Engine::Dense(step) => step.restore_adam(time, state)?,
         }
         t.shuffle_rng = h.shuffle_rng.clone();
