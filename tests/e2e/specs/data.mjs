@@ -174,6 +174,7 @@ export default (cfg, { url, shot }) => [
       let handle;
       const paused = new Promise((resolve) => {
         handle = lab.train({ arch: 'A', epochs: 2, limit: 640, seed: 1, onProgress: (p) => { if (p.epoch_end?.epoch === 1) { handle.pause(); resolve(); } } });
+        handle.setSpeed(5); // so the pause lands before the run ends (see reliability.mjs)
       });
       await paused;
       const { allRuns } = await import('/www/store.js');

@@ -49,6 +49,9 @@ export default (cfg, { url, shot }) => [
       let handle;
       const paused = new Promise((resolve) => {
         handle = lab.train({ ...o, onProgress: (p) => { if (p.epoch_end?.epoch === 1) { handle.pause(); resolve(); } } });
+        // slow motion from the second chunk on: the CPU step takes ~1 ms, so at full speed the run
+        // could end before the pause sent at epoch 1's end arrived; at 5 steps/s it has 2 s to land
+        handle.setSpeed(5);
       });
       await paused;
       const { allRuns } = await import('/www/store.js');
