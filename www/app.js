@@ -17,10 +17,19 @@ const firstArch = (params.get('arch') ?? 'C').toUpperCase();
 const askedData = params.get('data') ?? 'mnist';
 const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed, preload: [firstArch], probe: params.get('probe') === '1', dataset: askedData });
 window.vaeLab = lab;
-const [{ el }, { PANEL_IDS, panelContext, panelSection }] = await Promise.all([import('./ui.js'), import('./shell.js')]);
+const [{ el }, { PANEL_IDS, PANEL_TITLES, panelContext, panelSection }] = await Promise.all([import('./ui.js'), import('./shell.js')]);
 
-// the panels load after the engine has started downloading (static imports would all come first)
-const PANELS = (await Promise.all(PANEL_IDS.map((name) => import(`./panels/${name}.js`)))).map((m) => m.default);
+// Only the panel in view loads before its figure is on screen; the others (and the chart
+// library) follow once it is (a cold load on 2 cores spent ~170 ms fetching and parsing all
+// eleven before the first sample; an embedded panel never needs the others at all).
+const firstPanel = PANEL_IDS.includes(wanted) ? wanted : PANEL_IDS[0];
+const panelModules = new Map();
+/** A panel's module, imported once. */
+function panelModule(id) {
+  if (!panelModules.has(id)) panelModules.set(id, import(`./panels/${id}.js`).then((m) => m.default));
+  return panelModules.get(id);
+}
+panelModule(firstPanel).catch(() => {});
 
 const messages = document.getElementById('messages');
 /** Write the state into the address (no new history entry per slider move). */
@@ -51,8 +60,22 @@ document.body.classList.toggle('embed', embed);
 // --- tabs ---------------------------------------------------------------------------------
 const tablist = document.getElementById('tabs');
 const main = document.getElementById('panels');
+/** id -> {tab, root, panel}: every tab from the start; root and panel once its module is in. */
 const instances = new Map();
 let current = null;
+
+/** Create a panel (once): its section takes the place kept for it, in tab order. */
+function createPanel(id) {
+  const inst = instances.get(id);
+  inst.created ??= panelModule(id).then((P) => {
+    inst.panel = P.create(app);
+    const root = panelSection(P, inst.panel, app);
+    root.hidden = current !== id;
+    inst.root.replaceWith(root);
+    inst.root = root;
+  });
+  return inst.created;
+}
 
 function show(id) {
   current = id;
@@ -62,19 +85,20 @@ function show(id) {
     inst.tab.setAttribute('aria-selected', String(on));
     inst.tab.tabIndex = on ? 0 : -1;
   }
-  const inst = instances.get(id);
   app.setParam('panel', id);
-  inst.panel.show?.();
+  return app.guard(async () => {
+    await createPanel(id);
+    if (current === id) instances.get(id).panel.show?.();
+  });
 }
 
-for (const P of PANELS) {
-  const panel = P.create(app);
-  const root = panelSection(P, panel, app);
-  root.hidden = true;
-  const tab = el('button', { id: `tab-${P.id}`, role: 'tab', class: 'tab', 'aria-controls': `panel-${P.id}`, onclick: () => show(P.id) }, P.title);
+for (const id of PANEL_IDS) {
+  const tab = el('button', { id: `tab-${id}`, role: 'tab', class: 'tab', 'aria-controls': `panel-${id}`, onclick: () => show(id) }, PANEL_TITLES[id]);
   tablist.append(tab);
+  // the panel's place until its module has loaded (a section of the same id only once it has)
+  const root = el('div', { class: 'panel', hidden: true });
   main.append(root);
-  instances.set(P.id, { panel, root, tab });
+  instances.set(id, { tab, root, panel: null, created: null });
 }
 tablist.addEventListener('keydown', (e) => {
   const ids = [...instances.keys()];
@@ -187,7 +211,15 @@ window.addEventListener('beforeunload', (e) => {
 
 // --- start --------------------------------------------------------------------------------
 if (backend !== askedBackend) app.say(`Unknown backend '${askedBackend}' in the address (expected ${BACKENDS.join(', ')}): using auto.`, 'warn');
-show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
+// the panel in view is created now, so it hears the first model arrive; it renders once the
+// engine is ready (`show` below)
+current = firstPanel;
+const firstCreated = createPanel(firstPanel);
+for (const [pid, inst] of instances) {
+  inst.tab.setAttribute('aria-selected', String(pid === firstPanel));
+  inst.tab.tabIndex = pid === firstPanel ? 0 : -1;
+}
+app.setParam('panel', firstPanel);
 (async () => {
   try {
     await lab.ready;
@@ -222,11 +254,15 @@ show(PANELS.some((p) => p.id === wanted) ? wanted : PANELS[0].id);
     await lab.useDataset(askedData).catch((e) => app.say(`The link's dataset could not be used: ${e.message}. Showing ${lab.data.title}.`, 'warn'));
   }
   if (linked && !slots.includes(linked)) app.say(`The link names a model (${linked}) that this browser does not have: showing ${first}.`, 'warn');
-  document.body.dataset.ready = 'true';
-  keepModel();
+  await firstCreated.catch(() => {});
   if (embed && !embedNote.dataset.reason) showEmbedNote(null);
   main.inert = false; // index.html keeps the panels inert until the engine can answer them
-  instances.get(current).panel.show?.();
+  await show(current);
+  // the other panels, now that the first figure is on screen (an embed shows only its own)
+  if (!embed) await Promise.all(PANEL_IDS.map((id) => createPanel(id).catch((e) => app.say(`The ${PANEL_TITLES[id]} panel could not load: ${e.message}`, 'error'))));
+  document.body.dataset.ready = 'true';
+  keepModel();
+  goOffline().catch((e) => console.info('VAE Lab: offline use unavailable:', e.message));
   if (!embed) {
     const unfinished = await lab.unfinishedRuns().catch(() => []);
     if (unfinished.length) {
@@ -265,7 +301,7 @@ copyLink?.addEventListener('click', () => app.guard(async () => {
 }));
 
 // --- offline: a service worker keeps what the app has used --------------------------------------
-// Registered once the app runs (it never competes with the first load). Files the engine fetched
+// Registered once the app runs and every panel is in (it never competes with the first load). Files the engine fetched
 // before the service worker controlled the page are handed to it to keep. `?sw=0` leaves it off
 // (and removes an installed one), for working on the app itself.
 /** Resolves to the active service worker, once goOffline has registered one. */
@@ -306,4 +342,4 @@ async function goOffline() {
     if (updating) location.reload();
   });
 }
-lab.ready.then(() => goOffline().catch((e) => console.info('VAE Lab: offline use unavailable:', e.message)), () => {});
+

@@ -3,8 +3,14 @@
 import { el, canvasPng, saveBlob, toCsv } from './ui.js';
 import { explanation } from './explain.js';
 
-/** In the order a student meets them: draw a digit first, the model table last. */
-export const PANEL_IDS = ['draw', 'inside', 'sample', 'reconstruct', 'chain', 'latent', 'map', 'collapse', 'data', 'train', 'models'];
+/** The panels' titles, in the order a student meets them: draw a digit first, the model table
+ *  last. Here rather than in each panel's module, so that the page can lay out every tab while
+ *  it loads only the panel in view. */
+export const PANEL_TITLES = {
+  draw: 'Draw', inside: 'Inside', sample: 'Sample', reconstruct: 'Reconstruct', chain: 'Chain', latent: 'Latent',
+  map: 'Map', collapse: 'Collapse', data: 'Data', train: 'Train', models: 'Models',
+};
+export const PANEL_IDS = Object.keys(PANEL_TITLES);
 
 /** The drawn digit is shared by every panel on a page (draw in one element, chain from it in another). */
 const shared = { drawn: null };
@@ -79,5 +85,5 @@ export function panelSection(P, panel, app, { title = true } = {}) {
     }, 'Save CSV'));
   }
   return el('section', { id: `panel-${P.id}`, class: 'panel', role: 'tabpanel', 'aria-labelledby': `tab-${P.id}` },
-    el('div', { class: 'panel-head' }, title ? el('h2', {}, P.title) : null, tools), explanation(P.id), panel.root);
+    el('div', { class: 'panel-head' }, title ? el('h2', {}, PANEL_TITLES[P.id]) : null, tools), explanation(P.id), panel.root);
 }

@@ -11,7 +11,7 @@
 mod boundary;
 mod training;
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -72,10 +72,13 @@ impl BackendChoice {
 }
 
 struct Slot {
-    model: Vae,
+    /// burn's model, built from `host` on first use: sampling, drawing and chains on the CPU need
+    /// only `dense`, so a page's first weights file never waits for burn's code to compile.
+    model: OnceCell<Vae>,
     meta: WeightsMeta,
     /// Host copy of the weights, refreshed on load, export and every epoch end, so that a
-    /// backend switch (or a lost GPU) never loses the model.
+    /// backend switch (or a lost GPU) never loses the model. While `model` is unbuilt, this is
+    /// the model.
     host: WeightsFile,
     /// The plain-Rust copy for inference on the CPU backend, built on first use and dropped
     /// whenever the model changes.
@@ -85,7 +88,17 @@ struct Slot {
 impl Slot {
     fn new(model: Vae, meta: WeightsMeta, host: WeightsFile) -> Self {
         Slot {
-            model,
+            model: OnceCell::from(model),
+            meta,
+            host,
+            dense: None,
+        }
+    }
+
+    /// A slot whose burn model waits until something needs it (a loaded weights file).
+    fn from_host(meta: WeightsMeta, host: WeightsFile) -> Self {
+        Slot {
+            model: OnceCell::new(),
             meta,
             host,
             dense: None,
@@ -93,8 +106,23 @@ impl Slot {
     }
 
     fn set_model(&mut self, model: Vae) {
-        self.model = model;
+        self.model = OnceCell::from(model);
         self.dense = None;
+    }
+
+    /// Forget the built model: the next use rebuilds it from `host` (on another device).
+    fn rebuild_from_host(&mut self) {
+        self.model = OnceCell::new();
+        self.dense = None;
+    }
+
+    /// burn's model on `device` (which must be the one it was built on, the Lab's).
+    fn model(&self, device: &Device) -> Result<Vae, crate::VaeError> {
+        if let Some(model) = self.model.get() {
+            return Ok(model.clone());
+        }
+        let model = self.host.to_model(device)?;
+        Ok(self.model.get_or_init(|| model).clone())
     }
 }
 
@@ -137,7 +165,7 @@ impl State {
     }
 
     fn model(&self, name: &str) -> Result<Vae, JsValue> {
-        Ok(self.slot(name)?.model.clone())
+        Ok(self.slot(name)?.model(&self.device)?)
     }
 
     /// The slot's plain-Rust inference copy ([`DenseVae`]) on the CPU backend; `None` on WebGPU,
@@ -151,7 +179,11 @@ impl State {
         }
         let slot = self.slots.get_mut(name).expect("checked above");
         if slot.dense.is_none() {
-            slot.dense = Some(Rc::new(DenseVae::from_model(&slot.model)?));
+            let dense = match slot.model.get() {
+                Some(model) => DenseVae::from_model(model)?,
+                None => DenseVae::new(&slot.host.arch, &slot.host.params)?,
+            };
+            slot.dense = Some(Rc::new(dense));
         }
         Ok(slot.dense.clone())
     }
@@ -354,12 +386,13 @@ impl Lab {
                     d
                 }
             };
-            // refresh host copies from the current weights where the old device still answers
+            // refresh host copies from the current weights where the old device still answers (a
+            // model never built is its host copy already)
             let current: Vec<(String, Vae)> = state
                 .borrow()
                 .slots
                 .iter()
-                .map(|(k, s)| (k.clone(), s.model.clone()))
+                .filter_map(|(k, s)| Some((k.clone(), s.model.get()?.clone())))
                 .collect();
             for (name, model) in current {
                 if let Ok(params) = read_f32_async(model.flat_params()).await {
@@ -373,7 +406,7 @@ impl Lab {
             let mut st = state.borrow_mut();
             st.training = None;
             for slot in st.slots.values_mut() {
-                slot.set_model(slot.host.to_model(&device)?);
+                slot.rebuild_from_host();
             }
             st.device = device;
             st.backend = target;
@@ -466,12 +499,11 @@ impl Lab {
         check_slot(&slot)?;
         let file = WeightsFile::load(bytes, &slot)?;
         let mut st = self.state.borrow_mut();
-        let model = file.to_model(&st.device)?;
         if st.training.as_ref().is_some_and(|t| t.slot == slot) {
             st.training = None;
         }
         st.slots
-            .insert(slot.clone(), Slot::new(model, file.meta.clone(), file));
+            .insert(slot.clone(), Slot::from_host(file.meta.clone(), file));
         drop(st);
         self.info(slot)
     }

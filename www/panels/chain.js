@@ -7,7 +7,6 @@ const STEPS = 100;
 
 export default {
   id: 'chain',
-  title: 'Chain',
   create(app) {
     const { lab } = app;
     const canvas = el('canvas', { id: 'chain-canvas', class: 'grid', role: 'img', 'aria-label': 'fixed-point chains' });

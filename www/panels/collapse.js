@@ -5,7 +5,6 @@ import { el, fmt, SERIES_COLORS, chartWidth, fitCharts, printChart } from '../ui
 
 export default {
   id: 'collapse',
-  title: 'Collapse',
   create(app) {
     const { lab } = app;
     const box = el('div', { id: 'collapse-chart' });

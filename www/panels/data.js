@@ -8,7 +8,6 @@ const SHOWN = 60;
 
 export default {
   id: 'data',
-  title: 'Data',
   create(app) {
     const { lab } = app;
     const choices = el('div', { class: 'row', id: 'data-choices', role: 'radiogroup', 'aria-label': 'Dataset' });

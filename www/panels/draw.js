@@ -52,7 +52,6 @@ function drawBars(canvas, mu, logvar) {
 
 export default {
   id: 'draw',
-  title: 'Draw',
   create(app) {
     const { lab } = app;
     const pad = el('canvas', { id: 'draw-canvas', class: 'pad', width: SIZE, height: SIZE, tabIndex: 0, role: 'img',

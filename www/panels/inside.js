@@ -35,7 +35,6 @@ const stats = (v) => {
 
 export default {
   id: 'inside',
-  title: 'Inside',
   create(app) {
     const { lab } = app;
     const source = el('select', { id: 'inside-source' }, el('option', { value: 'test' }, 'held-out digit #'), el('option', { value: 'drawn' }, 'the drawn digit'));

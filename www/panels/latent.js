@@ -4,7 +4,6 @@ import { chosenDigit } from '../shell.js';
 
 export default {
   id: 'latent',
-  title: 'Latent',
   create(app) {
     const { lab } = app;
     const source = el('select', { id: 'latent-source' }, el('option', { value: 'test' }, 'held-out digit #'), el('option', { value: 'drawn' }, 'the drawn digit'));

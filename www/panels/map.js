@@ -7,7 +7,6 @@ const H = 420;
 
 export default {
   id: 'map',
-  title: 'Map',
   create(app) {
     const { lab } = app;
     const canvas = el('canvas', { id: 'map-canvas', width: W, height: H, tabIndex: 0, role: 'img',

@@ -3,7 +3,6 @@ import { el, fmt } from '../ui.js';
 
 export default {
   id: 'models',
-  title: 'Models',
   create(app) {
     const { lab } = app;
     const list = el('div', { class: 'model-list' });

@@ -4,7 +4,6 @@ import { el, drawDigits } from '../ui.js';
 
 export default {
   id: 'reconstruct',
-  title: 'Reconstruct',
   create(app) {
     const { lab } = app;
     const canvas = el('canvas', { id: 'reconstruct-canvas', class: 'grid', role: 'img', 'aria-label': 'held-out digits and reconstructions' });

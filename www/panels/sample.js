@@ -3,7 +3,6 @@ import { el, drawDigits, labelled, concat } from '../ui.js';
 
 export default {
   id: 'sample',
-  title: 'Sample',
   create(app) {
     const { lab } = app;
     const canvas = el('canvas', { id: 'sample-canvas', class: 'grid', role: 'img', 'aria-label': '60 digits sampled from the prior' });

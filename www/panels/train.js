@@ -28,7 +28,6 @@ function makeChart(target, title, xLabel, yLabel) {
 
 export default {
   id: 'train',
-  title: 'Train',
   create(app) {
     const { lab } = app;
     const runs = []; // {name, color, epochs: [[epoch, train, test, kl]], chunks: [[x, nelbo, kl]]}
