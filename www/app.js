@@ -88,7 +88,7 @@ function show(id) {
   app.setParam('panel', id);
   return app.guard(async () => {
     await createPanel(id);
-    if (current === id) instances.get(id).panel.show?.();
+    if (current === id) await instances.get(id).panel.show?.();
   });
 }
 

@@ -46,19 +46,27 @@ async function coldLoad(cfg, reps = 5) {
   const loads = [];
   for (let i = 0; i < reps; i++) {
     const context = await browser.newContext();
+    // a file counts when its request started before the first sample was drawn (both stamps from
+    // Date.now(), the page's and Node's): the other panels' scripts, fetched right after, do not
     const files = [];
-    context.on('requestfinished', async (req) => {
-      const path = new URL(req.url()).pathname;
-      const sizes = await req.sizes().catch(() => null);
-      files.push({ path, bytes: sizes?.responseBodySize ?? 0, at: performance.now() });
-    });
+    context.on('request', (req) => files.push({ req, path: new URL(req.url()).pathname, startedAt: Date.now() }));
     const page = await context.newPage();
+    // the moment the sample panel marks its canvas drawn (a mutation observer runs before the
+    // page's next step, which fetches the other panels)
+    await page.addInitScript(() => {
+      new MutationObserver((_, mo) => {
+        if (!document.querySelector('#sample-canvas[data-seed="0"]')) return;
+        window.__firstSample = [performance.now(), Date.now()]; // Date.now: the clock Node stamps requests with
+        mo.disconnect();
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-seed'] });
+    });
     await page.goto(`${url}index.html?panel=sample&backend=${cfg.name}`);
-    const firstSampleMs = await page.waitForFunction(() => document.querySelector('#sample-canvas[data-seed="0"]') && performance.now(), null, { timeout: 180_000, polling: 'raf' })
+    const [firstSampleMs, drawnAt] = await page.waitForFunction(() => window.__firstSample, null, { timeout: 180_000 })
       .then((h) => h.jsonValue());
-    const tEnd = performance.now();
-    await new Promise((r) => setTimeout(r, 200)); // the last requestfinished handlers
-    const list = files.filter((f) => f.at <= tEnd + 50).map((f) => ({ file: f.path, bytes: f.bytes, gzip: gzipped(f.path.slice(1)) }));
+    await new Promise((r) => setTimeout(r, 200)); // the last responses
+    const needed = files.filter((f) => f.startedAt <= drawnAt);
+    for (const f of needed) f.bytes = (await f.req.sizes().catch(() => null))?.responseBodySize ?? 0;
+    const list = needed.map((f) => ({ file: f.path, bytes: f.bytes, gzip: gzipped(f.path.slice(1)), requested_ms_before: drawnAt - f.startedAt }));
     const sum = (k) => list.reduce((a, f) => a + (f[k] ?? f.bytes), 0);
     loads.push({ firstSampleMs, requests: list.length, bytes: sum('bytes'), gzipBytes: sum('gzip'), files: list });
     await context.close();
