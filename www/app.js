@@ -73,6 +73,11 @@ function createPanel(id) {
     root.hidden = current !== id;
     inst.root.replaceWith(root);
     inst.root = root;
+  }, (e) => {
+    // a failed download (offline before the service worker kept it) is tried again next time
+    inst.created = null;
+    panelModules.delete(id);
+    throw e;
   });
   return inst.created;
 }
@@ -96,7 +101,7 @@ for (const id of PANEL_IDS) {
   const tab = el('button', { id: `tab-${id}`, role: 'tab', class: 'tab', 'aria-controls': `panel-${id}`, onclick: () => show(id) }, PANEL_TITLES[id]);
   tablist.append(tab);
   // the panel's place until its module has loaded (a section of the same id only once it has)
-  const root = el('div', { class: 'panel', hidden: true });
+  const root = el('div', { class: 'panel', hidden: true, 'aria-busy': 'true' });
   main.append(root);
   instances.set(id, { tab, root, panel: null, created: null });
 }

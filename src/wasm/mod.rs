@@ -512,8 +512,16 @@ impl Lab {
     #[wasm_bindgen(js_name = exportWeights)]
     pub fn export_weights(&self, slot: String) -> Promise {
         promise(&self.state, |state| async move {
-            let model = state.borrow().model(&slot)?;
-            let params = read_f32_async(model.flat_params()).await?;
+            // a model never built is its host copy: no need to build burn's just to read it back
+            let built = state.borrow().slot(&slot)?.model.get().cloned();
+            let (arch, params) = match built {
+                Some(model) => (model.arch(), read_f32_async(model.flat_params()).await?),
+                None => {
+                    let st = state.borrow();
+                    let host = &st.slot(&slot)?.host;
+                    (host.arch.clone(), host.params.clone())
+                }
+            };
             let mut st = state.borrow_mut();
             let s = st
                 .slots
@@ -521,7 +529,7 @@ impl Lab {
                 .ok_or_else(|| invalid(format!("slot '{slot}' was removed")))?;
             let mut meta = s.meta.clone();
             meta.sigma = lab::sigma(&params);
-            let file = WeightsFile::new(model.arch(), meta, params)?;
+            let file = WeightsFile::new(arch, meta, params)?;
             let bytes = file.to_bytes();
             s.host = file;
             Ok(Uint8Array::from(bytes.as_slice()).into())
@@ -614,8 +622,7 @@ impl Lab {
 
     pub fn decode(&self, slot: String, z: Vec<f32>) -> Promise {
         promise(&self.state, |state| async move {
-            let (model, device) = state.borrow().model_and_device(&slot)?;
-            let l = model.latent();
+            let l = state.borrow().slot(&slot)?.host.arch.latent;
             if z.is_empty()
                 || !z.len().is_multiple_of(l)
                 || z.len() / l > MAX_IMAGES_PER_CALL
@@ -630,6 +637,7 @@ impl Lab {
             if let Some(fast) = state.borrow_mut().dense(&slot)? {
                 return Ok(floats(fast.decode(&z, n)));
             }
+            let (model, device) = state.borrow().model_and_device(&slot)?;
             Ok(floats(
                 read(model.decode(Tensor::from_data(TensorData::new(z, [n, l]), &device))).await?,
             ))

@@ -65,6 +65,37 @@ export default (cfg, { url, root, shot }) => [
     assert(got.includes('/www/data/mnist-subset-test.bin'), 'the held-out digits were not fetched for Reconstruct');
     assert(!got.includes('/www/data/mnist-subset-train.bin'), 'the training digits were fetched for Reconstruct');
   }],
+  ['Only the panel in view loads before its figure; a panel whose script failed to download loads on the next click', async (page) => {
+    // a context of its own: the aborted download logs a console error, which is the point here
+    const context = await page.context().browser().newContext();
+    try {
+      const p = await context.newPage();
+      await p.addInitScript(() => {
+        new MutationObserver((_, mo) => {
+          if (!document.querySelector('#sample-canvas[data-seed]')) return;
+          window.__drawnAt = performance.now();
+          mo.disconnect();
+        }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-seed'] });
+      });
+      await p.route('**/www/panels/map.js', (route) => route.abort(), { times: 1 });
+      await open(p, url, 'panel=sample');
+      const r = await p.evaluate(() => ({
+        drawnAt: window.__drawnAt,
+        panels: performance.getEntriesByType('resource').filter((e) => e.name.includes('/www/panels/')).map((e) => [new URL(e.name).pathname, e.startTime]),
+      }));
+      const before = r.panels.filter(([, t]) => t < r.drawnAt).map(([f]) => f);
+      assert(r.drawnAt > 0 && JSON.stringify(before) === '["/www/panels/sample.js"]', `panel scripts requested before the first sample: ${before}`);
+      assert(r.panels.length >= 10, `the other panels did not load after it: ${r.panels.map(([f]) => f)}`);
+      assert(/Map panel could not load/.test(await p.textContent('#messages')), 'no message about the panel that failed');
+      // the page works on, and the failed panel loads when asked for
+      await tab(p, 'reconstruct');
+      await p.waitForSelector('#reconstruct-canvas[data-rows]', { timeout: 120_000 });
+      await tab(p, 'map');
+      await p.waitForSelector('#map-canvas[data-points="1000"]', { timeout: 120_000 });
+    } finally {
+      await context.close();
+    }
+  }],
   ['A second visit downloads nothing that has not changed', async () => {
     // a profile on disk: the test contexts' in-memory caches keep no 22 MB entry
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lab-profile-'));
