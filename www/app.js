@@ -24,9 +24,15 @@ const [{ el }, { PANEL_IDS, PANEL_TITLES, panelContext, panelSection }] = await 
 // eleven before the first sample; an embedded panel never needs the others at all).
 const firstPanel = PANEL_IDS.includes(wanted) ? wanted : PANEL_IDS[0];
 const panelModules = new Map();
-/** A panel's module, imported once. */
+const panelRetries = new Map();
+/** A panel's module, imported once. A retry after a failed download asks for a new URL: a browser
+ *  may remember a module that failed to fetch and fail every later import of the same URL at once
+ *  (servers and the service worker look only at the path). */
 function panelModule(id) {
-  if (!panelModules.has(id)) panelModules.set(id, import(`./panels/${id}.js`).then((m) => m.default));
+  if (!panelModules.has(id)) {
+    const retry = panelRetries.get(id) ?? 0;
+    panelModules.set(id, import(`./panels/${id}.js${retry ? `?retry=${retry}` : ''}`).then((m) => m.default));
+  }
   return panelModules.get(id);
 }
 panelModule(firstPanel).catch(() => {});
@@ -77,6 +83,7 @@ function createPanel(id) {
     // a failed download (offline before the service worker kept it) is tried again next time
     inst.created = null;
     panelModules.delete(id);
+    panelRetries.set(id, (panelRetries.get(id) ?? 0) + 1);
     throw e;
   });
   return inst.created;
@@ -220,6 +227,7 @@ if (backend !== askedBackend) app.say(`Unknown backend '${askedBackend}' in the 
 // engine is ready (`show` below)
 current = firstPanel;
 const firstCreated = createPanel(firstPanel);
+firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine is ready
 for (const [pid, inst] of instances) {
   inst.tab.setAttribute('aria-selected', String(pid === firstPanel));
   inst.tab.tabIndex = pid === firstPanel ? 0 : -1;
@@ -313,7 +321,7 @@ copyLink?.addEventListener('click', () => app.guard(async () => {
 let swReady = null;
 let updating = false;
 // every file the engine loaded since its start is in lab.fetchedFiles (the API records them:
-// this module's listeners are attached only after the panels' modules have loaded); later ones
+// this module's listeners are attached only after its own imports have loaded); later ones
 lab.on('fetched', ({ url }) => {
   // go to the active service worker once there is one (not only the controller: a first visit's
   // page is claimed a moment after the worker is active)
