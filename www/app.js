@@ -89,7 +89,8 @@ function createPanel(id) {
   return inst.created;
 }
 
-function show(id) {
+/** Make `id` the panel in view: its tab selected, its section (or its place) shown. */
+function select(id) {
   current = id;
   for (const [pid, inst] of instances) {
     const on = pid === id;
@@ -98,6 +99,10 @@ function show(id) {
     inst.tab.tabIndex = on ? 0 : -1;
   }
   app.setParam('panel', id);
+}
+
+function show(id) {
+  select(id);
   return app.guard(async () => {
     await createPanel(id);
     if (current === id) await instances.get(id).panel.show?.();
@@ -225,14 +230,9 @@ window.addEventListener('beforeunload', (e) => {
 if (backend !== askedBackend) app.say(`Unknown backend '${askedBackend}' in the address (expected ${BACKENDS.join(', ')}): using auto.`, 'warn');
 // the panel in view is created now, so it hears the first model arrive; it renders once the
 // engine is ready (`show` below)
-current = firstPanel;
+select(firstPanel);
 const firstCreated = createPanel(firstPanel);
 firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine is ready
-for (const [pid, inst] of instances) {
-  inst.tab.setAttribute('aria-selected', String(pid === firstPanel));
-  inst.tab.tabIndex = pid === firstPanel ? 0 : -1;
-}
-app.setParam('panel', firstPanel);
 (async () => {
   try {
     await lab.ready;
@@ -314,8 +314,8 @@ copyLink?.addEventListener('click', () => app.guard(async () => {
 }));
 
 // --- offline: a service worker keeps what the app has used --------------------------------------
-// Registered once the app runs and every panel is in (it never competes with the first load). Files the engine fetched
-// before the service worker controlled the page are handed to it to keep. `?sw=0` leaves it off
+// Registered once the app runs and every panel is in (it never competes with the first load).
+// Files the engine fetched before the service worker controlled the page are handed to it to keep. `?sw=0` leaves it off
 // (and removes an installed one), for working on the app itself.
 /** Resolves to the active service worker, once goOffline has registered one. */
 let swReady = null;
@@ -355,4 +355,3 @@ async function goOffline() {
     if (updating) location.reload();
   });
 }
-
