@@ -18,9 +18,12 @@ import embedding from './specs/embed.mjs';
 import share from './specs/share.mjs';
 import teach from './specs/teach.mjs';
 import datasets from './specs/data.mjs';
+import storage from './specs/storage.mjs';
+import bombs from './specs/bombs.mjs';
+import links from './specs/links.mjs';
 import { startCourseServer } from './course.mjs';
 
-const SPECS = [app, models, inference, train, api, reliability, embedding, share, teach, datasets];
+const SPECS = [app, models, inference, train, api, reliability, embedding, share, teach, datasets, storage, bombs, links];
 const CONFIGS = [
   { name: 'webgpu', args: WEBGPU_FLAGS, backend: 'webgpu', trainLimit: 192 },
   { name: 'cpu', args: BASE_FLAGS, backend: 'cpu', trainLimit: 1280 },
