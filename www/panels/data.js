@@ -22,6 +22,13 @@ export default {
     const useOwn = el('button', { id: 'data-own-use', class: 'primary' }, 'Use this dataset');
     const addDrawn = el('button', { id: 'data-own-add-drawn', title: 'Add the digit now on the Draw panel to this dataset' }, 'Add the drawing');
     const removeOwn = el('button', { id: 'data-own-remove' }, 'Delete this dataset');
+    // while many pictures are read: how far, and a way out
+    const addingBar = el('progress', { id: 'data-adding-bar', max: 1, value: 0 });
+    const addingText = el('span', { id: 'data-adding-text', class: 'muted' });
+    const addingCancel = el('button', { id: 'data-adding-cancel' }, 'Cancel');
+    const adding = el('div', { class: 'progress-row', id: 'data-adding', hidden: true, role: 'status' }, addingBar, ' ', addingText, ' ', addingCancel);
+    let addition = null; // {cancelled} while pictures are being added
+    addingCancel.addEventListener('click', () => { if (addition) addition.cancelled = true; });
     let version = 0;
 
     const ownName = () => name.value.trim() || 'my-images';
@@ -85,37 +92,77 @@ export default {
       });
     }
 
+    const plural = (n, word) => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
+
     async function addPictures(list) {
-      await app.guard(async () => {
-        // the decoders (and the zip reader) load with the first pictures
-        const { imageFiles, pictureToInk } = await import('../images.js');
-        const found = await imageFiles(list);
-        const failed = found.failed;
-        // a dataset holds at most one call's worth of images: decode only what still fits
-        const have = (await lab.datasets()).find((d) => d.own && d.name === ownName())?.n ?? 0;
-        const room = lab.constants.limits.maxImagesPerCall - have;
-        const pictures = found.pictures.slice(0, Math.max(0, room));
-        if (found.pictures.length > pictures.length) {
-          app.say(`'${ownName()}' has room for ${Math.max(0, room)} more of the ${found.pictures.length} pictures (at most ${lab.constants.limits.maxImagesPerCall} images): the first ${pictures.length} are added.`, 'warn');
+      if (addition) {
+        app.say('Pictures are still being added: wait for them, or Cancel.', 'warn');
+        return;
+      }
+      const run = { cancelled: false };
+      addition = run;
+      try {
+        await app.guard(() => addPicturesNow(list, run));
+      } finally {
+        addition = null;
+        adding.hidden = true;
+        drop.removeAttribute('aria-busy');
+      }
+    }
+
+    async function addPicturesNow(list, run) {
+      // the decoders (and the zip reader) load with the first pictures
+      const { imageFiles, pictureToInk } = await import('../images.js');
+      const dataset = ownName();
+      const max = lab.constants.limits.maxImagesPerCall;
+      // a dataset holds at most one call's worth of images: look only at what still fits
+      const have = (await lab.datasets()).find((d) => d.own && d.name === dataset)?.n ?? 0;
+      const room = Math.max(0, max - have);
+      if (room === 0) {
+        throw new Error(`'${dataset}' is full: it holds ${have.toLocaleString('en')} images, the most a dataset may hold (${max.toLocaleString('en')}). Delete it, or give a new name to start another dataset.`);
+      }
+      // zips are listed from their directory (caps checked there); nothing is decoded yet
+      const found = await imageFiles(list, { limit: room });
+      const { failed, pictures } = found;
+      if (found.found > pictures.length) {
+        app.say(`'${dataset}' has room for ${room.toLocaleString('en')} more of the ${plural(found.found, 'picture')} (at most ${max.toLocaleString('en')} images): the first ${pictures.length.toLocaleString('en')} are added.`, 'warn');
+      }
+      if (!pictures.length && !failed.length) throw new Error('No pictures found: drop PNG or JPEG files, or a zip of them.');
+      const images = [];
+      let blank = 0;
+      const n = pictures.length;
+      if (n > 1) {
+        adding.hidden = false;
+        drop.setAttribute('aria-busy', 'true');
+      }
+      for (let i = 0; i < n && !run.cancelled; i++) {
+        const p = pictures[i];
+        addingBar.value = i / n;
+        addingText.textContent = `Reading picture ${(i + 1).toLocaleString('en')} of ${n.toLocaleString('en')}…`;
+        try {
+          // its size is checked from its header, then it is decoded in a worker
+          const ink = await pictureToInk(await p.blob());
+          if (ink.blank) blank++;
+          else images.push(await lab.preprocess(ink.gray, ink.width, ink.height));
+        } catch (e) {
+          failed.push(`${p.name} (${e.message})`);
         }
-        if (!pictures.length && !failed.length) throw new Error('No pictures found: drop PNG or JPEG files, or a zip of them.');
-        const images = [];
-        for (const p of pictures) {
-          try {
-            const { gray, width, height } = await pictureToInk(p.blob);
-            images.push(await lab.preprocess(gray, width, height));
-          } catch (e) {
-            failed.push(`${p.name} (${e.message})`);
-          }
-        }
-        if (images.length) {
-          const r = await lab.addImages(ownName(), images);
-          app.setParam('own', ownName());
-          app.say(`Added ${images.length} picture${images.length === 1 ? '' : 's'} to '${r.name}' (${r.n} in all).`);
-        }
-        if (failed.length) app.say(`${failed.length} file${failed.length === 1 ? '' : 's'} could not be read as a picture: ${failed.slice(0, 5).join('; ')}${failed.length > 5 ? '; …' : ''}`, 'warn');
-        drop.dataset.added = String(Number(drop.dataset.added ?? 0) + images.length);
-      });
+      }
+      adding.hidden = true;
+      if (run.cancelled) {
+        app.say(`Cancelled: nothing was added to '${dataset}'.`);
+        return;
+      }
+      if (images.length) {
+        const r = await lab.addImages(dataset, images);
+        app.setParam('own', dataset);
+        app.say(`Added ${plural(images.length, 'picture')} to '${r.name}' (${r.n.toLocaleString('en')} in all).`);
+      }
+      if (blank) app.say(`${plural(blank, 'blank picture')} (all white, all black or all transparent) ${blank === 1 ? 'was' : 'were'} skipped.`, 'warn');
+      if (failed.length) app.say(`${plural(failed.length, 'file')} could not be added: ${failed.slice(0, 5).join('; ')}${failed.length > 5 ? '; …' : ''}`, 'warn');
+      drop.dataset.added = String(Number(drop.dataset.added ?? 0) + images.length);
+      drop.dataset.skipped = String(Number(drop.dataset.skipped ?? 0) + blank);
+      drop.dataset.failed = String(Number(drop.dataset.failed ?? 0) + failed.length);
     }
 
     files.addEventListener('change', () => { addPictures([...files.files]); files.value = ''; });
@@ -161,7 +208,7 @@ export default {
       el('h3', {}, 'Your own images'),
       el('p', { class: 'muted' }, 'Pictures become 28×28 grey images as a drawing does: ink bright on dark (a light background is inverted), cropped, scaled and centred. Every tenth is held out. They stay in this browser with your models.'),
       el('div', { class: 'row' }, labelled('Dataset name', name), useOwn, addDrawn, removeOwn),
-      drop, files, ownStatus);
+      drop, files, adding, ownStatus);
     return { root, show: refresh, figure: () => ({ canvas: grid, name: `data-${lab.data?.name ?? 'mnist'}` }) };
   },
 };
