@@ -9,7 +9,8 @@
 //
 // Pixels are always 784 floats in [0, 1] per image, row-major 28 x 28.
 
-import { putRun, deleteRun, allRuns, modelNames, allModels, putModel, deleteModel, putDataset, deleteDataset, allDatasets } from './store.js';
+import { putRun, deleteRun, allRuns, runNames, modelNames, allModels, putModel, deleteModel, mergeDataset, deleteDataset, allDatasets,
+  checkRun, checkDataset, storageError, storageNotices } from './store.js';
 
 export const PIXELS = 784;
 
@@ -82,10 +83,39 @@ export function digitFile(pixels, labels) {
   return out;
 }
 
+/** More floats than any call takes (the engine checks the exact caps): refused before copying, so
+ *  that `encode({length: 1e9})` fails at once instead of after a minute of copying. */
+const MAX_FLOATS = 1 << 24;
 /** Pixels as a Float32Array (the engine checks length and range). */
 function floats(values, what) {
   if (!values || typeof values.length !== 'number') throw Object.assign(new TypeError(`${what}: expected an array of floats`), { kind: 'input' });
+  if (!(values.length >= 0 && values.length <= MAX_FLOATS)) throw Object.assign(new RangeError(`${what}: ${values.length} values is more than any call takes (${MAX_FLOATS})`), { kind: 'input' });
   return Float32Array.from(values);
+}
+
+/** Cross-tab locks (Web Locks API; absent outside secure contexts, where tabs are not coordinated). */
+const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+/** The lock a tab holds while it trains `slot`: other tabs neither take the name nor resume it. */
+const runLock = (slot) => `vae-lab-run:${slot}`;
+/** Hold `name` until the returned release() is called (or the tab closes); null when another tab
+ *  holds it. Without Web Locks: always granted. */
+async function holdLock(name) {
+  if (!locks) return () => {};
+  let release;
+  const held = new Promise((res) => { release = res; });
+  const granted = await new Promise((resolve) => {
+    locks.request(name, { ifAvailable: true }, (lock) => {
+      resolve(!!lock);
+      return lock ? held : null;
+    }).catch(() => resolve(false));
+  });
+  return granted ? release : null;
+}
+/** Names of the run locks other tabs (and this one) hold. */
+async function heldRunLocks() {
+  if (!locks) return new Set();
+  const { held = [], pending = [] } = await locks.query().catch(() => ({}));
+  return new Set([...held, ...pending].map((l) => l.name));
 }
 
 /**
@@ -105,10 +135,16 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   let worker = null;
   let recovering = null;
   let restarting = false;
+  /** Set by `terminate()`: every call from then on rejects at once. */
+  let terminated = null;
 
   /** Post a request to the current worker. Its queue runs requests in order, init first. */
   const post = (op, args = {}, transfer = []) =>
     new Promise((resolve, reject) => {
+      if (terminated) {
+        reject(terminated);
+        return;
+      }
       const id = nextId++;
       pending.set(id, { resolve, reject });
       worker.postMessage({ id, op, args }, transfer);
@@ -218,12 +254,63 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   const isShippedSlot = (slot) => lab.presets.some((p) => SHIPPED_DATASETS.some((d) => shippedSlot(p.name, d) === slot));
   /** Update a host copy. User-made models (not the shipped A–E) are announced, and with
    *  `persistRuns` stored in IndexedDB before the call that made them resolves: a reload right
-   *  after an import or a run must not lose it (a write still pending at unload is dropped). */
-  async function keep(slot, bytes) {
+   *  after an import or a run must not lose it (a write still pending at unload is dropped).
+   *  A refused write rejects (kind 'storage'); the model stays in this tab, counted as unsaved. */
+  async function keep(slot, bytes, { store = true } = {}) {
     saved.set(slot, bytes);
     if (isShippedSlot(slot)) return;
     emit('weights', { slot, bytes }); // listeners must not modify it
-    if (persistRuns) await putModel(slot, bytes).catch((e) => console.info('VAE Lab: not saved:', e.message));
+    if (persistRuns && store) await confirmWrite(`model:${slot}`, `the model ${slot}`, () => putModel(slot, bytes));
+  }
+
+  /** What the visitor made that storage refused: key ('model:run1', 'dataset:mine', 'run:run2')
+   *  -> the message. Kept in this tab's memory; the page warns before unload while it is not empty. */
+  const unsaved = new Map();
+  /** Run `write`; on success `key` is kept, on failure it is unsaved and the call rejects with a
+   *  plain message (also a 'storage' event, once per key until it is kept again). */
+  async function confirmWrite(key, what, write) {
+    try {
+      await write();
+    } catch (e) {
+      const err = storageError(e.cause ?? e, what);
+      err.message += '. It stays in this tab until you close it';
+      const fresh = !unsaved.has(key);
+      unsaved.set(key, err.message);
+      if (fresh) emit('storage', { key, message: err.message, unsaved: [...unsaved.values()] });
+      throw err;
+    }
+    if (unsaved.delete(key)) emit('storage', { key, kept: true, unsaved: [...unsaved.values()] });
+  }
+  /** A key that no longer needs keeping (removed by the visitor). */
+  const forget = (key) => {
+    if (unsaved.delete(key)) emit('storage', { key, kept: true, unsaved: [...unsaved.values()] });
+  };
+  /** Another tab's version change, or the browser closing the database: said, never silent. */
+  const onNotice = (e) => emit('storage', { message: e.detail.message, notice: true, unsaved: [...unsaved.values()] });
+  if (persistRuns) storageNotices.addEventListener('notice', onNotice);
+
+  /** Stored records that could not be used (damaged, forged, from another version): skipped, and
+   *  named here: [{store, key, problem}]. */
+  const problems = new Map();
+  const skipRecord = (store, key, problem) => {
+    const id = `${store}:${key}`;
+    if (problems.has(id)) return;
+    problems.set(id, { store, key: String(key), problem });
+    emit('storage', { message: `A stored ${store === 'runs' ? 'run' : 'dataset'} (${String(key).slice(0, 64)}) was skipped: ${problem}.`, problem: true, unsaved: [...unsaved.values()] });
+  };
+  lab.storageProblems = () => [...problems.values()];
+  /** Messages for everything storage refused that is only in this tab's memory. */
+  lab.unsavedWork = () => [...unsaved.values()];
+
+  // Other tabs of this origin say when they change a dataset, so this tab's lists stay true.
+  const channel = persistRuns && typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel('vae-lab-store') : null;
+  if (channel) {
+    channel.onmessage = ({ data }) => {
+      if (data?.store === 'datasets') {
+        own = null; // read again on next use
+        emit('datasets', { name: String(data.name ?? ''), elsewhere: true });
+      }
+    };
   }
 
   const slotOf = (slot) => {
@@ -236,7 +323,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   const reserved = new Set();
   const remembered = async () => {
     for (const name of await modelNames().catch(() => [])) reserved.add(name);
-    for (const [name] of await allRuns().catch(() => [])) reserved.add(name);
+    for (const name of await runNames().catch(() => [])) reserved.add(name);
   };
 
   const BACKENDS = ['auto', 'webgpu', 'cpu'];
@@ -264,7 +351,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       const failed = [];
       for (const [slot, bytes] of await storedModels) {
         try {
-          await lab.importWeights(bytes, slot);
+          await importWeights(bytes, slot, { store: false }); // it is stored already
           restored.push(slot);
         } catch (e) {
           failed.push({ slot, message: e.message });
@@ -328,9 +415,26 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
   /** The visitor's own datasets: name -> {title, pixels, labels}; read from IndexedDB once. */
   let own = null;
   const ownDatasets = () => {
-    own ??= (async () => new Map(persistRuns ? await allDatasets().catch(() => []) : []))();
+    own ??= (async () => {
+      const kept = new Map();
+      if (!persistRuns) return kept;
+      const stored = await allDatasets().catch((e) => {
+        emit('storage', { message: `Your saved datasets could not be read: ${e.message}`, unsaved: [...unsaved.values()] });
+        return [];
+      });
+      for (const [name, r] of stored) {
+        const problem = SHIPPED_DATASETS.includes(name) ? 'it has the name of a shipped dataset' : checkDataset(r, PIXELS);
+        if (problem) skipRecord('datasets', name, problem);
+        else kept.set(name, r);
+      }
+      // images this tab holds that storage refused stay listed (the in-memory copy wins)
+      for (const [name, r] of unsavedDatasets) kept.set(name, r);
+      return kept;
+    })();
     return own;
   };
+  /** Datasets whose last write storage refused: name -> record, kept in this tab only. */
+  const unsavedDatasets = new Map();
   /** addImages calls run one after another: each reads the record the one before it wrote. */
   let adding = Promise.resolve();
   let shippedList = null;
@@ -382,30 +486,68 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     return next;
   };
   async function addImagesNow(name, images, { labels, title } = {}) {
+    const input = (E, message) => Object.assign(new E(`addImages: ${message}`), { kind: 'input' });
     const n = String(name ?? '');
-    if (!n || n.length > 64) throw Object.assign(new TypeError('addImages: a dataset name of 1 to 64 characters'), { kind: 'input' });
+    await lab.ready;
+    const maxName = lab.constants.limits.maxSlotName;
+    if (!n || n.length > maxName) throw input(TypeError, `a dataset name of 1 to ${maxName} characters`);
     if (SHIPPED_DATASETS.includes(n)) throw Object.assign(new Error(`'${n}' is a shipped dataset: choose another name for your images`), { kind: 'input' });
-    const list = images instanceof Float32Array ? Array.from({ length: images.length / PIXELS }, (_, i) => images.subarray(i * PIXELS, (i + 1) * PIXELS)) : Array.from(images ?? []);
-    const bad = list.findIndex((x) => !x || x.length !== PIXELS || Array.prototype.some.call(x, (v) => !(v >= 0 && v <= 1)));
-    if (bad >= 0 || list.length === 0) throw Object.assign(new TypeError(`addImages: ${list.length === 0 ? 'no images' : `image ${bad} is not 784 values in [0, 1]`}`), { kind: 'input' });
-    const mine = await ownDatasets();
-    const old = mine.get(n) ?? { title: title ?? n, pixels: new Uint8Array(0), labels: new Uint8Array(0) };
-    const m = old.labels.length;
-    // a dataset of your own is at most one call's worth of images (held in the tab and IndexedDB)
+    // a dataset of your own is at most one call's worth of images (held in the tab and IndexedDB):
+    // counts are checked before anything is copied or converted
     const max = lab.constants.limits.maxImagesPerCall;
-    if (m + list.length > max) throw Object.assign(new RangeError(`addImages: ${m + list.length} images is more than a dataset holds (${max})`), { kind: 'input' });
-    const pixels = new Uint8Array((m + list.length) * PIXELS);
-    pixels.set(old.pixels);
-    list.forEach((x, i) => { for (let p = 0; p < PIXELS; p++) pixels[(m + i) * PIXELS + p] = Math.round(x[p] * 255); });
-    const lab8 = new Uint8Array(m + list.length).fill(255);
-    lab8.set(old.labels);
-    if (labels) Array.from(labels).forEach((l, i) => { if (Number.isInteger(l) && l >= 0 && l < 255) lab8[m + i] = l; });
-    const record = { title: title ?? old.title, pixels, labels: lab8, updated: Date.now() };
+    const count = images instanceof Float32Array ? images.length / PIXELS : images?.length;
+    if (!Number.isInteger(count) || count <= 0) {
+      throw input(TypeError, images instanceof Float32Array ? `${images.length} floats is not a whole number of 784-value images` : 'no images');
+    }
+    if (count > max) throw input(RangeError, `${count} images is more than a dataset holds (${max})`);
+    const list = images instanceof Float32Array ? Array.from({ length: count }, (_, i) => images.subarray(i * PIXELS, (i + 1) * PIXELS)) : Array.from(images);
+    const bad = list.findIndex((x) => !x || x.length !== PIXELS || Array.prototype.some.call(x, (v) => !(v >= 0 && v <= 1)));
+    if (bad >= 0) throw input(TypeError, `image ${bad} is not 784 values in [0, 1]`);
+    // labels: one per image, each a class 0-254, or null/undefined/255 for none
+    const labelList = labels === undefined || labels === null ? [] : Array.from(labels);
+    if (labels !== undefined && labels !== null && labelList.length !== count) throw input(RangeError, `${labelList.length} labels for ${count} images`);
+    const badLabel = labelList.findIndex((l) => !(l === null || l === undefined || (Number.isInteger(l) && l >= 0 && l <= 255)));
+    if (badLabel >= 0) throw input(RangeError, `label ${badLabel} is ${labelList[badLabel]}: a class is a whole number from 0 to 254 (255 or null: none)`);
+    const added = new Uint8Array(count * PIXELS);
+    list.forEach((x, i) => { for (let p = 0; p < PIXELS; p++) added[i * PIXELS + p] = Math.round(x[p] * 255); });
+    const addedLabels = Uint8Array.from({ length: count }, (_, i) => labelList[i] ?? 255);
+    /** The record after this call: `old` (stored or in memory) with the new images after it. */
+    const merged = (old) => {
+      const base = old && !checkDataset(old, PIXELS) ? old : { title: title ?? n, pixels: new Uint8Array(0), labels: new Uint8Array(0) };
+      const m = base.labels.length;
+      if (m + count > max) throw input(RangeError, `the dataset '${n}' is full: it holds ${m} images, ${count} more would be ${m + count} (at most ${max})`);
+      const pixels = new Uint8Array((m + count) * PIXELS);
+      pixels.set(base.pixels);
+      pixels.set(added, m * PIXELS);
+      const lab8 = new Uint8Array(m + count);
+      lab8.set(base.labels);
+      lab8.set(addedLabels, m);
+      return { title: title ?? base.title ?? n, pixels, labels: lab8, updated: Date.now() };
+    };
+    const mine = await ownDatasets();
+    let record;
+    let refused = null;
+    if (persistRuns) {
+      // merged inside the storage transaction: another tab's images added meanwhile are kept
+      try {
+        record = await mergeDataset(n, merged);
+      } catch (e) {
+        if (e.kind !== 'storage') throw e;
+        refused = e;
+      }
+    }
+    record ??= merged(mine.get(n));
     mine.set(n, record);
-    if (persistRuns) await putDataset(n, record).catch((e) => console.info('VAE Lab: dataset not saved:', e.message));
-    emit('datasets', { name: n, n: lab8.length });
-    if (lab.data?.name === n && lab8.length >= 2) await lab.useDataset(n);
-    return { name: n, n: lab8.length };
+    if (refused) unsavedDatasets.set(n, record);
+    else {
+      unsavedDatasets.delete(n);
+      channel?.postMessage({ store: 'datasets', name: n });
+    }
+    emit('datasets', { name: n, n: record.labels.length });
+    if (lab.data?.name === n && record.labels.length >= 2) await lab.useDataset(n);
+    // the images are in this tab either way; the call says whether storage has them
+    if (persistRuns) await confirmWrite(`dataset:${n}`, `the dataset '${n}' (${record.labels.length} images)`, () => (refused ? Promise.reject(refused) : Promise.resolve()));
+    return { name: n, n: record.labels.length };
   }
   /** The images of one of your own datasets: {pixels: Float32Array(n * 784), labels, n}. */
   lab.datasetImages = async (name) => {
@@ -418,14 +560,18 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     const n = String(name);
     const mine = await ownDatasets();
     if (!mine.has(n)) throw Object.assign(new Error(`no dataset of your own named '${n}'`), { kind: 'input' });
-    if (persistRuns) await deleteDataset(n).catch(() => {});
+    if (persistRuns) await deleteDataset(n);
     mine.delete(n);
+    unsavedDatasets.delete(n);
+    forget(`dataset:${n}`);
+    channel?.postMessage({ store: 'datasets', name: n });
     emit('datasets', { name: n, removed: true });
     if (lab.data?.name === n) await lab.useDataset('mnist');
   };
 
   /** Load a weights file (Uint8Array/ArrayBuffer) into `slot` (default 'imported'); makes it current. */
-  lab.importWeights = async (bytes, slot = 'imported') => {
+  lab.importWeights = (bytes, slot = 'imported') => importWeights(bytes, slot);
+  async function importWeights(bytes, slot, { store = true } = {}) {
     if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) throw new TypeError('importWeights: expected a Uint8Array or ArrayBuffer');
     checkSlot(slot);
     await lab.ready;
@@ -436,17 +582,20 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     const copy = bytes instanceof Uint8Array ? bytes.slice() : new Uint8Array(bytes.slice(0));
     shipped.delete(slot);
     const info = await call('loadWeights', { slot, bytes: copy });
-    await keep(slot, copy);
     lab.current = slot;
+    // the model is loaded and usable even when storage refuses it (then this rejects, kind 'storage')
+    const kept = keep(slot, copy, { store });
     emit('models', { slot, info });
+    await kept;
     return info;
-  };
+  }
 
   /** The current (or given) model as a weights file. */
   lab.exportWeights = async (slot) => {
     const s = slotOf(slot);
     const bytes = await call('exportWeights', { slot: s });
-    await keep(s, bytes);
+    // the file is the caller's whatever storage says (a refusal is a 'storage' event)
+    await keep(s, bytes).catch(() => {});
     return bytes.slice(); // the caller's own copy
   };
   lab.info = async (slot) => call('info', { slot: slotOf(slot) });
@@ -459,7 +608,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     await call('removeSlot', { slot: checkSlot(slot) });
     saved.delete(slot);
     shipped.delete(slot);
-    if (persistRuns) await deleteModel(slot).catch(() => {});
+    forget(`model:${slot}`);
+    if (persistRuns) await deleteModel(slot);
     emit('models', { slot, removed: true });
     if (lab.current === slot) lab.use((await lab.slots())[0] ?? null);
   };
@@ -538,135 +688,225 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     return call('preprocess', { gray: g, width, height }, [g.buffer]);
   };
 
-  /** The first `runN` that names no loaded model, stored model or unfinished run. */
-  const freshRunName = () => {
-    for (let i = 1; ; i++) if (!saved.has(`run${i}`) && !reserved.has(`run${i}`)) return `run${i}`;
-  };
+  /**
+   * Claim a run's slot across this browser's tabs: `wanted`, or the first `runN` that names no
+   * model loaded here, no stored model or run, and no run another tab is training. The name is
+   * chosen under one cross-tab lock ('vae-lab-names') and held (lock 'vae-lab-run:<slot>') until
+   * the run ends or the tab closes, so two tabs never take the same name. Resolves to
+   * {slot, release}.
+   */
+  async function claimSlot(wanted) {
+    if (!persistRuns) {
+      // nothing is shared with other tabs: names only need to be free here
+      if (wanted !== undefined) return { slot: wanted, release: () => {} };
+      for (let i = 1; ; i++) if (!saved.has(`run${i}`) && !reserved.has(`run${i}`)) return { slot: `run${i}`, release: () => {} };
+    }
+    const pick = async () => {
+      if (wanted !== undefined) {
+        const release = await holdLock(runLock(wanted));
+        if (!release) throw Object.assign(new Error(`'${wanted}' is being trained in another tab`), { kind: 'input' });
+        return { slot: wanted, release };
+      }
+      const taken = new Set([...saved.keys(), ...reserved]);
+      for (const name of await modelNames().catch(() => [])) taken.add(name);
+      for (const name of await runNames().catch(() => [])) taken.add(name);
+      const held = await heldRunLocks();
+      for (let i = 1; ; i++) {
+        const slot = `run${i}`;
+        if (taken.has(slot) || held.has(runLock(slot))) continue;
+        const release = await holdLock(runLock(slot));
+        if (release) return { slot, release };
+      }
+    };
+    return locks ? locks.request('vae-lab-names', pick) : pick();
+  }
 
   /**
-   * The handle of a run in `slot`: {slot, done, pause, resume, stop}. Every checkpoint the engine
-   * makes (run start, each epoch end) goes to IndexedDB; a run that ends (done, stopped, diverged)
-   * removes its checkpoint, a run cut off by a crash or a reload keeps it for `resumeRun`.
+   * The handle of a run: {slot, done, started, pause, resume, stop, step, setSpeed}. `claimed`
+   * resolves to {slot, release} (see claimSlot); `start(slot)` asks the engine to begin. `slot` is
+   * null until the name is claimed (`started` resolves to it). Every checkpoint the engine makes
+   * (run start, each epoch end) goes to IndexedDB and counts as kept only once the write is
+   * confirmed; a run that ends (done, stopped, diverged) removes its checkpoint, a run cut off by a
+   * crash or a reload keeps it for `resumeRun`.
    */
-  function runHandle(slot, opts, onProgress, started, dataset = lab.data?.name ?? 'mnist') {
+  function runHandle(claimed, opts, onProgress, start, dataset = lab.data?.name ?? 'mnist') {
     if (trainRun) throw new Error('a training run is already in progress: stop it first');
     let resolveDone, rejectDone;
     const done = new Promise((res, rej) => { resolveDone = res; rejectDone = rej; });
     // a run can fail before its caller awaits `done` (an engine crash): not an unhandled rejection
     done.catch(() => {});
     let last = null;
-    const record = { options: opts, history: [], saved: true };
+    let slot = null;
+    let release = () => {};
+    // dirty: steps since the engine's last checkpoint; kept: that checkpoint is in storage
+    const record = { options: opts, history: [], dirty: false, kept: true, checkpoints: 0 };
     const finish = (fn, v, { keepCheckpoint = false } = {}) => {
-      trainRun = null;
-      if (persistRuns && !keepCheckpoint) deleteRun(slot).catch(() => {});
-      // the run's weights (or the rolled-back ones) become the slot's host copy
-      if (restarting) fn(v);
-      else remember(slot).catch(() => {}).finally(() => fn(v));
+      if (trainRun === run) trainRun = null;
+      const end = (f, x) => { release(); f(x); };
+      if (!slot) return end(fn, v); // never started
+      if (persistRuns && !keepCheckpoint) {
+        deleteRun(slot).catch(() => {}); // left behind, it is offered for resuming: harmless
+        forget(`run:${slot}`);
+      }
+      // the run's weights (or the rolled-back ones) become the slot's host copy, kept in storage
+      // before `done` resolves; a refusal rejects `done` (kind 'storage'), the model stays here
+      if (restarting) return end(fn, v);
+      remember(slot).then(() => end(fn, v), (e) => (e.kind === 'storage' && fn === resolveDone
+        ? end(rejectDone, Object.assign(e, { progress: v })) : end(fn, v)));
     };
-    trainRun = {
+    const run = {
       slot,
       record,
       handle(type, d) {
         if (type === 'progress') {
           last = d;
-          if (d.chunk.steps > 0) record.saved = false;
+          if (d.chunk.steps > 0) record.dirty = true;
           if (d.epoch_end) record.history.push(d.epoch_end);
           onProgress?.(d);
           if (d.error) finish(rejectDone, Object.assign(new Error(d.error), { progress: d }));
           else if (d.done) finish(resolveDone, d);
         } else if (type === 'checkpoint') {
-          record.saved = true;
-          if (persistRuns) {
-            const { bytes, epoch, epochs } = d;
-            putRun(slot, { bytes, epoch, epochs, options: opts, history: record.history.slice(), dataset })
-              .catch((e) => console.info('VAE Lab: run checkpoint not saved:', e.message));
-          }
+          record.dirty = false;
+          if (!persistRuns) return;
+          const seq = ++record.checkpoints;
+          record.kept = false;
+          const { bytes, epoch, epochs } = d;
+          confirmWrite(`run:${slot}`, `the checkpoint of ${slot} (epoch ${epoch} of ${epochs})`,
+            () => putRun(slot, { bytes, epoch, epochs, options: opts, history: record.history.slice(), dataset }))
+            .then(() => { if (seq === record.checkpoints) record.kept = true; }, () => {});
         } else if (type === 'train-stopped') finish(resolveDone, last);
         else if (type === 'train-error') finish(rejectDone, new Error(d.message), { keepCheckpoint: true });
       },
     };
-    started.then(
-      () => { shipped.delete(slot); lab.current = slot; reserved.add(slot); emit('models', { slot, training: true }); },
-      (e) => finish(rejectDone, e, { keepCheckpoint: true }),
-    );
-    return {
-      slot, done, options: opts,
-      /** Resolves when the engine has begun the run (the slot exists from then on). */
-      started: started.then(() => slot),
-      pause: () => call('trainPause'),
-      resume: () => call('trainResume'),
-      stop: () => call('trainStop'),
+    trainRun = run;
+    // the run's controls go to the engine after its start request (the name is claimed first)
+    let markPosted;
+    const posted = new Promise((res) => { markPosted = res; });
+    const control = (op, args) => posted.then(() => call(op, args));
+    const handle = {
+      slot: null, done, options: opts,
+      pause: () => control('trainPause'),
+      resume: () => control('trainResume'),
+      stop: () => control('trainStop'),
       /** One mini-batch of a paused run; resolves to its progress (also a 'progress' event). */
-      step: () => call('trainStep'),
+      step: () => control('trainStep'),
       /** Slow motion: steps per second (down to 1, or below), null for full speed. */
-      setSpeed: (stepsPerSecond) => call('trainSpeed', { stepsPerSecond: stepsPerSecond ?? null }),
+      setSpeed: (stepsPerSecond) => control('trainSpeed', { stepsPerSecond: stepsPerSecond ?? null }),
     };
+    /** Resolves to the slot when the engine has begun the run (the slot exists from then on). */
+    handle.started = claimed.then((c) => {
+      ({ slot, release } = c);
+      run.slot = slot;
+      handle.slot = slot;
+      const starting = start(slot);
+      markPosted();
+      return starting;
+    }).then(() => {
+      shipped.delete(slot);
+      lab.current = slot;
+      reserved.add(slot);
+      emit('models', { slot, training: true });
+      return slot;
+    }, (e) => {
+      markPosted();
+      finish(rejectDone, e, { keepCheckpoint: true });
+      throw e;
+    });
+    handle.started.catch(() => {}); // the failure is `done`'s too: only a caller who awaits it sees it
+    return handle;
   }
 
   /**
    * Train a model. options: {arch:'C'} or {hidden:[60,32], latent:12}, epochs, lr, batch, seed,
    * limit (max training digits), beta (KL weight, default 1), klWarmup (epochs of linear KL
-   * warm-up), slot (default: the first free 'run1', 'run2', ...), resume, engine ('burn' steps a
-   * CPU run through burn's autodiff instead of the plain-Rust step: for benchmarks), onProgress(p). Returns a
-   * handle {slot, done: Promise<last progress>, pause(), resume(), stop(), step(), setSpeed(n)};
-   * progress is also emitted as 'progress' events.
+   * warm-up), slot (default: the first free 'run1', 'run2', ... across this browser's tabs),
+   * resume, engine ('burn' steps a CPU run through burn's autodiff instead of the plain-Rust step:
+   * for benchmarks), onProgress(p). Returns a handle {slot, done: Promise<last progress>, started:
+   * Promise<slot>, pause(), resume(), stop(), step(), setSpeed(n)}; `slot` is null until the name
+   * is claimed. Progress is also emitted as 'progress' events.
    */
   lab.train = (options = {}) => {
     if (trainRun) throw new Error('a training run is already in progress: stop it first');
     const { onProgress, slot: wanted, ...rest } = options;
-    const slot = checkSlot(wanted ?? freshRunName());
+    if (wanted !== undefined) checkSlot(wanted);
     // the engine resolves the preset, fills the defaults and checks every value (lab::TrainOptions)
     const opts = { arch: rest.arch === undefined ? undefined : String(rest.arch), hidden: rest.hidden, latent: rest.latent,
       epochs: rest.epochs, lr: rest.lr, batch: rest.batch, seed: rest.seed, limit: rest.limit ?? undefined, resume: !!rest.resume,
       beta: rest.beta, kl_warmup: rest.klWarmup, engine: rest.engine };
-    return runHandle(slot, opts, onProgress, call('trainStart', { slot, options: opts }));
+    return runHandle(claimSlot(wanted), opts, onProgress, (slot) => call('trainStart', { slot, options: opts }));
   };
 
-  /** Runs that a reload, a closed tab or a crash interrupted: [{slot, epoch, epochs, options, history}]. */
+  /** Stored run records, checked: [[slot, record]] of those that can be resumed (the others are
+   *  skipped and named in `storageProblems()`), without runs another tab is training. */
+  async function resumableRuns() {
+    const runs = await allRuns().catch((e) => {
+      emit('storage', { message: `Your unfinished runs could not be read: ${e.message}`, unsaved: [...unsaved.values()] });
+      return [];
+    });
+    const held = await heldRunLocks();
+    return runs.filter(([slot, r]) => {
+      if (slot === trainRun?.slot || held.has(runLock(slot))) return false;
+      const problem = typeof slot !== 'string' ? 'its name is not a text' : checkRun(r);
+      if (problem) skipRecord('runs', slot, problem);
+      return !problem;
+    });
+  }
+
+  /** Runs that a reload, a closed tab or a crash interrupted: [{slot, epoch, epochs, options, history,
+   *  dataset}]. Damaged records are skipped (named in `storageProblems()`). */
   lab.unfinishedRuns = async () => {
     if (!persistRuns) return [];
-    const runs = await allRuns().catch(() => []);
-    return runs.filter(([slot]) => slot !== trainRun?.slot)
-      .map(([slot, r]) => ({ slot, epoch: r.epoch, epochs: r.epochs, options: r.options, history: r.history ?? [], dataset: r.dataset ?? 'mnist' }));
+    return (await resumableRuns()).map(([slot, r]) => ({ slot, epoch: r.epoch, epochs: r.epochs, options: r.options, history: r.history ?? [], dataset: r.dataset ?? 'mnist' }));
   };
 
   /** Continue an unfinished run from its last checkpoint; the same handle as `train()`. */
   lab.resumeRun = async (slot, { onProgress } = {}) => {
     checkSlot(slot);
     await lab.ready;
-    const stored = (await allRuns()).find(([s]) => s === slot);
-    if (!stored) throw new Error(`no unfinished run '${slot}'`);
+    if (trainRun) throw new Error('a training run is already in progress: stop it first');
+    const stored = (await resumableRuns()).find(([s]) => s === slot);
+    if (!stored) {
+      const problem = problems.get(`runs:${slot}`);
+      const busy = (await heldRunLocks()).has(runLock(slot));
+      throw new Error(`run '${slot}' could not be resumed: ${problem ? `its record is damaged (${problem.problem})` : busy ? 'another tab is training it' : 'there is no unfinished run of that name'}`);
+    }
     const [, r] = stored;
+    const release = await holdLock(runLock(slot));
+    if (!release) throw new Error(`run '${slot}' could not be resumed: another tab is training it`);
     // a run goes on with the images it started on (MNIST and Fashion-MNIST have as many), held again
     const dataset = r.dataset ?? 'mnist';
     if (lab.data?.name !== dataset) {
       try {
         await lab.useDataset(dataset);
       } catch (e) {
+        release();
         throw new Error(`run '${slot}' could not be resumed: it trained on the dataset '${dataset}', which is not available (${e.message})`);
       }
     }
-    let resolveStart, rejectStart;
-    const started = new Promise((res, rej) => { resolveStart = res; rejectStart = rej; });
-    const handle = runHandle(slot, r.options, onProgress, started, dataset);
+    // the engine refuses a checkpoint made for another slot than the record's key
+    const handle = runHandle(Promise.resolve({ slot, release }), r.options, onProgress, () => call('trainResumeRun', { bytes: r.bytes, slot }), dataset);
     trainRun.record.history = (r.history ?? []).slice();
-    call('trainResumeRun', { bytes: r.bytes }).then(resolveStart, rejectStart);
     try {
-      await started;
+      await handle.started;
     } catch (e) {
       throw new Error(`run '${slot}' could not be resumed: ${e.message}`);
     }
     return handle;
   };
 
-  /** Forget an unfinished run (its weights at the last epoch stay only if it was resumed). */
+  /** Forget an unfinished run, or a damaged run record (its weights at the last epoch stay only if
+   *  it was resumed). */
   lab.discardRun = async (slot) => {
     await deleteRun(checkSlot(slot));
     reserved.delete(slot);
+    problems.delete(`runs:${slot}`);
+    forget(`run:${slot}`);
   };
 
-  /** True while a run has trained steps that no checkpoint holds yet (the page warns on unload). */
-  lab.hasUnsavedWork = () => !!trainRun && !trainRun.record.saved;
+  /** True while something the visitor made is only in this tab: a run's steps since its last
+   *  checkpoint, a checkpoint not yet confirmed by storage, or anything storage refused (the page
+   *  warns on unload). */
+  lab.hasUnsavedWork = () => (!!trainRun && (trainRun.record.dirty || !trainRun.record.kept)) || unsaved.size > 0;
 
   /**
    * A view of this engine with a current model of its own. The `<vae-lab>` elements of one page
@@ -740,7 +980,16 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     });
   };
 
-  lab.terminate = () => worker.terminate();
+  /** Stop the engine for good: calls in flight and every later call reject with a message. */
+  lab.terminate = () => {
+    terminated ??= Object.assign(new Error('the engine was terminated (lab.terminate()): make a new one with createVaeLab()'), { kind: 'engine' });
+    worker.terminate();
+    for (const p of pending.values()) p.reject(terminated);
+    pending.clear();
+    trainRun?.handle('train-error', { message: terminated.message });
+    storageNotices.removeEventListener('notice', onNotice);
+    channel?.close();
+  };
   /** Test hook: make the engine fail as a trapped wasm module would. */
   lab._simulateCrash = () => call('simulateCrash').catch(() => recovering);
   return lab;
@@ -788,13 +1037,23 @@ if (typeof customElements !== 'undefined' && !customElements.get('vae-lab')) {
 
     attributeChangedCallback(name, old, value) {
       if (!this._mounted || old === value || this._reflecting?.()) return;
-      this._mounted.then(async () => {
+      if (name === 'height') {
+        import('./element.js').then((m) => m.applyHeight(this));
+        return;
+      }
+      // another panel, or state set from outside: the panel on show must not write its older
+      // state back (element.js), and one remount follows the mount in progress, reading the
+      // attributes as they are then, so the last value set wins; `arch` alone loads another model
+      const what = name === 'arch' ? 'arch' : 'mount';
+      if (what === 'mount') this._mountToken = null;
+      this._queued ??= new Set();
+      if (this._queued.has(what)) return;
+      this._queued.add(what);
+      this._mounted = this._mounted.catch(() => {}).then(async () => {
         const m = await import('./element.js');
-        if (name === 'height') m.applyHeight(this);
-        else if (name === 'arch' && this.lab) {
-          // another model in the same panel
-          await m.setArch(this, value);
-        } else this._mounted = m.mount(this); // another panel, or state set from outside
+        this._queued.delete(what);
+        if (what === 'arch' && this.lab) await m.setArch(this, this.getAttribute('arch'));
+        else await m.mount(this);
       });
     }
   });

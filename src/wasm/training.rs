@@ -221,13 +221,25 @@ impl Lab {
     }
 
     /// Continue a run from a checkpoint made by `takeCheckpoint` (same digits). Returns
-    /// `{slot, epoch, epochs, history}`; then call `trainRun` as for a new run.
+    /// `{slot, epoch, epochs, history}`; then call `trainRun` as for a new run. `expected_slot`:
+    /// the name the page stored the checkpoint under; a checkpoint made for another slot is
+    /// refused (it would train a slot other than the one the page resumes).
     #[wasm_bindgen(js_name = trainResume)]
-    pub fn train_resume(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
+    pub fn train_resume(
+        &self,
+        bytes: &[u8],
+        expected_slot: Option<String>,
+    ) -> Result<JsValue, JsValue> {
         let ckpt = Checkpoint::from_bytes(bytes, "the saved run")?;
         let extra: RunExtra = serde_json::from_value(ckpt.header.extra.clone())
             .map_err(|e| VaeError::Invalid(format!("the saved run has no slot: {e}")))?;
         check_slot(&extra.slot)?;
+        if let Some(expected) = expected_slot.filter(|s| *s != extra.slot) {
+            return Err(invalid(format!(
+                "the checkpoint stored as '{expected}' was made for the run '{}': refused",
+                extra.slot
+            )));
+        }
         let mut st = self.state.borrow_mut();
         let split = st.data(true)?.clone();
         let device = st.device.clone();

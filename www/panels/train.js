@@ -2,6 +2,7 @@
 // (per epoch and within an epoch), several runs overlaid.
 import uPlot from '../vendor/uPlot.esm.js';
 import { el, labelled, fmt, SERIES_COLORS, chartWidth, fitCharts, printChart } from '../ui.js';
+import { DecimatedSeries } from '../series.js';
 
 
 /** uPlot wants one shared x array: merge each run's (x, y) points, null where a run has none. */
@@ -30,7 +31,7 @@ export default {
   id: 'train',
   create(app) {
     const { lab } = app;
-    const runs = []; // {name, color, epochs: [[epoch, train, test, kl]], chunks: [[x, nelbo, kl]]}
+    const runs = []; // {name, color, epochs: [[epoch, train, test, kl]], chunks: DecimatedSeries of [x, nelbo, kl, objective]}
     let handle = null;
     let charts = null;
     let rate = null;
@@ -155,8 +156,20 @@ export default {
       const perEpoch = align(runs.flatMap((r) => [{ pts: r.epochs.map((e) => [e[0], e[1]]) }, { pts: r.epochs.map((e) => [e[0], e[2]]) }]), (r) => r.pts);
       cN.setData(perEpoch);
       cK.setData(align(runs, (r) => r.epochs.map((e) => [e[0], e[3]])));
-      cC.setData(align(runs.flatMap((r) => [{ pts: r.chunks.map((c) => [c[0], c[1]]) },
-        ...(r.weighted ? [{ pts: r.chunks.map((c) => [c[0], c[3]]) }] : [])]), (r) => r.pts));
+      cC.setData(align(runs.flatMap((r) => [{ pts: r.chunks.points.map((c) => [c[0], c[1]]) },
+        ...(r.weighted ? [{ pts: r.chunks.points.map((c) => [c[0], c[3]]) }] : [])]), (r) => r.pts));
+    }
+    /** Progress comes ~25 times a second: the charts redraw at most every 250 ms while a run
+     *  goes on (and at once at an epoch's end), so the page's cost per minute stays flat. */
+    let redrawTimer = null;
+    let lastRedraw = 0;
+    function redrawSoon(now = false) {
+      if (now || performance.now() - lastRedraw > 250) {
+        clearTimeout(redrawTimer);
+        redrawTimer = null;
+        lastRedraw = performance.now();
+        redraw();
+      } else redrawTimer ??= setTimeout(() => redrawSoon(true), 250);
     }
 
     function renderTable() {
@@ -192,7 +205,7 @@ export default {
         run.epochs.push([e.epoch, e.train.nelbo, e.test.nelbo, e.train.kl]);
         renderTable();
       }
-      redraw();
+      redrawSoon(!!d.epoch_end || !!d.done || !!d.error);
     }
 
     async function startRun() {
@@ -227,13 +240,15 @@ export default {
     /** `weighted`: trained on rec + β·KL with β ≠ 1 or a warm-up (its objective is charted too). */
     function newRun(arch, total, history = [], weighted = false) {
       rate = null;
-      return { name: '', color: SERIES_COLORS[runs.length % SERIES_COLORS.length], chunks: [], status: 'running', arch, total, weighted,
+      return { name: '', color: SERIES_COLORS[runs.length % SERIES_COLORS.length], chunks: new DecimatedSeries(1000), status: 'running', arch, total, weighted,
         epochs: history.map((e) => [e.epoch, e.train.nelbo, e.test.nelbo, e.train.kl]) };
     }
 
     /** Show a run (new or resumed) until it ends. */
     async function follow(run, h) {
-      run.name = h.slot;
+      // a new run's name is claimed across this browser's tabs first (lab.train's handle.started)
+      run.name = h.slot ?? '…';
+      h.started.then((slot) => { run.name = slot; renderTable(); }, () => {});
       runs.push(run);
       renderTable();
       redraw();
@@ -243,8 +258,9 @@ export default {
         run.status = run.epochs.length >= run.total ? 'done' : 'stopped';
         app.say(`${run.name} finished: held-out nELBO ${fmt(run.epochs.at(-1)?.[2])}. It is now the current model.`);
       } catch (e) {
-        run.status = 'error';
-        app.say(`${run.name}: ${e.message}`, 'error');
+        // a run whose model storage refused has trained: it is here, only not kept
+        run.status = e.kind === 'storage' ? 'done, not kept' : 'error';
+        app.say(`${run.name}: ${e.message}${e.kind === 'storage' ? '. Export it (Models) to keep it' : ''}`, 'error');
       } finally {
         handle = null;
         setState('idle');
@@ -258,13 +274,17 @@ export default {
     const unfinished = el('div', { id: 'train-unfinished', class: 'unfinished', hidden: true });
     async function listUnfinished() {
       const list = await lab.unfinishedRuns().catch(() => []);
-      unfinished.hidden = list.length === 0;
+      // damaged records are skipped by the API and named here, each with its own Discard
+      const damaged = lab.storageProblems().filter((p) => p.store === 'runs');
+      const discard = (slot) => el('button', { 'data-discard': slot, onclick: () => app.guard(async () => { await lab.discardRun(slot); listUnfinished(); }) }, 'Discard');
+      unfinished.hidden = list.length + damaged.length === 0;
       unfinished.replaceChildren(...list.map((u) => {
         return el('div', { class: 'row' },
           el('span', {}, `Unfinished run ${u.slot} (${archName(u.options)}, ${u.epoch} of ${u.epochs} epochs saved)`),
           el('button', { class: 'primary', 'data-resume': u.slot, disabled: !!handle, onclick: () => resumeRun(u) }, 'Resume'),
-          el('button', { 'data-discard': u.slot, onclick: async () => { await lab.discardRun(u.slot); listUnfinished(); } }, 'Discard'));
-      }));
+          discard(u.slot));
+      }), ...damaged.map((p) => el('div', { class: 'row', 'data-damaged': p.key },
+        el('span', {}, `A saved run (${p.key.slice(0, 64)}) cannot be resumed: ${p.problem}`), discard(p.key))));
     }
 
     async function resumeRun(u) {
