@@ -5,6 +5,10 @@
 // install, and every engine, weights file and digit part once the app has used it.
 // - A cached file is served only while its hash is this deploy's: a new deploy never mixes old
 //   JS with new wasm. The page is fetched from the network first (a deploy shows at once).
+// - A kept file's bytes are hashed again each time it is served: a damaged entry (a disk error, a
+//   cut-off write, anything else that wrote into the cache) is dropped and the file fetched again,
+//   never served. A request that bypasses the HTTP cache (`cache: 'reload'`, the engine's retry
+//   after a failed compile) bypasses this cache too.
 // - A new deploy installs beside the old one and waits: the page offers a reload, and the new
 //   service worker takes over only then (or when every tab of the app is closed).
 /* global self, caches */
@@ -59,8 +63,7 @@ async function network(file, url = new URL(file, BASE).href, event = null) {
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
-    const cache = await caches.open(CACHE);
-    for (const f of SHELL) if (!(await cache.match(keyOf(f)))) await network(f);
+    for (const f of SHELL) if (!(await intact(f))) await network(f);
   })());
 });
 
@@ -82,11 +85,11 @@ self.addEventListener('fetch', (event) => {
   if (!file) return;
   if (file === 'index.html') {
     // the page: network first (a new deploy shows at once), the kept copy offline
-    event.respondWith(network(file, request.url, event).catch(async () => (await caches.match(keyOf(file))) ?? offline(file)));
+    event.respondWith(network(file, request.url, event).catch(async () => (await intact(file)) ?? offline(file)));
     return;
   }
   event.respondWith((async () => {
-    const kept = await caches.match(keyOf(file));
+    const kept = request.cache === 'reload' || request.cache === 'no-store' ? null : await intact(file);
     if (kept) return kept;
     try {
       return await network(file, request.url, event);
@@ -95,6 +98,17 @@ self.addEventListener('fetch', (event) => {
     }
   })());
 });
+
+/** The kept copy of `file` if its bytes still hash to this deploy's version; a damaged one is dropped. */
+async function intact(file) {
+  const kept = await caches.match(keyOf(file));
+  if (!kept) return null;
+  const body = await kept.arrayBuffer().catch(() => null);
+  if (body && (await hashHex(body)) === FILES[file]) return new Response(body, { status: kept.status, statusText: kept.statusText, headers: kept.headers });
+  const cache = await caches.open(CACHE);
+  await cache.delete(keyOf(file));
+  return null;
+}
 
 function offline(file) {
   return new Response(`VAE Lab: ${file} is not available offline (it was not used on an earlier visit)`, { status: 503, headers: { 'Content-Type': 'text/plain' } });
@@ -108,7 +122,7 @@ self.addEventListener('message', (event) => {
     event.waitUntil((async () => {
       for (const url of urls) {
         const file = fileOf(url);
-        if (file && !(await caches.match(keyOf(file)))) await network(file).catch(() => {});
+        if (file && !(await intact(file))) await network(file).catch(() => {});
       }
       event.source?.postMessage({ type: 'kept', urls, id });
     })());

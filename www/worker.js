@@ -81,10 +81,10 @@ const bufferOf = (v) => (ArrayBuffer.isView(v) ? [v.buffer] : ArrayBuffer.isView
 
 /** Fetch `url` and return its body as a stream that reports its progress as 'download' events
  *  (bytes so far of the Content-Length, when the server sends one). */
-async function download(url, label) {
+async function download(url, label, init = undefined) {
   let res;
   try {
-    res = await fetch(url);
+    res = await fetch(url, init);
   } catch (e) {
     throw new Error(`could not fetch ${label} (${url}): ${e.message}`);
   }
@@ -180,8 +180,14 @@ async function engine(name) {
       const moduleUrl = new URL(`pkg/vae_lab_${name}.js`, base);
       const module = await import(moduleUrl.href);
       fetched(moduleUrl);
-      const wasm = await wasmResponse;
-      await module.default({ module_or_path: new Response(wasm, { headers: { 'Content-Type': 'application/wasm' } }) });
+      const start = async (wasm) => module.default({ module_or_path: new Response(await wasm, { headers: { 'Content-Type': 'application/wasm' } }) });
+      try {
+        await start(wasmResponse);
+      } catch (e) {
+        if (!(e instanceof WebAssembly.CompileError)) throw e;
+        // a damaged copy (a cache entry, a proxy's): once more past every cache, then the error
+        await start(download(new URL(`pkg/vae_lab_${name}_bg.wasm`, base), name === 'gpu' ? 'WebGPU engine' : 'engine', { cache: 'reload' }));
+      }
       return module;
     })();
     engines[name].catch(() => delete engines[name]); // a failed fetch may be retried
