@@ -231,6 +231,7 @@ if (backend !== askedBackend) app.say(`Unknown backend '${askedBackend}' in the 
 // the panel in view is created now, so it hears the first model arrive; it renders once the
 // engine is ready (`show` below)
 select(firstPanel);
+if (wanted !== null && wanted !== firstPanel) app.say(`The link's panel '${wanted.slice(0, 24)}' is not one of ${PANEL_IDS.join(', ')}: showing ${PANEL_TITLES[firstPanel]}.`, 'warn');
 const firstCreated = createPanel(firstPanel);
 firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine is ready
 (async () => {
@@ -251,6 +252,7 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   // the first model and the visitor's saved ones load side by side; the panels wait for both (a
   // restore must not land in a slot the visitor is already training)
   const first = lab.presets.some((p) => p.name === firstArch) ? firstArch : 'C';
+  if (first !== firstArch) app.say(`The link's arch '${firstArch.slice(0, 24)}' is not one of ${lab.presets.map((p) => p.name).join(', ')}: showing ${first}.`, 'warn');
   const loaded = app.guard(() => lab.loadPretrained(first));
   if (!embed) {
     await restoreSavedModels();
@@ -258,13 +260,14 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   }
   // restoring made each restored model current in turn: a link's `model` (one of the visitor's
   // own) wins, else the first model
-  const linked = params.get('model');
+  const linked = app.param('model');
   const slots = await lab.slots().catch(() => []);
   if (linked && slots.includes(linked)) lab.use(linked);
   else if (await loaded) lab.use(lab.shippedSlot(first));
-  if (lab.data.name !== askedData && !embed) {
+  const linkedData = app.param('data'); // checked: a name longer than any dataset's is left out
+  if (linkedData && lab.data.name !== linkedData && !embed) {
     // one of the visitor's own datasets (kept in IndexedDB)
-    await lab.useDataset(askedData).catch((e) => app.say(`The link's dataset could not be used: ${e.message}. Showing ${lab.data.title}.`, 'warn'));
+    await lab.useDataset(linkedData).catch((e) => app.say(`The link's dataset could not be used: ${e.message}. Showing ${lab.data.title}.`, 'warn'));
   }
   if (linked && !slots.includes(linked)) app.say(`The link names a model (${linked}) that this browser does not have: showing ${first}.`, 'warn');
   await firstCreated.catch(() => {});

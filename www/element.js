@@ -9,7 +9,7 @@
 // with the API of createVaeLab()). Its figure's state lives in its attributes, as the page's
 // lives in its address. Events `ready`, `progress` and `error` bubble out of the element.
 // vaelab.js defines the element and imports this module when the first one is connected.
-import { sharedVaeLab } from './vaelab.js';
+import { sharedVaeLab, SHIPPED_DATASETS } from './vaelab.js';
 import { el } from './ui.js';
 import { PANEL_IDS, panelContext, panelSection } from './shell.js';
 
@@ -20,9 +20,22 @@ let noticeShown = false;
 const panelModules = {};
 const panelModule = (id) => (panelModules[id] ??= import(`./panels/${id}.js`).then((m) => m.default));
 
+/** The shipped dataset an element's `dataset` attribute names: undefined without one (the page's),
+ *  mnist for a name that is none of them (the element says so when it mounts). */
+function datasetOf(host) {
+  const d = host.getAttribute('dataset')?.toLowerCase();
+  return d === undefined ? undefined : SHIPPED_DATASETS.includes(d) ? d : 'mnist';
+}
+
 /** Mount VAE Lab into `host` (a <vae-lab> element); called on connect and when `panel` changes. */
 export async function mount(host) {
-  const fire = (type, detail) => host.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  // This mount's right to speak for the element: a newer mount takes it, and so does an attribute
+  // set from outside (vaelab.js clears it before remounting), so a panel still rendering for older
+  // attributes never writes its state back over newer ones (the last attribute set wins).
+  const token = {};
+  host._mountToken = token;
+  const current = () => host._mountToken === token;
+  const fire = (type, detail) => { if (current()) host.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true })); };
   const wanted = (host.getAttribute('panel') ?? 'sample').toLowerCase();
   const panelId = PANEL_IDS.includes(wanted) ? wanted : 'sample';
   const arch = (host.getAttribute('arch') ?? 'C').toUpperCase();
@@ -44,6 +57,7 @@ export async function mount(host) {
   if (wanted !== panelId) fire('error', { message: `unknown panel '${wanted}' (expected one of ${PANEL_IDS.join(', ')}): showing sample` });
 
   const say = (text, kind = 'info') => {
+    if (!current()) return;
     // errors are shown and bubble out; other remarks only show briefly
     const item = el('div', { class: `msg ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
       el('span', {}, text), el('button', { class: 'close', 'aria-label': 'dismiss', onclick: () => item.remove() }, '×'));
@@ -56,14 +70,16 @@ export async function mount(host) {
   const app = panelContext({
     lab,
     say,
-    isVisible: (id) => id === panelId && host.isConnected,
+    isVisible: (id) => id === panelId && host.isConnected && current(),
     param: (name) => host.getAttribute(name),
     setParam(name, value) {
+      if (!current()) return;
       reflecting = true; // the element reflects its state; that change needs no remount
       if (value === null || value === undefined || value === '') host.removeAttribute(name);
       else host.setAttribute(name, String(value));
       reflecting = false;
     },
+    where: 'attribute',
   });
   host._reflecting = () => reflecting;
 
@@ -73,6 +89,7 @@ export async function mount(host) {
 
   try {
     const [P] = await Promise.all([panelModule(panelId), shared.ready]);
+    if (!current()) return; // newer attributes came: the mount after this one shows them
     const panel = P.create(app);
     body.append(panelSection(P, panel, app, { title: false }));
     const showNote = () => {
@@ -90,19 +107,24 @@ export async function mount(host) {
     const name = known ? arch : 'C';
     // `dataset="fashion"`: the shipped model of that dataset (the page's engine holds one dataset
     // for held-out images: the first element's that names one)
-    const dataset = host.getAttribute('dataset') ?? undefined;
+    const asked = host.getAttribute('dataset');
+    const dataset = datasetOf(host);
+    if (asked !== null && !SHIPPED_DATASETS.includes(asked.toLowerCase())) say(`unknown dataset '${asked.slice(0, 24)}' (expected one of ${SHIPPED_DATASETS.join(', ')}): showing mnist`, 'error');
     await lab.loadPretrained(name, { dataset }).catch((e) => say(e.message, 'error'));
+    if (!current()) return;
     // `persist`: what visitors made on this page before (models) comes back, once per page
     if (shared.persistRuns) {
       const { restored } = await shared.restoreModels();
       if (restored.length) say(`Your models from an earlier visit are back: ${restored.join(', ')}.`);
     }
+    if (!current()) return;
     showNote();
     body.inert = false;
     panel.show?.();
     host.dataset.ready = 'true';
     fire('ready', { panel: panelId, arch: lab.current, backend: lab.backend });
   } catch (e) {
+    if (!current()) return;
     host.dataset.ready = 'error';
     say(`VAE Lab could not start: ${e.message}`, 'error');
   }
@@ -119,7 +141,7 @@ export function applyHeight(host) {
 export async function setArch(host, arch) {
   const a = String(arch ?? 'C').toUpperCase();
   try {
-    await host.lab.loadPretrained(a, { dataset: host.getAttribute('dataset') ?? undefined });
+    await host.lab.loadPretrained(a, { dataset: datasetOf(host) });
   } catch (e) {
     host.dispatchEvent(new CustomEvent('error', { detail: { message: e.message }, bubbles: true, composed: true }));
   }

@@ -15,17 +15,63 @@ export const PANEL_IDS = Object.keys(PANEL_TITLES);
 /** The drawn digit is shared by every panel on a page (draw in one element, chain from it in another). */
 const shared = { drawn: null };
 
+/** The largest seed the engine takes (a u32). */
+const MAX_SEED = 0xffffffff;
+/** The last held-out image of the dataset held (1,000 of them until the engine says). */
+const lastHeldOut = (lab) => (lab.data?.n_test ?? 1000) - 1;
+/** Link values that are whole numbers, with their range: a value outside it (a seed of 2^32, 1e308,
+ *  Infinity, a point past the last held-out image) is left out, so the panel uses its default. */
+const WHOLE = { seed: () => MAX_SEED, eps: () => MAX_SEED, point: lastHeldOut, digit: lastHeldOut, to: lastHeldOut };
+/** Link values that are names, with their longest length (a dataset or model name holds at most
+ *  64 characters): `own` (the name new pictures go under) is cut to it, `data` and `model` (names
+ *  of things that exist) are left out, since no dataset or model can have a longer name. */
+const NAMES = { own: { max: 64, cut: true }, data: { max: 64 }, model: { max: 64 } };
+
+/**
+ * A link's (or an element attribute's) value for `name`, checked: `raw` as given when it is
+ * fine, else the value cut to its longest length or null (left out), with one message saying so
+ * through `warn(text)` (once per name and value). Every panel reads its state through this.
+ */
+export function linkValue(name, raw, { lab, warn, where = 'link', warned = new Set() }) {
+  if (raw === null || raw === undefined || raw === '') return null;
+  const say = (text) => {
+    const key = `${name}=${raw}`;
+    if (warned.has(key)) return;
+    warned.add(key);
+    warn(text);
+  };
+  const shown = raw.length > 24 ? `${raw.slice(0, 24)}…` : raw;
+  const of = where === 'link' ? `The link's ${name}` : `The ${name} attribute`;
+  if (name in WHOLE) {
+    const max = WHOLE[name](lab);
+    const v = raw.trim() === '' ? NaN : Number(raw); // Number('') is 0
+    if (Number.isInteger(v) && v >= 0 && v <= max) return String(v);
+    say(`${of} '${shown}' is not a whole number from 0 to ${max}: left out.`);
+    return null;
+  }
+  if (name in NAMES) {
+    const { max, cut } = NAMES[name];
+    if (raw.length <= max) return raw;
+    say(`${of} is ${raw.length} characters long; a name has at most ${max}: ${cut ? `cut to its first ${max}` : 'left out'}.`);
+    return cut ? raw.slice(0, max) : null;
+  }
+  return raw;
+}
+
 /**
  * The context a panel is created with: the API (`lab`), messages, error guard, and the panel's
  * state as named parameters (`param`/`setParam`): the page keeps them in its URL, an element in
- * its attributes, so a copied link or a copied tag shows the same figure.
+ * its attributes, so a copied link or a copied tag shows the same figure. `param` gives them
+ * checked (linkValue): a hostile value gives one message and the panel's default, never an
+ * error per render and an empty figure.
  */
-export function panelContext({ lab, say, isVisible, param, setParam }) {
+export function panelContext({ lab, say, isVisible, param, setParam, where = 'link' }) {
+  const warned = new Set();
   const app = {
     lab,
     say,
     isVisible,
-    param,
+    param: (name) => linkValue(name, param(name), { lab, warn: (text) => say(text, 'warn'), where, warned }),
     setParam,
     /** Run an async action; errors become visible messages instead of console noise. */
     async guard(fn) {

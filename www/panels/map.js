@@ -99,8 +99,10 @@ export default {
           m + ((points[2 * i] - x0) / (x1 - x0 || 1)) * (W - 2 * m),
           H - m - ((points[2 * i + 1] - y0) / (y1 - y0 || 1)) * (H - 2 * m)]);
         canvas.dataset.points = String(n);
+        // a point past this dataset's last (a smaller dataset since it was chosen): the first
+        if (selected < 0 || selected >= n) selected = 0;
         paint();
-        await select(selected >= 0 && selected < n ? selected : 0);
+        await select(selected);
       });
     }
 
