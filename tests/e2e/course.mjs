@@ -1,6 +1,7 @@
 // A mock course page on another origin: http://localhost:<port>/ serves examples/embed.html (and
 // its script and styles) with the app's address put in for `../`, as a lecturer would paste it,
-// plus api.html, a page that uses the JS API only, and frames.html, a page with two iframes.
+// plus api.html, a page that uses the JS API only, frames.html, a page with two iframes, and
+// bare.html, the element's module alone (tests add elements).
 // The app itself is served on http://127.0.0.1:<other port>/.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -40,6 +41,10 @@ const persistPage = (app, backend) => `<!doctype html><meta charset="utf-8"><lin
 <vae-lab id="kept" panel="sample" arch="B" persist${backend ? ` backend="${backend}"` : ''}></vae-lab>
 <vae-lab id="fashion" panel="sample" arch="C" dataset="fashion"></vae-lab>`;
 
+/** The element's module and nothing else: a test adds the <vae-lab> elements it needs. */
+const barePage = (app) => `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>Bare</title>
+<script type="module" src="${app}www/vaelab.js"></script>`;
+
 export function startCourseServer(appUrl) {
   const rewrite = (text) => text.replaceAll('../www/', `${appUrl}www/`).replaceAll('../index.html', `${appUrl}index.html`);
   const server = http.createServer((req, res) => {
@@ -50,6 +55,7 @@ export function startCourseServer(appUrl) {
     if (u.pathname === '/api.html') body = apiPage(appUrl);
     else if (u.pathname === '/frames.html') body = framesPage(appUrl, backend);
     else if (u.pathname === '/persist.html') body = persistPage(appUrl, u.searchParams.get('backend'));
+    else if (u.pathname === '/bare.html') body = barePage(appUrl);
     else if (['/embed.html', '/embed.js', '/embed.css'].includes(u.pathname)) {
       body = rewrite(fs.readFileSync(`examples${u.pathname}`, 'utf8'));
       // the backend under test: the iframe's and the elements' (the first element chooses)
