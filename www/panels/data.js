@@ -159,7 +159,16 @@ export default {
         app.say(`Added ${plural(images.length, 'picture')} to '${r.name}' (${r.n.toLocaleString('en')} in all).`);
       }
       if (blank) app.say(`${plural(blank, 'blank picture')} (all white, all black or all transparent) ${blank === 1 ? 'was' : 'were'} skipped.`, 'warn');
-      if (failed.length) app.say(`${plural(failed.length, 'file')} could not be added: ${failed.slice(0, 5).join('; ')}${failed.length > 5 ? '; …' : ''}`, 'warn');
+      if (failed.length) {
+        // one line per reason: 500 copies of a bomb are one reason and 500 names
+        const reasons = new Map();
+        for (const f of failed) {
+          const [, who, why] = /^(.*?) \((.*)\)$/s.exec(f) ?? [f, f, ''];
+          reasons.set(why, [...(reasons.get(why) ?? []), who]);
+        }
+        const lines = [...reasons].slice(0, 4).map(([why, who]) => `${who.slice(0, 3).join(', ')}${who.length > 3 ? ` and ${who.length - 3} more` : ''}${why ? ` (${why})` : ''}`);
+        app.say(`${plural(failed.length, 'file')} could not be added: ${lines.join('; ')}${reasons.size > 4 ? '; …' : ''}`, 'warn');
+      }
       drop.dataset.added = String(Number(drop.dataset.added ?? 0) + images.length);
       drop.dataset.skipped = String(Number(drop.dataset.skipped ?? 0) + blank);
       drop.dataset.failed = String(Number(drop.dataset.failed ?? 0) + failed.length);
