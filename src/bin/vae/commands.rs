@@ -25,7 +25,7 @@ use vae_lab::{cpu_device, read_f32, Vae, WeightsFile};
 pub fn sample(a: SampleArgs) -> Result<()> {
     let (model, _) = load_model(&a.weights)?;
     let x = read_f32(analysis::sample(&model, a.n, &mut Rng::new(a.seed)))?;
-    figures::digit_grid(&x, a.n, 10, 3).save(&a.out)?;
+    figures::save_image(figures::digit_grid(&x, a.n, 10, 3), &a.out)?;
     println!("wrote {}", a.out.display());
     Ok(())
 }
@@ -43,7 +43,10 @@ pub fn reconstruct(a: ReconstructArgs) -> Result<()> {
         a.sampled.then_some(&mut rng),
     ))?;
     let both = [digits.floats(&idx), rec].concat();
-    figures::digit_grid(&both, 2 * digits.len(), digits.len(), 3).save(&a.out)?;
+    figures::save_image(
+        figures::digit_grid(&both, 2 * digits.len(), digits.len(), 3),
+        &a.out,
+    )?;
     println!("wrote {}", a.out.display());
     Ok(())
 }
@@ -51,7 +54,8 @@ pub fn reconstruct(a: ReconstructArgs) -> Result<()> {
 /// Fixed-point chains, streamed frame by frame to a GIF, and the last frame as a PNG.
 pub fn chain(a: ChainArgs) -> Result<()> {
     let (model, _) = load_model(&a.weights)?;
-    let mut gif = figures::ChainGif::create(&a.out, a.n, 10)?;
+    let mut file = AtomicFile::create(&a.out)?;
+    let mut gif = figures::ChainGif::new(&mut file, a.n, 10)?;
     let mut last = Vec::new();
     FixedPointChain { steps: a.steps }.for_each(
         &model,
@@ -66,7 +70,8 @@ pub fn chain(a: ChainArgs) -> Result<()> {
         },
     )?;
     drop(gif);
-    figures::digit_grid(&last, a.n, 10, 3).save(&a.last)?;
+    file.commit()?;
+    figures::save_image(figures::digit_grid(&last, a.n, 10, 3), &a.last)?;
     println!(
         "wrote {} ({} frames) and {}",
         a.out.display(),
@@ -277,6 +282,9 @@ const FASHION_CLASSES: [&str; 10] = [
 ];
 
 pub fn build_data(a: DataArgs) -> Result<()> {
+    if a.test == 0 {
+        bail!("--test 0 would hold out no images, and training reports its held-out nELBO and active units on them: hold out at least 1 (the default is 1000)");
+    }
     let (digits, name, title, description, classes) = match &a.fashion {
         Some(dir) => {
             let images = dir.join("train-images-idx3-ubyte.gz");
@@ -318,27 +326,42 @@ pub fn build_data(a: DataArgs) -> Result<()> {
             )
         }
     };
+    if a.test >= digits.len() {
+        bail!(
+            "--test {} would hold out all {} images and leave none to train on",
+            a.test,
+            digits.len()
+        );
+    }
     let split = data::stratified_split(&digits, a.test, a.seed)?;
     let out = a
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("www/data/{name}-subset.bin")));
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&out, split.to_subset_bytes())?;
     // The page's copies: each part alone (sampling and drawing need neither; the held-out part is
     // a tenth of the bytes), and a manifest with their sizes so the page knows them unfetched.
     let stem = out.with_extension("");
+    let part_path = |part: &str| PathBuf::from(format!("{}-{part}.bin", stem.display()));
+    let manifest_path = out.with_extension("json");
+    // `--out` names the set: its parts and manifest with it
+    for path in [
+        &out,
+        &part_path("train"),
+        &part_path("test"),
+        &manifest_path,
+    ] {
+        may_replace(path, a.force || a.out.is_some())?;
+    }
+    write_atomic(&out, &split.to_subset_bytes())?;
     let mut manifest = serde_json::Map::new();
     manifest.insert("name".into(), json!(name));
     manifest.insert("title".into(), json!(title));
     manifest.insert("description".into(), json!(description));
     manifest.insert("classes".into(), json!(classes));
     for (part, file) in [("train", split.train_part()), ("test", split.test_part())] {
-        let path = PathBuf::from(format!("{}-{part}.bin", stem.display()));
+        let path = part_path(part);
         let bytes = file.to_subset_bytes();
-        std::fs::write(&path, &bytes)?;
+        write_atomic(&path, &bytes)?;
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let digits = file.train.len() + file.test.len();
         manifest.insert(
@@ -346,10 +369,9 @@ pub fn build_data(a: DataArgs) -> Result<()> {
             serde_json::json!({ "file": name, "digits": digits, "bytes": bytes.len() }),
         );
     }
-    let manifest_path = out.with_extension("json");
-    std::fs::write(
+    write_atomic(
         &manifest_path,
-        serde_json::to_string_pretty(&manifest)? + "\n",
+        (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes(),
     )?;
     println!(
         "wrote {}: {} train + {} test images of {title} (and each part alone, listed in {})",
@@ -375,14 +397,40 @@ pub fn progress_bar(len: u64, label: &str) -> ProgressBar {
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {
-    let (split, dataset) = a.source.load()?;
     let specs = a.arch.specs()?;
     if a.out.is_some() && specs.len() > 1 {
         bail!("--out names one file; use --out-dir for several models");
     }
+    // every output is checked before any training, so no run is lost to an existing file
+    let outs: Vec<PathBuf> = specs
+        .iter()
+        .map(|spec| {
+            a.out
+                .clone()
+                .unwrap_or_else(|| a.out_dir.join(format!("{}.bin", spec.label())))
+        })
+        .collect();
+    let replace = a.force || a.out.is_some();
+    for out in &outs {
+        may_replace(out, replace)?;
+    }
+    let (split, dataset) = a.source.load()?;
+    if split.test.is_empty() {
+        bail!("{dataset} has no held-out images, on which training reports its held-out nELBO and active units: rebuild it with `vae data --test N` (N >= 1), or pass --test-images with some");
+    }
     let device = cpu_device();
-    let mut summary = Vec::new();
-    for spec in specs {
+    // a diverged run says so plainly, with what to change
+    let lr = a.lr;
+    let diverged = move |e: vae_lab::VaeError| {
+        match e {
+        vae_lab::VaeError::Diverged(why) => anyhow::anyhow!(
+            "{why}\n--lr {lr} is too large for this model: try a smaller learning rate (a tenth of it, or the default {})",
+            defaults().lr
+        ),
+        e => e.into(),
+    }
+    };
+    for (spec, out) in specs.into_iter().zip(outs) {
         let start_model = match &a.resume {
             Some(p) => Some(load_model(p)?.1.to_model_of(&spec, &device)?),
             None => None,
@@ -402,13 +450,19 @@ pub fn train(a: TrainArgs) -> Result<()> {
         let bar = progress_bar((trainer.steps_per_epoch() * a.epochs) as u64, &spec.label());
         let started = Instant::now();
         while !trainer.is_done() {
+            let mut chunk = 0;
             loop {
                 let end = trainer.step();
                 bar.inc(1);
+                chunk += 1;
                 // the divergence guard sees a chunk every 50 steps (one [4] readback)
                 if end || trainer.step_in_epoch() % 50 == 0 {
                     let (sums, _) = trainer.take_chunk_sums();
-                    trainer.check(Metrics::from_sums(&read_f32(sums)?), "the last 50 steps'")?;
+                    let what = format!("the last {chunk} steps' mean");
+                    trainer
+                        .check(Metrics::from_sums(&read_f32(sums)?), &what)
+                        .map_err(diverged)?;
+                    chunk = 0;
                 }
                 if end {
                     break;
@@ -417,7 +471,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
             // the only readbacks: two [4] vectors per epoch
             let train = Metrics::from_sums(&read_f32(trainer.take_epoch_sums())?);
             let test = Metrics::from_sums(&read_f32(trainer.evaluate_test())?);
-            let rec = trainer.finish_epoch(train, test)?;
+            let rec = trainer.finish_epoch(train, test).map_err(diverged)?;
             bar.set_message(format!(
                 "epoch {} nELBO {:.1} KL {:.1} held-out {:.1}",
                 rec.epoch, train.nelbo, train.kl, test.nelbo
@@ -440,19 +494,12 @@ pub fn train(a: TrainArgs) -> Result<()> {
         meta.active_units = Some(stats.active_units as u64);
         meta.train_seconds = Some(seconds);
         let file = WeightsFile::new(model.arch(), meta, params)?;
-        let out = a
-            .out
-            .clone()
-            .unwrap_or_else(|| a.out_dir.join(format!("{}.bin", spec.label())));
-        if let Some(dir) = out.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&out, file.to_bytes())?;
+        may_replace(&out, replace)?; // (created during the run?)
+        write_atomic(&out, &file.to_bytes())?;
         println!(
             "{}: nELBO {:.1} (KL {:.1}) held-out {:.1}, sigma {:.4}, {} active units, {:.0} s -> {}",
             spec.label(), last.train.nelbo, last.train.kl, last.test.nelbo, file.sigma(), stats.active_units, seconds, out.display()
         );
-        summary.push(out);
     }
     Ok(())
 }

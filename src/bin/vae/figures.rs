@@ -4,8 +4,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use image::{codecs::gif::GifEncoder, Delay, Frame, GrayImage, Luma, RgbaImage};
+use image::{
+    codecs::gif::GifEncoder, Delay, DynamicImage, Frame, GrayImage, ImageFormat, Luma, RgbImage,
+    RgbaImage,
+};
+use plotters::coord::Shift;
 use plotters::prelude::*;
+
+use crate::{write_atomic, AtomicFile};
 
 use vae_lab::data::Split;
 use vae_lab::lab::COLLAPSE_DIGITS;
@@ -44,19 +50,28 @@ pub fn digit_grid(pixels: &[f32], n: usize, cols: usize, scale: u32) -> GrayImag
     img
 }
 
+/// An image encoded in memory (PNG, or what the name's extension asks for) and written with
+/// [`write_atomic`].
+pub fn save_image(img: impl Into<DynamicImage>, out: &Path) -> Result<()> {
+    let format = ImageFormat::from_path(out).unwrap_or(ImageFormat::Png);
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.into()
+        .write_to(&mut bytes, format)
+        .with_context(|| format!("cannot encode {}", out.display()))?;
+    write_atomic(out, bytes.get_ref())
+}
+
 /// Chain frames to an animated GIF as they come (100 ms each; the last one held for 2 s), so a
-/// long chain never sits in memory.
-pub struct ChainGif {
-    gif: GifEncoder<std::io::BufWriter<std::fs::File>>,
+/// long chain never sits in memory. Drop it, then commit the file.
+pub struct ChainGif<'a> {
+    gif: GifEncoder<&'a mut AtomicFile>,
     n: usize,
     cols: usize,
 }
 
-impl ChainGif {
-    pub fn create(out: &Path, n: usize, cols: usize) -> Result<Self> {
-        let file = std::fs::File::create(out)
-            .with_context(|| format!("cannot write {}", out.display()))?;
-        let mut gif = GifEncoder::new_with_speed(std::io::BufWriter::new(file), 10);
+impl<'a> ChainGif<'a> {
+    pub fn new(file: &'a mut AtomicFile, n: usize, cols: usize) -> Result<Self> {
+        let mut gif = GifEncoder::new_with_speed(file, 10);
         gif.set_repeat(image::codecs::gif::Repeat::Infinite)?;
         Ok(Self { gif, n, cols })
     }
@@ -80,11 +95,30 @@ impl ChainGif {
 
 /// Every chain frame as one GIF frame.
 pub fn chain_gif(frames: &[Vec<f32>], n: usize, cols: usize, out: &Path) -> Result<()> {
-    let mut gif = ChainGif::create(out, n, cols)?;
+    let mut file = AtomicFile::create(out)?;
+    let mut gif = ChainGif::new(&mut file, n, cols)?;
     for (i, f) in frames.iter().enumerate() {
         gif.frame(f, i + 1 == frames.len())?;
     }
-    Ok(())
+    drop(gif); // writes the GIF's trailer
+    file.commit()
+}
+
+/// A 900 × 560 plot on white, drawn by `draw` in memory and saved as a PNG.
+fn plot(
+    out: &Path,
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
+) -> Result<()> {
+    const SIZE: (u32, u32) = (900, 560);
+    let mut rgb = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+    }
+    let img = RgbImage::from_raw(SIZE.0, SIZE.1, rgb).context("plot buffer size")?;
+    save_image(img, out)
 }
 
 /// plotters draws text with ab_glyph, which needs a font registered from bytes.
@@ -138,37 +172,36 @@ fn curves(
     let lo = all.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = all.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let pad = (hi - lo).abs().max(1.0) * 0.05;
-    let root = BitMapBackend::new(out, (900, 560)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 24))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(1.0..epochs.max(2.0), (lo - pad)..(hi + pad))?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .y_desc(title)
-        .label_style(("sans-serif", 15))
-        .draw()?;
-    for (i, (label, points)) in series.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
+    plot(out, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(1.0..epochs.max(2.0), (lo - pad)..(hi + pad))?;
         chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-            .label(label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-            });
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()?;
-    root.present()?;
-    Ok(())
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc(title)
+            .label_style(("sans-serif", 15))
+            .draw()?;
+        for (i, (label, points)) in series.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+                .label(label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 16))
+            .draw()?;
+        Ok(())
+    })
 }
 
 /// Fig. 3: how many latents fall into each KL bin, per model (bars side by side).
@@ -191,45 +224,46 @@ fn kl_histogram(models: &[Loaded], stats: &[CollapseStats], out: &Path) -> Resul
         })
         .collect();
     let top = counts.iter().flatten().cloned().max().unwrap_or(1) as f64;
-    let root = BitMapBackend::new(out, (900, 560)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("Per-latent KL over {COLLAPSE_DIGITS} held-out digits"),
-            ("sans-serif", 24),
-        )
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..width * bins as f64, 0.0..top + 1.0)?;
-    chart
-        .configure_mesh()
-        .x_desc("mean KL(q(z_i|x) || N(0,1)) [nats]")
-        .y_desc("latents")
-        .label_style(("sans-serif", 15))
-        .draw()?;
-    let bar = width / (models.len() as f64 + 1.0);
-    for (m, c) in counts.iter().enumerate() {
-        let color = COLORS[m % COLORS.len()];
+    plot(out, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!("Per-latent KL over {COLLAPSE_DIGITS} held-out digits"),
+                ("sans-serif", 24),
+            )
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..width * bins as f64, 0.0..top + 1.0)?;
         chart
-            .draw_series(c.iter().enumerate().filter(|(_, &k)| k > 0).map(|(b, &k)| {
-                let x0 = b as f64 * width + bar * (m as f64 + 0.5);
-                Rectangle::new([(x0, 0.0), (x0 + bar, k as f64)], color.filled())
-            }))?
-            .label(format!(
-                "{} ({} active)",
-                models[m].label, stats[m].active_units
-            ))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()?;
-    root.present()?;
-    Ok(())
+            .configure_mesh()
+            .x_desc("mean KL(q(z_i|x) || N(0,1)) [nats]")
+            .y_desc("latents")
+            .label_style(("sans-serif", 15))
+            .draw()?;
+        let bar = width / (models.len() as f64 + 1.0);
+        for (m, c) in counts.iter().enumerate() {
+            let color = COLORS[m % COLORS.len()];
+            chart
+                .draw_series(c.iter().enumerate().filter(|(_, &k)| k > 0).map(|(b, &k)| {
+                    let x0 = b as f64 * width + bar * (m as f64 + 0.5);
+                    Rectangle::new([(x0, 0.0), (x0 + bar, k as f64)], color.filled())
+                }))?
+                .label(format!(
+                    "{} ({} active)",
+                    models[m].label, stats[m].active_units
+                ))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 16))
+            .draw()?;
+        Ok(())
+    })
 }
 
 /// Everything of the report for the weights in `dir`.
@@ -310,25 +344,26 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
             grid.extend_from_slice(&r[row * 784..(row + 1) * 784]);
         }
     }
-    digit_grid(&grid, pick.len() * cols, cols, 2).save(save("fig04-reconstructions.png"))?;
+    save_image(
+        digit_grid(&grid, pick.len() * cols, cols, 2),
+        &save("fig04-reconstructions.png"),
+    )?;
 
     for (i, m) in models.iter().enumerate() {
         let samples = read_f32(analysis::sample(&m.model, 60, &mut Rng::new(seed + 1)))?;
-        digit_grid(&samples, 60, 10, 2).save(save(&format!(
-            "fig{:02}-samples-{}.png",
-            5 + i,
-            m.label
-        )))?;
+        save_image(
+            digit_grid(&samples, 60, 10, 2),
+            &save(&format!("fig{:02}-samples-{}.png", 5 + i, m.label)),
+        )?;
         let frames = vae_lab::FixedPointChain { steps: 100 }
             .run(&m.model, 60, None, &mut Rng::new(seed + 2))
             .into_iter()
             .map(read_f32)
             .collect::<Result<Vec<_>, _>>()?;
-        digit_grid(frames.last().unwrap(), 60, 10, 2).save(save(&format!(
-            "fig{:02}-chain-last-{}.png",
-            10 + i,
-            m.label
-        )))?;
+        save_image(
+            digit_grid(frames.last().unwrap(), 60, 10, 2),
+            &save(&format!("fig{:02}-chain-last-{}.png", 10 + i, m.label)),
+        )?;
         chain_gif(&frames, 60, 10, &save(&format!("chain-{}.gif", m.label)))?;
     }
 
@@ -374,7 +409,7 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
     for name in &written {
         writeln!(md, "- [{name}]({name})")?;
     }
-    std::fs::write(out.join("summary.md"), md)?;
+    write_atomic(&out.join("summary.md"), md.as_bytes())?;
     println!(
         "wrote {} files and summary.md to {}",
         written.len(),

@@ -3,9 +3,11 @@
 mod commands;
 mod figures;
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use vae_lab::data::{self, Digits, Split};
@@ -107,15 +109,7 @@ impl ArchArgs {
 
     fn layer_specs(&self) -> Result<Vec<ArchSpec>> {
         if let Some(hidden) = &self.hidden {
-            let widths = hidden
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| {
-                    s.parse::<usize>()
-                        .with_context(|| format!("bad width '{s}' in --hidden"))
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let widths = parse_widths(hidden)?;
             let spec = ArchSpec::new(widths).with_latent(self.latent);
             spec.validate()?;
             return Ok(vec![spec]);
@@ -158,10 +152,16 @@ struct DataArgs {
     /// Images in the Fashion-MNIST subset (train + held out).
     #[arg(long, default_value_t = 10_000)]
     size: usize,
-    /// Default: www/data/mnist-subset.bin, or www/data/fashion-subset.bin with --fashion.
+    /// Default: www/data/mnist-subset.bin, or www/data/fashion-subset.bin with --fashion. Its
+    /// parts (-train.bin, -test.bin) and manifest (.json) go beside it. Existing files are
+    /// replaced only when --out names them or with --force.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Held-out digits (stratified by label).
+    /// Replace existing output files.
+    #[arg(long)]
+    force: bool,
+    /// Held-out digits (stratified by label), at least 1: training reports its held-out nELBO
+    /// and active units on them.
     #[arg(long, default_value_t = 1000)]
     test: usize,
     #[arg(long, default_value_t = 2026)]
@@ -234,12 +234,17 @@ struct TrainArgs {
     /// Raise the KL weight linearly from 0 to β over this many epochs.
     #[arg(long, value_name = "EPOCHS", default_value_t = defaults().kl_warmup)]
     kl_warmup: usize,
-    /// Output file (one model) ...
+    /// Output file (one model; replaced if it exists) ...
     #[arg(long)]
     out: Option<PathBuf>,
-    /// ... or a folder that receives <label>.bin per model.
-    #[arg(long, default_value = "weights")]
+    /// ... or a folder that receives <label>.bin per model (`runs/A.bin` ...). An existing file
+    /// there is kept, and the run refused before it starts, unless --force is given; the shipped
+    /// weights/ is never the default.
+    #[arg(long, default_value = "runs")]
     out_dir: PathBuf,
+    /// Replace existing files in --out-dir.
+    #[arg(long)]
+    force: bool,
     /// Continue from this weights file.
     #[arg(long)]
     resume: Option<PathBuf>,
@@ -373,6 +378,132 @@ fn defaults() -> training::TrainingConfig {
 /// allocation failure deep inside burn.
 fn count(max: usize) -> impl clap::builder::TypedValueParser<Value = usize> {
     clap::builder::RangedU64ValueParser::<usize>::new().range(1..=max as u64)
+}
+
+/// `--hidden`'s comma-separated widths: "" (or only spaces) is no hidden layer; otherwise every
+/// part must be a number, so "60,,32" or "60,32," is refused rather than read as 60,32.
+fn parse_widths(hidden: &str) -> Result<Vec<usize>> {
+    if hidden.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    hidden
+        .split(',')
+        .map(str::trim)
+        .map(|s| {
+            if s.is_empty() {
+                bail!("--hidden '{hidden}' has an empty width: give positive numbers separated by commas, e.g. 60,32 (\"\" for no hidden layer)");
+            }
+            s.parse::<usize>()
+                .with_context(|| format!("bad width '{s}' in --hidden '{hidden}': widths are positive whole numbers, e.g. 60,32"))
+        })
+        .collect()
+}
+
+/// A file the CLI writes. The bytes go to a temporary file beside the target
+/// (`.{name}.tmp-{pid}`); [`AtomicFile::commit`] syncs it to disk and renames it over the target,
+/// so the target is always either the old file or the whole new one, whether the process is
+/// killed, the disk fills up or a write fails. Dropped before the commit (an error), the
+/// temporary file is removed. A device or pipe (`/dev/null`) is written to directly.
+pub struct AtomicFile {
+    target: PathBuf,
+    tmp: Option<PathBuf>,
+    file: BufWriter<File>,
+}
+
+impl AtomicFile {
+    pub fn create(target: &Path) -> Result<Self> {
+        let cannot = || format!("cannot write {}", target.display());
+        if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = File::options()
+                .write(true)
+                .open(target)
+                .with_context(cannot)?;
+            return Ok(Self {
+                target: target.into(),
+                tmp: None,
+                file: BufWriter::new(file),
+            });
+        }
+        let name = target.file_name().with_context(cannot)?.to_string_lossy();
+        let dir = folder_of(target);
+        std::fs::create_dir_all(dir).with_context(cannot)?;
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let file = File::create(&tmp).with_context(cannot)?;
+        if let Ok(m) = std::fs::metadata(target) {
+            let _ = file.set_permissions(m.permissions());
+        }
+        Ok(Self {
+            target: target.into(),
+            tmp: Some(tmp),
+            file: BufWriter::new(file),
+        })
+    }
+
+    /// Sync the new bytes and put them in place of the target.
+    pub fn commit(mut self) -> Result<()> {
+        let cannot = format!("cannot write {}", self.target.display());
+        self.file.flush().context(cannot.clone())?;
+        let Some(tmp) = self.tmp.take() else {
+            return Ok(());
+        };
+        let done = self
+            .file
+            .get_ref()
+            .sync_all()
+            .and_then(|()| std::fs::rename(&tmp, &self.target));
+        if let Err(e) = done {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e).context(cannot);
+        }
+        // the rename is on disk once the folder is (best effort: not every system syncs folders)
+        if let Ok(dir) = File::open(folder_of(&self.target)) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if let Some(tmp) = &self.tmp {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Write a whole file through [`AtomicFile`].
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.commit()
+}
+
+/// An existing file is replaced only when the user said so (`--force`, or `--out` naming it).
+pub fn may_replace(path: &Path, allowed: bool) -> Result<()> {
+    if !allowed && path.exists() {
+        bail!(
+            "{} already exists and is kept: pass --force to replace it, or write elsewhere",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 fn main() {
