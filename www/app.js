@@ -210,6 +210,13 @@ lab.on('download', ({ label, loaded, total, done }) => {
   } else bar.removeAttribute('value');
 });
 lab.on('fatal', ({ message }) => app.say(`${message}. Reload the page to start again.`, 'error'));
+// Storage that refused a checkpoint, closed under us or held damaged records: said at once. (A
+// refused model or dataset also rejects the call that made it, whose panel says so.)
+lab.on('storage', ({ key, message, notice, problem, kept }) => {
+  if (kept) return;
+  if (notice || problem) app.say(message, 'warn');
+  else if (key?.startsWith('run:')) app.say(`${message}. Export the model when the run ends to keep it.`, 'error');
+});
 // user-made models persist across reloads: the API stores them (persistRuns), except in embeds,
 // which leave the visitor's storage alone
 

@@ -376,8 +376,8 @@ const ops = {
     await afterChunk(progress, performance.now() - t0, true);
     return progress;
   },
-  trainResumeRun({ bytes }) {
-    const run = lab.trainResume(bytes);
+  trainResumeRun({ bytes, slot }) {
+    const run = lab.trainResume(bytes, slot ?? null);
     Object.assign(training, { running: true, paused: false, stopRequested: false, slot: run.slot, stepsPerCall: 2 });
     trainLoop();
     return run;

@@ -247,8 +247,7 @@ export default {
     /** Show a run (new or resumed) until it ends. */
     async function follow(run, h) {
       // a new run's name is claimed across this browser's tabs first (lab.train's handle.started)
-      run.name = h.slot ?? '…';
-      h.started.then((slot) => { run.name = slot; renderTable(); }, () => {});
+      run.name = h.slot ?? await h.started.catch(() => 'run'); // the charts' series take the name
       runs.push(run);
       renderTable();
       redraw();
