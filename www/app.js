@@ -38,15 +38,35 @@ function panelModule(id) {
 panelModule(firstPanel).catch(() => {});
 
 const messages = document.getElementById('messages');
+/** Remarks the visitor dismissed for good (localStorage; none where it is unavailable). */
+const DISMISSED = 'vae-lab-dismissed';
+function dismissed() {
+  try {
+    const v = JSON.parse(localStorage.getItem(DISMISSED) ?? '[]');
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+function remember(key) {
+  try {
+    localStorage.setItem(DISMISSED, JSON.stringify([...new Set([...dismissed(), key])].slice(-20)));
+  } catch { /* storage off: it shows again next time */ }
+}
 /** Write the state into the address (no new history entry per slider move). */
 function keepState() {
   history.replaceState(null, '', `?${params}${location.hash}`);
 }
 const app = panelContext({
   lab,
-  say(text, kind = 'info') {
+  /** `dismissKey`: a remark that, once dismissed, is not shown again in this browser. */
+  say(text, kind = 'info', { dismissKey } = {}) {
+    if (dismissKey && dismissed().includes(dismissKey)) return;
     const item = el('div', { class: `msg ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
-      el('span', {}, text), el('button', { class: 'close', 'aria-label': 'dismiss', onclick: () => item.remove() }, '×'));
+      el('span', {}, text), el('button', { class: 'close', 'aria-label': 'dismiss', onclick: () => {
+        item.remove();
+        if (dismissKey) remember(dismissKey);
+      } }, '×'));
     messages.append(item);
     if (kind !== 'error') setTimeout(() => item.remove(), 8000);
     while (messages.children.length > 5) messages.firstChild.remove();
@@ -152,9 +172,9 @@ function showEmbedNote(reason) {
   if (reason) embedNote.dataset.reason = reason;
 }
 /** A remark about the backend: a message on the page, the small note in an embed. */
-function notice(text, kind) {
+function notice(text, kind, dismissKey) {
   if (embed) showEmbedNote(text);
-  else app.say(text, kind);
+  else app.say(text, kind, { dismissKey });
 }
 
 /** A software WebGPU adapter is correct but far slower than the CPU backend: say so once. */
@@ -163,7 +183,7 @@ function noticeSoftwareGpu() {
   if (lab.backend !== 'webgpu' || !lab.gpu?.software || softwareNoticeShown) return;
   softwareNoticeShown = true;
   notice(`WebGPU runs on a software renderer here${lab.gpu.name ? ` (${lab.gpu.name})` : ''}, which is much slower than ` +
-    'the CPU backend. For faster training switch to the CPU in the Models panel.', 'info');
+    'the CPU backend. For faster training switch to the CPU in the Models panel.', 'info', 'software-gpu');
 }
 
 async function refreshModels() {
@@ -254,7 +274,8 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   if (lab.backendChoice) {
     notice(`Backend chosen by measuring${lab.backendChoice.remembered ? ' (on an earlier visit)' : ''}: ${lab.backendChoice.reason}.`, 'info');
   } else if (lab.backend === 'cpu' && lab.fallbackReason && backend !== 'cpu') {
-    notice(`WebGPU is not available: ${lab.fallbackReason}. Running on the CPU instead.`, 'warn');
+    // a software adapter, or none: either way the CPU runs it, and the reason says which
+    notice(`Running on the CPU: ${lab.fallbackReason}.`, lab.gpu?.software ? 'info' : 'warn', 'cpu-fallback');
   }
   // the first model and the visitor's saved ones load side by side; the panels wait for both (a
   // restore must not land in a slot the visitor is already training)

@@ -15,7 +15,7 @@ export default (cfg, { url, root, shot }) => [
     assert(badge === (cfg.backend === 'webgpu' ? 'WebGPU' : 'CPU'), `badge says ${badge}`);
     const messages = await page.textContent('#messages');
     if (cfg.backend === 'cpu') {
-      assert(/WebGPU is not available/.test(messages), `no fallback message: ${messages}`);
+      assert(/Running on the CPU: /.test(messages), `no fallback message: ${messages}`);
     } else {
       // SwiftShader is a software adapter: the page must say that the CPU is faster
       const gpu = await page.evaluate(() => window.vaeLab.gpu);
@@ -23,6 +23,33 @@ export default (cfg, { url, root, shot }) => [
       assert(/software renderer/.test(messages), `no software-adapter notice: ${messages}`);
     }
   }],
+  ...(cfg.backend === 'cpu' ? [['Nothing moves under the pen: no layout shift once the page is ready, messages float; a dismissed remark stays dismissed', async (page) => {
+    await page.addInitScript(() => {
+      window.layoutShifts = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.layoutShifts.push({ value: e.value, at: e.startTime, input: e.hadRecentInput });
+      }).observe({ type: 'layout-shift', buffered: true });
+    });
+    await open(page, url, 'panel=draw');
+    const readyAt = await page.evaluate(() => performance.now());
+    const padBefore = await page.$eval('#draw-canvas', (c) => c.getBoundingClientRect().top);
+    // the remarks go (dismissed, or timed out as the info ones do): nothing below them moves
+    assert(await page.$$eval('#messages .msg', (m) => m.length) > 0, 'no remark to dismiss (the CPU fallback says why)');
+    for (const b of await page.$$('#messages .msg .close')) await b.click();
+    await page.waitForTimeout(300);
+    const r = await page.evaluate((t) => ({
+      after: window.layoutShifts.filter((s) => s.at >= t).reduce((a, s) => a + s.value, 0),
+      total: window.layoutShifts.filter((s) => !s.input).reduce((a, s) => a + s.value, 0),
+    }), readyAt);
+    const padAfter = await page.$eval('#draw-canvas', (c) => c.getBoundingClientRect().top);
+    assert(padAfter === padBefore && r.after < 0.001, `the pad moved ${padAfter - padBefore} px; layout shift after ready ${r.after.toFixed(4)}`);
+    assert(r.total < 0.05, `cumulative layout shift of the load ${r.total.toFixed(4)}`);
+    console.log(`       cumulative layout shift: ${r.total.toFixed(4)} in all, ${r.after.toFixed(4)} after ready`);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
+    const again = await page.textContent('#messages');
+    assert(!/Running on the CPU/.test(again), `a dismissed remark came back: ${again}`);
+  }]] : []),
   ...(cfg.backend === 'webgpu' ? [['auto never picks a software WebGPU adapter; asking for WebGPU still gets it', async (page) => {
     await open(page, url, 'panel=models&backend=auto');
     const r = await page.evaluate(() => ({ backend: window.vaeLab.backend, reason: window.vaeLab.fallbackReason }));
