@@ -634,3 +634,164 @@ fn a_diverging_run_says_so_and_suggests_a_smaller_learning_rate() {
     );
     assert!(!dir.join("never.bin").exists());
 }
+
+// --- issue 18 item 11: the CLI's rough edges ---
+
+#[test]
+fn train_outside_the_repository_says_where_it_looked_and_names_data() {
+    let dir = scratch("no-data");
+    let out = Command::new(BIN)
+        .args(["train", "--arch", "A", "--epochs", "1"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("www/data/mnist-subset.bin")
+            && err.contains(&dir.display().to_string())
+            && err.contains("--data PATH")
+            && err.contains("vae data"),
+        "{err}"
+    );
+    assert!(!dir.join("runs").exists());
+}
+
+#[test]
+fn every_flag_of_every_subcommand_has_help() {
+    for cmd in [
+        "info",
+        "data",
+        "train",
+        "eval",
+        "sample",
+        "reconstruct",
+        "chain",
+        "collapse",
+        "report",
+        "bench",
+    ] {
+        let (ok, out, err) = vae(&[cmd, "-h"]);
+        assert!(ok, "{cmd}: {err}");
+        for line in out.lines().filter(|l| l.trim_start().starts_with('-')) {
+            // "  -n, --n <N>  Digits ... [default: 60]": what follows the flag and its value,
+            // less clap's own [default: ..] and [possible values: ..]
+            let rest = line.trim_start();
+            let help = rest.split_once("  ").map_or("", |(_, h)| h);
+            let said = help
+                .split('[')
+                .map(|p| p.split_once(']').map_or(p, |(_, after)| after))
+                .collect::<String>();
+            assert!(
+                !said.trim().is_empty(),
+                "vae {cmd}: no help for `{}`",
+                rest.trim()
+            );
+        }
+    }
+}
+
+#[test]
+fn missing_output_folders_are_created_and_one_that_cannot_be_is_named() {
+    let dir = scratch("out-folders");
+    let png = dir.join("new/deeper/samples.png");
+    let (ok, _, err) = vae(&[
+        "sample",
+        "--weights",
+        "weights/A.bin",
+        "-n",
+        "2",
+        "--out",
+        &png.display().to_string(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(png.is_file());
+    let mut args = tiny_train(&dir, 64, 8);
+    args.extend(["--arch", "A", "--out-dir"].map(String::from));
+    args.push(dir.join("models/today").display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, err) = vae(&args);
+    assert!(ok, "{err}");
+    assert!(dir.join("models/today/A.bin").is_file());
+    // a folder below a file cannot be made: the message names it
+    std::fs::write(dir.join("plain-file"), b"x").unwrap();
+    let below = dir.join("plain-file/report");
+    let empty = dir.join("no-weights");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (ok, _, err) = vae(&[
+        "report",
+        "--weights-dir",
+        &empty.display().to_string(),
+        "--out",
+        &below.display().to_string(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains(&below.display().to_string()), "{err}");
+}
+
+#[test]
+fn reconstruct_uses_the_dataset_the_weights_were_trained_on() {
+    let dir = scratch("fashion-reconstruct");
+    let run = |images: Option<&str>, name: &str| {
+        let out = dir.join(name).display().to_string();
+        let mut args = vec![
+            "reconstruct",
+            "--weights",
+            "weights/fashion/C.bin",
+            "-n",
+            "4",
+            "--out",
+            &out,
+        ];
+        if let Some(images) = images {
+            args.extend(["--images", images]);
+        }
+        let (ok, stdout, err) = vae(&args);
+        assert!(ok, "{err}");
+        (std::fs::read(dir.join(name)).unwrap(), stdout, err)
+    };
+    let (default, stdout, err) = run(None, "default.png");
+    assert!(stdout.contains("fashion-subset"), "{stdout}");
+    assert!(!err.contains("note"), "{err}");
+    let (fashion, _, _) = run(Some("www/data/fashion-subset.bin"), "fashion.png");
+    assert!(default == fashion, "the default is not Fashion-MNIST");
+    // MNIST digits only when asked for, and then with a note
+    let (mnist, _, err) = run(Some("www/data/mnist-subset.bin"), "mnist.png");
+    assert!(mnist != fashion);
+    assert!(
+        err.contains("note") && err.contains("fashion-subset") && err.contains("mnist-subset"),
+        "{err}"
+    );
+    // the same for eval and collapse
+    let (ok, out, err) = vae(&["eval", "--weights", "weights/fashion/C.bin", "--json"]);
+    assert!(ok, "{err}");
+    let nelbo = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["nelbo"]
+        .as_f64()
+        .unwrap();
+    assert!(nelbo < 0.0, "fashion C on its own held-out images: {nelbo}");
+    let (ok, out, err) = vae(&["collapse", "--weights", "weights/fashion/C.bin", "-n", "20"]);
+    assert!(ok && out.contains("fashion-subset"), "{out}{err}");
+}
+
+#[test]
+fn the_training_rate_is_images_per_second_to_one_decimal_at_most() {
+    let dir = scratch("rate");
+    let mut args = tiny_train(&dir, 200, 8);
+    args.extend(["--arch", "A", "--out-dir"].map(String::from));
+    args.push(dir.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, err) = vae(&args);
+    assert!(ok, "{err}");
+    // no terminal here: one line per epoch instead of the bar
+    let line = err
+        .lines()
+        .find(|l| l.contains("images/s"))
+        .unwrap_or_else(|| panic!("no rate line in {err}"));
+    let rate = line
+        .trim_end_matches(" images/s")
+        .rsplit(' ')
+        .next()
+        .unwrap();
+    let decimals = rate.split_once('.').map_or(0, |(_, d)| d.len());
+    assert!(decimals <= 1 && rate.parse::<f64>().is_ok(), "{line}");
+}

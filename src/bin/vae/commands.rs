@@ -32,8 +32,8 @@ pub fn sample(a: SampleArgs) -> Result<()> {
 
 /// Held-out digits over their reconstructions, in one PNG.
 pub fn reconstruct(a: ReconstructArgs) -> Result<()> {
-    let (model, _) = load_model(&a.weights)?;
-    let digits = a.digits.load(a.n)?;
+    let (model, file) = load_model(&a.weights)?;
+    let (digits, from) = a.digits.load(a.n, &a.weights, &file)?;
     let idx: Vec<usize> = (0..digits.len()).collect();
     let x = digits.batch(&idx, &cpu_device());
     let mut rng = Rng::new(a.seed);
@@ -47,7 +47,12 @@ pub fn reconstruct(a: ReconstructArgs) -> Result<()> {
         figures::digit_grid(&both, 2 * digits.len(), digits.len(), 3),
         &a.out,
     )?;
-    println!("wrote {}", a.out.display());
+    println!(
+        "wrote {} ({} held-out images of {})",
+        a.out.display(),
+        digits.len(),
+        from.display()
+    );
     Ok(())
 }
 
@@ -83,15 +88,16 @@ pub fn chain(a: ChainArgs) -> Result<()> {
 
 /// Per-latent KL and active units over held-out digits.
 pub fn collapse(a: CollapseArgs) -> Result<()> {
-    let (model, _) = load_model(&a.weights)?;
-    let digits = a.digits.load(a.n)?;
+    let (model, file) = load_model(&a.weights)?;
+    let (digits, from) = a.digits.load(a.n, &a.weights, &file)?;
     let stats = collapse_stats(&model, &digits)?;
     if a.json {
         println!("{}", serde_json::to_string(&stats)?);
     } else {
         println!(
-            "{} digits, active units {} of {}, total KL {:.2}",
+            "{} digits of {}, active units {} of {}, total KL {:.2}",
             stats.n,
+            from.display(),
             stats.active_units,
             stats.kl_per_latent.len(),
             stats.total_kl
@@ -383,13 +389,29 @@ pub fn build_data(a: DataArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn progress_bar(len: u64, label: &str) -> ProgressBar {
+/// A rate in images per second, to a sensible precision: "411", "37", "2.5".
+pub fn images_per_s(rate: f64) -> String {
+    if rate >= 9.95 || rate == 0.0 {
+        format!("{rate:.0}")
+    } else {
+        format!("{rate:.1}")
+    }
+}
+
+/// A training run's bar: steps, the rate in images per second, the ETA and the last epoch.
+pub fn progress_bar(len: u64, label: &str, images_per_step: f64) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
         ProgressStyle::with_template(
-            "{prefix:>3} [{bar:30}] {pos}/{len} steps, {per_sec}, ETA {eta} {msg}",
+            "{prefix:>3} [{bar:30}] {pos}/{len} steps, {rate} images/s, ETA {eta} {msg}",
         )
         .unwrap()
+        .with_key(
+            "rate",
+            move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&images_per_s(s.per_sec() * images_per_step));
+            },
+        )
         .progress_chars("=> "),
     );
     bar.set_prefix(label.to_string());
@@ -432,7 +454,19 @@ pub fn train(a: TrainArgs) -> Result<()> {
     };
     for (spec, out) in specs.into_iter().zip(outs) {
         let start_model = match &a.resume {
-            Some(p) => Some(load_model(p)?.1.to_model_of(&spec, &device)?),
+            Some(p) => {
+                let file = load_model(p)?.1;
+                let trained_on = file.meta.dataset.as_deref().unwrap_or("");
+                if !trained_on.is_empty() && dataset_name(trained_on) != dataset_name(&dataset) {
+                    eprintln!(
+                        "note: {} was trained on {}; this run continues it on {}",
+                        p.display(),
+                        dataset_name(trained_on),
+                        dataset_name(&dataset)
+                    );
+                }
+                Some(file.to_model_of(&spec, &device)?)
+            }
             None => None,
         };
         let config = TrainingConfig::new(spec.clone())
@@ -447,9 +481,15 @@ pub fn train(a: TrainArgs) -> Result<()> {
         if a.engine == EngineArg::Burn {
             trainer.use_burn()?;
         }
-        let bar = progress_bar((trainer.steps_per_epoch() * a.epochs) as u64, &spec.label());
+        let images_per_step = trainer.train_len() as f64 / trainer.steps_per_epoch().max(1) as f64;
+        let bar = progress_bar(
+            (trainer.steps_per_epoch() * a.epochs) as u64,
+            &spec.label(),
+            images_per_step,
+        );
         let started = Instant::now();
         while !trainer.is_done() {
+            let epoch_started = Instant::now();
             let mut chunk = 0;
             loop {
                 let end = trainer.step();
@@ -472,10 +512,25 @@ pub fn train(a: TrainArgs) -> Result<()> {
             let train = Metrics::from_sums(&read_f32(trainer.take_epoch_sums())?);
             let test = Metrics::from_sums(&read_f32(trainer.evaluate_test())?);
             let rec = trainer.finish_epoch(train, test).map_err(diverged)?;
-            bar.set_message(format!(
+            let epoch = format!(
                 "epoch {} nELBO {:.1} KL {:.1} held-out {:.1}",
                 rec.epoch, train.nelbo, train.kl, test.nelbo
-            ));
+            );
+            if bar.is_hidden() {
+                // no terminal (a log, a pipe): one line per epoch instead of the bar
+                let rate = trainer.train_len() as f64 / epoch_started.elapsed().as_secs_f64();
+                eprintln!(
+                    "{} epoch {}/{}: nELBO {:.1} KL {:.1} held-out {:.1}, {} images/s",
+                    spec.label(),
+                    rec.epoch,
+                    a.epochs,
+                    train.nelbo,
+                    train.kl,
+                    test.nelbo,
+                    images_per_s(rate)
+                );
+            }
+            bar.set_message(epoch);
         }
         bar.finish();
         let seconds = started.elapsed().as_secs_f64();
@@ -506,14 +561,15 @@ pub fn train(a: TrainArgs) -> Result<()> {
 
 pub fn eval(a: EvalArgs) -> Result<()> {
     let (model, file) = load_model(&a.weights)?;
-    let digits = data::load_digits(&a.images, a.labels.as_deref(), a.train_split)?;
+    let images = digits_for(a.images.as_deref(), &a.weights, &file, "--images");
+    let digits = load_digits_named(&images, a.labels.as_deref(), a.train_split, "--images")?;
     if digits.is_empty() {
-        bail!("{} holds no images", a.images.display());
+        bail!("{} holds no images", images.display());
     }
     let sums = read_f32(training::evaluate(&model, &digits, &cpu_device(), a.seed))?;
     // active units over every image, in chunks (the statistic is a variance over x)
     let e = Evaluation::new(digits.len(), &sums, &collapse_stats(&model, &digits)?)
-        .with_context(|| format!("{} on {}", a.weights.display(), a.images.display()))?;
+        .with_context(|| format!("{} on {}", a.weights.display(), images.display()))?;
     let iw = match a.iw {
         Some(k) => {
             let dense = vae_lab::infer::DenseVae::new(&file.arch, &file.params)?;
@@ -548,7 +604,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             "{} on {} images of {}: nELBO {:.2} = rec {:.2} + KL {:.2}; {} of {} latents active",
             file.arch.label(),
             e.n,
-            a.images.display(),
+            images.display(),
             e.nelbo,
             e.rec,
             e.kl,

