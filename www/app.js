@@ -297,7 +297,12 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
     // one of the visitor's own datasets (kept in IndexedDB)
     await lab.useDataset(linkedData).catch((e) => app.say(`The link's dataset could not be used: ${e.message}. Showing ${lab.data.title}.`, 'warn'));
   }
-  if (linked && !slots.includes(linked)) app.say(`The link names a model (${linked}) that this browser does not have: showing ${first}.`, 'warn');
+  // a link to a run that a reload cut off names a model that is not back yet: the message about
+  // unfinished runs below says what to do, once
+  const unfinished = embed ? [] : await lab.unfinishedRuns().catch(() => []);
+  if (linked && !slots.includes(linked) && !unfinished.some((u) => u.slot === linked)) {
+    app.say(`The link names a model (${linked}) that this browser does not have: showing ${first}.`, 'warn');
+  }
   await firstCreated.catch(() => {});
   if (embed && !embedNote.dataset.reason) showEmbedNote(null);
   main.inert = false; // index.html keeps the panels inert until the engine can answer them
@@ -308,7 +313,6 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   keepModel();
   goOffline().catch((e) => console.info('VAE Lab: offline use unavailable:', e.message));
   if (!embed) {
-    const unfinished = await lab.unfinishedRuns().catch(() => []);
     if (unfinished.length) {
       app.say(`Training that a reload or a closed tab interrupted can go on from its last epoch: ${unfinished.map((u) =>
         `${u.slot} (${u.epoch} of ${u.epochs} epochs)`).join(', ')}. Resume it in the Train panel.`, 'warn');

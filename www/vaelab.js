@@ -813,6 +813,7 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       throw e;
     });
     handle.started.catch(() => {}); // the failure is `done`'s too: only a caller who awaits it sees it
+    run.api = handle;
     return handle;
   }
 
@@ -902,6 +903,10 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     problems.delete(`runs:${slot}`);
     forget(`run:${slot}`);
   };
+
+  /** The handle of the run in progress (whoever started it: the Train panel follows runs started
+   *  from the console too), or null. */
+  lab.activeRun = () => trainRun?.api ?? null;
 
   /** True while something the visitor made is only in this tab: a run's steps since its last
    *  checkpoint, a checkpoint not yet confirmed by storage, or anything storage refused (the page

@@ -129,7 +129,22 @@ export default {
       stepButton.disabled = s !== 'paused';
       stop.disabled = !(s === 'running' || s === 'paused');
       document.getElementById('panel-train')?.setAttribute('data-state', s);
+      state = s;
+      if (s === 'paused' && lastProgress) status.textContent = `epoch ${lastProgress.epoch + 1}/${lastProgress.epochs} · step ${lastProgress.step}/${lastProgress.steps_per_epoch} · paused`;
+      // the button just pressed is disabled by the state it starts: focus moves to the one that
+      // undoes it (Pause after Start or Resume, Resume after Pause, Start after the run ends), not
+      // to the page's body
+      const next = { running: pause, paused: resume, idle: start }[s];
+      if (focusedControl?.disabled && !next.disabled) next.focus({ preventScroll: true });
     }
+    let state = 'idle';
+    let resuming = false;
+    let lastProgress = null;
+    /** The run control that has (or last had) the keyboard focus; null once focus goes elsewhere. */
+    let focusedControl = null;
+    const controls = [start, pause, resume, stop, stepButton];
+    for (const b of controls) b.addEventListener('focus', () => { focusedControl = b; });
+    document.addEventListener('focusin', (e) => { if (!controls.includes(e.composedPath()[0])) focusedControl = null; });
 
     function ensureCharts() {
       if (charts) return;
@@ -182,6 +197,7 @@ export default {
     }
 
     function onProgress(run, d) {
+      lastProgress = d;
       const batchSize = handle?.options.batch ?? 64;
       if (d.chunk.steps > 0 && d.ms > 0) {
         const now = (d.chunk.steps * batchSize * 1000) / d.ms;
@@ -192,7 +208,9 @@ export default {
       const left = rate ? (d.images_per_epoch * d.epochs - d.images) / rate : NaN;
       const eta = Number.isFinite(left) ? `${Math.floor(left / 60)}:${String(Math.round(left % 60)).padStart(2, '0')}` : '–';
       const objective = d.kl_weight !== 1 && Number.isFinite(d.chunk.rec) ? ` · objective ${fmt(d.chunk.rec + d.kl_weight * d.chunk.kl)} (KL weight ${d.kl_weight.toFixed(2)})` : '';
-      status.textContent = `epoch ${Math.min(d.epoch + (d.done ? 0 : 1), d.epochs)}/${d.epochs} · step ${d.step}/${d.steps_per_epoch} · ${rate ? Math.round(rate).toLocaleString('en') : '–'} images/s · ETA ${eta}${objective}`;
+      status.textContent = state === 'paused'
+        ? `epoch ${Math.min(d.epoch + 1, d.epochs)}/${d.epochs} · step ${d.step}/${d.steps_per_epoch} · paused${objective}`
+        : `epoch ${Math.min(d.epoch + (d.done ? 0 : 1), d.epochs)}/${d.epochs} · step ${d.step}/${d.steps_per_epoch} · ${rate ? Math.round(rate).toLocaleString('en') : '–'} images/s · ETA ${eta}${objective}`;
       status.dataset.images = String(d.images);
       if (d.grad_norms) showGradNorms(d.grad_norms);
       if (d.chunk.steps > 0 && Number.isFinite(d.chunk.nelbo)) {
@@ -245,7 +263,10 @@ export default {
     }
 
     /** Show a run (new or resumed) until it ends. */
-    async function follow(run, h) {
+    /** `adopted`: a run started outside the panel, whose progress comes as 'progress' events. */
+    async function follow(run, h, adopted = false) {
+      const onEvent = (e) => onProgress(run, e.detail);
+      if (adopted) lab.events.addEventListener('progress', onEvent);
       // a new run's name is claimed across this browser's tabs first (lab.train's handle.started)
       run.name = h.slot ?? await h.started.catch(() => 'run'); // the charts' series take the name
       runs.push(run);
@@ -255,16 +276,18 @@ export default {
       try {
         await h.done;
         run.status = run.epochs.length >= run.total ? 'done' : 'stopped';
-        app.say(`${run.name} finished: held-out nELBO ${fmt(run.epochs.at(-1)?.[2])}. It is now the current model.`);
+        // the message, the table and the status line say the same thing
+        app.say(`${run.name} ${run.status === 'done' ? 'finished' : `stopped after epoch ${run.epochs.length} of ${run.total}`}: held-out nELBO ${fmt(run.epochs.at(-1)?.[2])}. It is now the current model.`);
       } catch (e) {
         // a run whose model storage refused has trained: it is here, only not kept
         run.status = e.kind === 'storage' ? 'done, not kept' : 'error';
         app.say(`${run.name}: ${e.message}${e.kind === 'storage' ? '. Export it (Models) to keep it' : ''}`, 'error');
       } finally {
+        if (adopted) lab.events.removeEventListener('progress', onEvent);
         handle = null;
         setState('idle');
         renderTable();
-        status.textContent += ' · finished';
+        status.textContent = `${run.name}: ${run.status}, ${run.epochs.length} of ${run.total} epochs`;
         listUnfinished();
       }
     }
@@ -291,11 +314,14 @@ export default {
       ensureCharts();
       const run = newRun(archName(u.options), u.epochs, u.history, (u.options.beta ?? 1) !== 1 || (u.options.kl_warmup ?? 0) > 0);
       let h;
+      resuming = true; // the run's start event is ours, not one to adopt
       try {
         h = await lab.resumeRun(u.slot, { onProgress: (d) => onProgress(run, d) });
       } catch (e) {
         app.say(e.message, 'error');
         return;
+      } finally {
+        resuming = false;
       }
       handle = h;
       unfinished.hidden = true;
@@ -316,6 +342,46 @@ export default {
       table, chartBox);
     setState('idle');
     lab.ready.then(listUnfinished, () => {});
+    // After a reload the lesson is still here: every model kept from an earlier visit that was
+    // trained (its weights file carries its history) is a row with its curves, and the form
+    // holds the settings of the last of them.
+    lab.ready.then(() => lab.restoreModels()).then(async ({ restored }) => {
+      let lastMeta = null;
+      for (const slot of restored) {
+        const info = await lab.info(slot).catch(() => null);
+        const history = info?.meta?.history;
+        if (!history?.length || runs.some((r) => r.name === slot)) continue;
+        const m = info.meta;
+        const run = newRun(info.label, m.epochs ?? history.length, history, (m.beta ?? 1) !== 1 || (m.kl_warmup ?? 0) > 0);
+        Object.assign(run, { name: slot, status: history.length >= (m.epochs ?? history.length) ? 'done' : 'stopped' });
+        runs.push(run);
+        lastMeta = { ...m, arch: info.arch };
+      }
+      if (!lastMeta || handle) return;
+      renderTable();
+      if (charts) redraw();
+      const m = lastMeta;
+      const widths = (m.arch?.hidden ?? []).join(',');
+      const named = lab.presets.find((p) => p.hidden.join(',') === widths && (m.arch?.latent ?? lab.constants.latent) === lab.constants.latent);
+      preset.value = named?.name ?? 'custom';
+      usePreset();
+      if (!named) {
+        hidden.value = widths;
+        latent.value = m.arch?.latent ?? lab.constants.latent;
+      }
+      for (const [input, v] of [[epochs, m.epochs], [lr, m.lr], [batch, m.batch], [seed, m.seed], [beta, m.beta ?? 1], [warmup, m.kl_warmup ?? 0]]) {
+        if (v !== undefined && v !== null) input.value = v;
+      }
+    }).catch(() => {});
+    // a run started elsewhere (the console, another panel's script): followed here like our own
+    lab.on('models', ({ training }) => {
+      const h = lab.activeRun?.();
+      if (!training || !h || h === handle || resuming) return;
+      handle = h;
+      const o = h.options;
+      ensureCharts();
+      follow(newRun(archName(o), o.epochs ?? lab.constants.epochs, [], (o.beta ?? 1) !== 1 || (o.kl_warmup ?? 0) > 0), h, true);
+    });
     /** Every run's per-epoch curves, as the charts show them. */
     const csv = () => ({ name: 'training-curves', rows: [['run', 'epoch', 'train_nelbo', 'heldout_nelbo', 'kl'],
       ...runs.flatMap((r) => r.epochs.map((e) => [r.name, ...e.slice(0, 4)]))] });
