@@ -16,14 +16,14 @@ WASM_OPT_FLAGS := --enable-bulk-memory --enable-nontrapping-float-to-int --enabl
 
 FORCE:
 
-.PHONY: wasm-flex wasm-nofusion serve test setup setup-test setup-fuzz lint build wasm data vendor weights weights-fashion report dist test-rust test-server test-e2e fuzz fuzz-smoke bench clean
+.PHONY: wasm-flex wasm-nofusion serve test setup setup-test setup-fuzz lint build wasm data vendor precompress weights weights-fashion report dist test-rust test-server test-e2e fuzz fuzz-smoke bench clean
 
 serve: build
 	node tools/serve.mjs --port $(PORT)
 
 test: setup-test build lint test-rust test-server test-e2e fuzz-smoke
 
-build: setup wasm data vendor
+build: setup wasm data vendor precompress
 
 # --- set-up -------------------------------------------------------------------------------
 setup: .setup-stamp node_modules/.package-lock.json
@@ -100,6 +100,17 @@ www/data/fashion-subset.bin: target/release/vae .setup-stamp
 vendor: node_modules/.package-lock.json
 	node tools/vendor.mjs
 
+# brotli (11) and gzip (9) copies beside every file the app serves, which tools/serve.mjs (and any
+# static host) sends to browsers that accept them; redone only for files changed since (the
+# tool itself skips fresh copies, the stamp skips even the look).
+PRECOMPRESSED = $(wildcard index.html www/*.js www/*.css www/panels/*.js www/data/*.json www/data/*-train.bin \
+  www/data/*-test.bin www/vendor/*.js www/vendor/*.css pkg/vae_lab_cpu* pkg/vae_lab_gpu* weights/*.bin weights/*/*.bin examples/*)
+precompress: target/.precompress-stamp
+
+target/.precompress-stamp: $(filter-out %.br %.gz %.d.ts,$(PRECOMPRESSED)) tools/precompress.mjs
+	node tools/precompress.mjs --quiet
+	@mkdir -p target && touch $@
+
 # --- products -----------------------------------------------------------------------------
 # Reproduces weights/A.bin .. E.bin (100 epochs on the 9,000-digit split, seed 0), to the bit:
 # they were trained through burn's autodiff (`--engine burn`), before the plain-Rust step.
@@ -167,4 +178,5 @@ bench: setup-test build
 	node tests/e2e/bench.mjs --out $(BENCH_OUT)
 
 clean:
-	rm -rf pkg dist report-out test-results www/vendor www/data/*.bin .setup-stamp
+	-node tools/precompress.mjs --clean
+	rm -rf pkg dist report-out test-results www/vendor www/data/*.bin .setup-stamp target/.precompress-stamp

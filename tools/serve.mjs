@@ -1,13 +1,17 @@
 // Static server for VAE Lab: correct MIME types (application/wasm), the Content-Security-Policy
 // and the cross-origin isolation headers. It serves only the app's own files (the page, www/,
 // pkg/, weights/, examples/), never .git, target/ or the sources; a malformed path gets a 400.
-// No dependencies.
-//   node tools/serve.mjs [--port 8080] [--root .] [--gzip]
+// Compressed by default: a request whose Accept-Encoding allows it gets the brotli or gzip copy
+// that the build wrote beside the file (tools/precompress.mjs), as a static host would serve it;
+// a file without a fresh copy goes out as it is. No dependencies.
+//   node tools/serve.mjs [--port 8080] [--root .] [--gzip | --identity]
+//   --gzip: compress on the fly instead (no Content-Length, as nginx does); --identity: never compress
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { serviceWorker } from './offline.mjs';
+import { ENCODINGS, sameTime } from './precompress.mjs';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -67,9 +71,45 @@ export function resolvePath(urlPath, base) {
   return path.join(base, name);
 }
 
+/** The encodings of the precompressed copies that a request's Accept-Encoding allows, best first
+ *  (brotli, then gzip); none for a Range request, which is about the plain file's bytes. */
+export function acceptedEncodings(headers) {
+  if (headers.range) return [];
+  const q = new Map();
+  for (const part of String(headers['accept-encoding'] ?? '').split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    if (!name) continue;
+    const qp = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    q.set(name, qp ? Number(qp.slice(2)) : 1);
+  }
+  const ok = (name) => (q.has(name) ? q.get(name) > 0 : (q.get('*') ?? 0) > 0);
+  return ENCODINGS.filter((e) => ok(e.name));
+}
+
+/** Validators of one representation: a copy's ETag names its encoding, so the plain file's and each
+ *  copy's never match each other. */
+const validatorsOf = (st, encoding = null) => ({
+  ETag: `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}${encoding ? `-${encoding}` : ''}"`,
+  'Last-Modified': st.mtime.toUTCString(),
+  'Cache-Control': 'no-cache',
+});
+
+/** The fresh precompressed copy of `file` for the first encoding in `encodings` that has one (a
+ *  copy has its source's modification time; an edited source's old copy is never served), or null. */
+function copyOf(file, st, encodings, done) {
+  const next = (i) => {
+    if (i >= encodings.length) return done(null);
+    fs.stat(file + encodings[i].ext, (err, cst) => {
+      if (!err && cst.isFile() && sameTime(cst, st)) done({ encoding: encodings[i].name, path: file + encodings[i].ext, st: cst });
+      else next(i + 1);
+    });
+  };
+  next(0);
+}
+
 /** `gzip`: compress on the fly, without a Content-Length, as nginx does (the page must still
- *  show its downloads ending). */
-export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet = false, gzip = false, onResponse = null } = {}) {
+ *  show its downloads ending). `precompressed` (the default): serve the build's .br/.gz copies. */
+export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet = false, gzip = false, precompressed = true, onResponse = null } = {}) {
   const base = path.resolve(root);
   const server = http.createServer((req, res) => {
     const fail = (status) => res.writeHead(status, { 'Content-Type': 'text/plain', ...HEADERS }).end(status === 400 ? 'bad request' : 'not found');
@@ -102,26 +142,36 @@ export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet
     if (typeof file === 'number') return fail(file);
     fs.stat(file, (err, st) => {
       if (err || !st.isFile()) return fail(404);
-      // validators: a second visit revalidates (no-cache) and gets a bodiless 304 for every file
-      // that has not changed, instead of downloading it again
-      const etag = `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
-      const validators = { ETag: etag, 'Last-Modified': st.mtime.toUTCString(), 'Cache-Control': 'no-cache' };
-      const known = req.headers['if-none-match'];
-      if (known && known.split(',').some((t) => t.trim() === etag)) {
-        res.writeHead(304, { ...validators, ...HEADERS }).end();
-        return;
-      }
       const type = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
-      const compress = gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '') && !type.startsWith('image/');
-      res.writeHead(200, {
-        'Content-Type': type,
-        ...(compress ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : { 'Content-Length': st.size }),
-        ...validators,
-        ...HEADERS,
+      const encodings = precompressed && !gzip && !type.startsWith('image/') ? acceptedEncodings(req.headers) : [];
+      copyOf(file, st, encodings, (copy) => {
+        // validators: a second visit revalidates (no-cache) and gets a bodiless 304 for every file
+        // that has not changed, instead of downloading it again
+        const validators = validatorsOf(copy ? copy.st : st, copy?.encoding);
+        // the answer depends on Accept-Encoding wherever the server may compress
+        const vary = precompressed || gzip ? { Vary: 'Accept-Encoding' } : {};
+        const known = req.headers['if-none-match'];
+        if (known && known.split(',').some((t) => t.trim() === validators.ETag)) {
+          res.writeHead(304, { ...validators, ...vary, ...HEADERS }).end();
+          return;
+        }
+        const compress = gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '') && !type.startsWith('image/');
+        const encoded = copy || compress;
+        res.writeHead(200, {
+          'Content-Type': type,
+          ...(copy ? { 'Content-Encoding': copy.encoding, 'Content-Length': copy.st.size }
+            : compress ? { 'Content-Encoding': 'gzip' } : { 'Content-Length': st.size }),
+          // the size the page's fetch will count (it sees the decoded body): its progress stays
+          // honest where Content-Length counts compressed bytes or is missing
+          ...(encoded ? { 'X-Decoded-Length': st.size, 'Access-Control-Expose-Headers': 'Content-Encoding, X-Decoded-Length' } : {}),
+          ...vary,
+          ...validators,
+          ...HEADERS,
+        });
+        if (req.method === 'HEAD') return res.end();
+        const body = fs.createReadStream(copy ? copy.path : file).on('error', () => res.destroy());
+        (compress ? body.pipe(zlib.createGzip({ level: 6 })) : body).pipe(res);
       });
-      if (req.method === 'HEAD') return res.end();
-      const body = fs.createReadStream(file).on('error', () => res.destroy());
-      (compress ? body.pipe(zlib.createGzip({ level: 6 })) : body).pipe(res);
     });
   });
   // a malformed request line must not take the server down
@@ -140,5 +190,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const i = process.argv.indexOf(name);
     return i >= 0 ? process.argv[i + 1] : dflt;
   };
-  await startServer({ port: Number(arg('--port', process.env.PORT ?? 8080)), root: arg('--root', '.'), gzip: process.argv.includes('--gzip') });
+  await startServer({ port: Number(arg('--port', process.env.PORT ?? 8080)), root: arg('--root', '.'), gzip: process.argv.includes('--gzip'), precompressed: !process.argv.includes('--identity') });
 }
