@@ -5,6 +5,8 @@
 import { createVaeLab } from './vaelab.js';
 /** The page's state: what a copied link must reproduce (panel, model, seed, digits, sliders). */
 const params = new URLSearchParams(location.search);
+/** The link as it was opened (panels write their state into `params` as they render). */
+const linkAtLoad = new URLSearchParams(location.search);
 const embed = params.has('embed') && params.get('embed') !== '0';
 const wanted = params.get('panel');
 const BACKENDS = ['auto', 'webgpu', 'cpu'];
@@ -59,6 +61,7 @@ function keepState() {
 }
 const app = panelContext({
   lab,
+  initial: (name) => linkAtLoad.get(name),
   /** `dismissKey`: a remark that, once dismissed, is not shown again in this browser. */
   say(text, kind = 'info', { dismissKey } = {}) {
     if (dismissKey && dismissed().includes(dismissKey)) return;
@@ -234,7 +237,7 @@ lab.on('fatal', ({ message }) => app.say(`${message}. Reload the page to start a
 // refused model or dataset also rejects the call that made it, whose panel says so.)
 lab.on('storage', ({ key, message, notice, problem, kept }) => {
   if (kept) return;
-  if (notice || problem) app.say(message, 'warn');
+  if (notice || problem || !key) app.say(message, 'warn'); // (no key: stored data could not be read)
   else if (key?.startsWith('run:')) app.say(`${message}. Export the model when the run ends to keep it.`, 'error');
 });
 // user-made models persist across reloads: the API stores them (persistRuns), except in embeds,

@@ -108,7 +108,8 @@ async function runNow(mode, fn, store) {
       tx.abort();
     }
     tx.oncomplete = () => resolve(result?.result);
-    tx.onerror = () => fail(tx.error); // the transaction aborts too: nothing of it is kept
+    // the transaction aborts too: nothing of it is kept (the request's error names the reason)
+    tx.onerror = (ev) => fail(ev.target?.error ?? tx.error);
     tx.onabort = () => fail(tx.error ?? new Error('the storage transaction was aborted'));
   });
 }

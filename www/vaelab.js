@@ -530,7 +530,8 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     if (persistRuns) {
       // merged inside the storage transaction: another tab's images added meanwhile are kept
       try {
-        record = await mergeDataset(n, merged);
+        // on top of what storage holds, or of this tab's copy that storage refused before
+        record = await mergeDataset(n, (stored) => merged(unsavedDatasets.get(n) ?? stored));
       } catch (e) {
         if (e.kind !== 'storage') throw e;
         refused = e;
@@ -609,9 +610,13 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     saved.delete(slot);
     shipped.delete(slot);
     forget(`model:${slot}`);
-    if (persistRuns) await deleteModel(slot);
-    emit('models', { slot, removed: true });
-    if (lab.current === slot) lab.use((await lab.slots())[0] ?? null);
+    try {
+      if (persistRuns) await deleteModel(slot);
+    } finally {
+      // the engine has dropped it either way
+      emit('models', { slot, removed: true });
+      if (lab.current === slot) lab.use((await lab.slots())[0] ?? null);
+    }
   };
 
   lab.setBackend = async (name) => {
@@ -707,10 +712,12 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
         if (!release) throw Object.assign(new Error(`'${wanted}' is being trained in another tab`), { kind: 'input' });
         return { slot: wanted, release };
       }
+      // locks first, then storage: a tab stores its run's model before it lets go of the name,
+      // so a name is caught by one check or the other
+      const held = await heldRunLocks();
       const taken = new Set([...saved.keys(), ...reserved]);
       for (const name of await modelNames().catch(() => [])) taken.add(name);
       for (const name of await runNames().catch(() => [])) taken.add(name);
-      const held = await heldRunLocks();
       for (let i = 1; ; i++) {
         const slot = `run${i}`;
         if (taken.has(slot) || held.has(runLock(slot))) continue;
@@ -740,13 +747,17 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     let release = () => {};
     // dirty: steps since the engine's last checkpoint; kept: that checkpoint is in storage
     const record = { options: opts, history: [], dirty: false, kept: true, checkpoints: 0 };
+    let ended = false;
     const finish = (fn, v, { keepCheckpoint = false } = {}) => {
+      ended = true;
       if (trainRun === run) trainRun = null;
       const end = (f, x) => { release(); f(x); };
       if (!slot) return end(fn, v); // never started
       if (persistRuns && !keepCheckpoint) {
-        deleteRun(slot).catch(() => {}); // left behind, it is offered for resuming: harmless
-        forget(`run:${slot}`);
+        // left behind, it is offered for resuming: harmless; forgotten once the checkpoint writes
+        // queued before it have settled (a late refusal must not mark the ended run unsaved)
+        const key = `run:${slot}`;
+        deleteRun(slot).catch(() => {}).finally(() => forget(key));
       }
       // the run's weights (or the rolled-back ones) become the slot's host copy, kept in storage
       // before `done` resolves; a refusal rejects `done` (kind 'storage'), the model stays here
@@ -795,6 +806,11 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     };
     /** Resolves to the slot when the engine has begun the run (the slot exists from then on). */
     handle.started = claimed.then((c) => {
+      // ended while the name was claimed (the engine crashed, terminate()): nothing to start
+      if (ended) {
+        c.release();
+        throw new Error('the run ended before it started');
+      }
       ({ slot, release } = c);
       run.slot = slot;
       handle.slot = slot;
@@ -885,7 +901,13 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       }
     }
     // the engine refuses a checkpoint made for another slot than the record's key
-    const handle = runHandle(Promise.resolve({ slot, release }), r.options, onProgress, () => call('trainResumeRun', { bytes: r.bytes, slot }), dataset);
+    let handle;
+    try {
+      handle = runHandle(Promise.resolve({ slot, release }), r.options, onProgress, () => call('trainResumeRun', { bytes: r.bytes, slot }), dataset);
+    } catch (e) {
+      release(); // a run started meanwhile
+      throw e;
+    }
     trainRun.record.history = (r.history ?? []).slice();
     try {
       await handle.started;

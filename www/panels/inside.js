@@ -3,7 +3,7 @@
 // two loss terms. Every part can be hovered or focused for its shape and values; the diagram
 // follows the selected model (custom ones included) and redraws as it trains.
 import { el, drawDigits, digitCanvas, labelled, fmt } from '../ui.js';
-import { chosenDigit } from '../shell.js';
+import { chosenDigit, typicalDigit } from '../shell.js';
 
 const CELL = 11;
 
@@ -83,8 +83,17 @@ export default {
     };
     const arrow = (text = '→') => el('span', { class: 'inside-arrow', 'aria-hidden': 'true' }, text);
 
+    // no digit in the link: open on a typical held-out digit, and on the student's drawing once
+    // there is one (until the student picks a source or a digit here)
+    let picked = app.linked('digit') || app.linked('source');
+    source.addEventListener('change', () => { picked = true; });
+    index.addEventListener('change', () => { picked = true; });
     async function render() {
       if (!lab.current) return;
+      if (!picked) {
+        if (app.drawn) source.value = 'drawn';
+        else index.value = await typicalDigit(lab);
+      }
       await app.guard(async () => {
         // what this render shows, read once: the controls may change while it is in flight
         const mine = ++started;

@@ -1,6 +1,6 @@
 // Latent: move one latent at a time from a chosen digit; interpolate between two digits.
 import { el, drawDigits, digitCanvas, labelled } from '../ui.js';
-import { chosenDigit } from '../shell.js';
+import { chosenDigit, typicalDigit } from '../shell.js';
 
 export default {
   id: 'latent',
@@ -57,8 +57,17 @@ export default {
     let loads = 0;
     let interpolations = 0;
 
+    // no digit in the link: open on a typical held-out digit, and on the student's drawing once
+    // there is one (until the student picks a source or a digit here)
+    let picked = app.linked('digit') || app.linked('source');
+    source.addEventListener('change', () => { picked = true; });
+    index.addEventListener('change', () => { picked = true; });
     async function load() {
       if (!lab.current) return;
+      if (!picked) {
+        if (app.drawn) source.value = 'drawn';
+        else index.value = await typicalDigit(lab);
+      }
       const mine = ++loads;
       await app.guard(async () => {
         const x = await digit(source.value, index.value);

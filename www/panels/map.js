@@ -1,6 +1,7 @@
 // Map: latent means of the held-out digits projected to 2D by PCA, coloured by label; click a
 // point (or use the arrow keys) to see the digit and its reconstruction.
 import { el, drawDigits, digitCanvas, SERIES_COLORS } from '../ui.js';
+import { typicalDigit } from '../shell.js';
 
 const W = 560;
 const H = 420;
@@ -100,7 +101,9 @@ export default {
           H - m - ((points[2 * i + 1] - y0) / (y1 - y0 || 1)) * (H - 2 * m)]);
         canvas.dataset.points = String(n);
         // a point past this dataset's last (a smaller dataset since it was chosen): the first
-        if (selected < 0 || selected >= n) selected = 0;
+        // none in the link: a typical held-out digit, not #0 (one of the worst reconstructed)
+        if (selected < 0) selected = Math.min(n - 1, await typicalDigit(lab));
+        if (selected >= n) selected = 0;
         paint();
         await select(selected);
       });

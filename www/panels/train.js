@@ -268,11 +268,11 @@ export default {
       const onEvent = (e) => onProgress(run, e.detail);
       if (adopted) lab.events.addEventListener('progress', onEvent);
       // a new run's name is claimed across this browser's tabs first (lab.train's handle.started)
+      setState('running');
       run.name = h.slot ?? await h.started.catch(() => 'run'); // the charts' series take the name
       runs.push(run);
       renderTable();
       redraw();
-      setState('running');
       try {
         await h.done;
         run.status = run.epochs.length >= run.total ? 'done' : 'stopped';

@@ -161,13 +161,36 @@ export default (cfg, { url, shot }) => [
     assert(worst < 0.01, `the Latent panel shows another digit than the drawn one (max difference ${worst.toFixed(2)})`);
     await page.context().unroute('**/mnist-subset-test.bin');
   }],
+  ...(cfg.name !== 'cpu' ? [] : [['Inside and Latent open on a typical held-out digit, then follow the student\'s drawing', async (page) => {
+    await open(page, url, 'panel=inside&arch=C');
+    await page.waitForFunction(() => document.getElementById('inside-flow')?.children.length > 0, null, { timeout: 60_000 });
+    const r = await page.evaluate(async () => {
+      const lab = window.vaeLab;
+      const opened = Number(document.getElementById('inside-index').value);
+      // its reconstruction error against all 1,000: a typical digit sits near the middle
+      const x = await lab.testImages(Array.from({ length: 1000 }, (_, i) => i));
+      const rec = await lab.reconstruct(x);
+      const err = Array.from({ length: 1000 }, (_, i) => { let e = 0; for (let p = i * 784; p < (i + 1) * 784; p++) e += (x[p] - rec[p]) ** 2; return e; });
+      const rank = (i) => err.filter((e) => e < err[i]).length;
+      return { opened, rank: rank(opened), rank0: rank(0) };
+    });
+    assert(r.rank >= 400 && r.rank <= 600 && r.rank0 > 800, `Inside opened on #${r.opened} (error rank ${r.rank} of 1000; #0 ranks ${r.rank0})`);
+    await drawSeven(page);
+    await tab(page, 'inside');
+    await page.waitForFunction(() => document.getElementById('inside-source').value === 'drawn', null, { timeout: 30_000 });
+    await tab(page, 'latent');
+    await page.waitForFunction(() => document.getElementById('latent-source').value === 'drawn', null, { timeout: 30_000 });
+  }]]),
   ['Map: PCA of 1000 latent means; clicking selects a digit, arrow keys move across the map', async (page) => {
     await open(page, url, 'panel=map&arch=C');
     await page.waitForSelector('#map-canvas[data-points="1000"]', { timeout: 120_000 });
-    await page.waitForSelector('#map-canvas[data-selected="0"]');
+    await page.waitForSelector('#map-canvas[data-selected]');
+    // it opens on a typical held-out digit, not on #0 (which C reconstructs worse than 916 of 1,000)
+    const first = await page.$eval('#map-canvas', (c) => c.dataset.selected);
+    assert(first !== '0', 'the map opened on held-out #0');
     const box = await page.$eval('#map-canvas', (c) => { const r = c.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
     await page.mouse.click(box.x + box.w * 0.5, box.y + box.h * 0.5);
-    await page.waitForFunction(() => document.getElementById('map-canvas').dataset.selected !== '0', null, { timeout: 30_000 });
+    await page.waitForFunction((f) => document.getElementById('map-canvas').dataset.selected !== f, first, { timeout: 30_000 });
     await page.focus('#map-canvas');
     const [sel, at] = await page.$eval('#map-canvas', (c) => [c.dataset.selected, c.dataset.at]);
     await page.keyboard.press('ArrowRight');
