@@ -121,6 +121,15 @@ function select(id) {
     inst.tab.setAttribute('aria-selected', String(on));
     inst.tab.tabIndex = on ? 0 : -1;
   }
+  // a phone's tab strip scrolls sideways: the selected tab comes fully into view (the page stays)
+  const t = instances.get(id)?.tab;
+  if (t && tablist.scrollWidth > tablist.clientWidth) {
+    const tr = t.getBoundingClientRect();
+    const nr = tablist.getBoundingClientRect();
+    const edge = 28; // clear of the strip's edge shadow
+    if (tr.left < nr.left + edge) tablist.scrollLeft -= nr.left + edge - tr.left;
+    else if (tr.right > nr.right - edge) tablist.scrollLeft += tr.right - (nr.right - edge);
+  }
   app.setParam('panel', id);
 }
 
@@ -131,6 +140,9 @@ function show(id) {
     if (current === id) await instances.get(id).panel.show?.();
   });
 }
+
+/** Panels may bring another into view (the Collapse demo ends on the Collapse panel). */
+app.show = show;
 
 for (const id of PANEL_IDS) {
   const tab = el('button', { id: `tab-${id}`, role: 'tab', class: 'tab', 'aria-controls': `panel-${id}`, onclick: () => show(id) }, PANEL_TITLES[id]);

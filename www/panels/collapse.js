@@ -3,6 +3,27 @@
 import uPlot from '../vendor/uPlot.esm.js';
 import { el, fmt, SERIES_COLORS, chartWidth, fitCharts, printChart } from '../ui.js';
 
+const measure = typeof document === 'undefined' ? null : document.createElement('canvas').getContext('2d');
+
+/** The x axis's ticks: every k-th bin edge, k the smallest divisor of `bins` that leaves a label's
+ *  width and a gap between neighbouring labels (a phone's chart has room for fewer), so the first
+ *  and the last edge always have theirs. Works for the chart on screen and its print copy alike
+ *  (uPlot's found increment and its spacing give the CSS pixels per bin). */
+function edgeTicks(bins, label) {
+  return (u, axisIdx, min, max, foundIncr, foundSpace) => {
+    const axis = u.axes[axisIdx];
+    const px = axis.font?.[2] ?? 12; // the font's CSS size
+    measure.font = (axis.font?.[0] ?? '12px sans-serif').replace(/\d+(\.\d+)?px/, `${px}px`);
+    let widest = 0;
+    for (let b = 0; b <= bins; b++) widest = Math.max(widest, measure.measureText(label(b)).width);
+    const perBin = foundIncr > 0 ? foundSpace / foundIncr : Infinity;
+    const need = widest + Math.max(6, px * 0.6);
+    const divisors = Array.from({ length: bins }, (_, i) => i + 1).filter((d) => bins % d === 0);
+    const k = divisors.find((d) => d * perBin >= need) ?? bins;
+    return Array.from({ length: bins / k + 1 }, (_, i) => i * k);
+  };
+}
+
 export default {
   id: 'collapse',
   create(app) {
@@ -48,17 +69,20 @@ export default {
           width: chartWidth(box, 760), height: 300,
           legend: { live: false },
           scales: { x: { time: false, range: [0, bins] }, y: { range: [0, Math.max(...ys.flat().filter((v) => v !== null)) + 1] } },
-          axes: [{ label: 'mean KL per latent [nats] (bin edges)', splits: () => Array.from({ length: bins + 1 }, (_, b) => b),
+          axes: [{ label: 'mean KL per latent [nats] (bin edges)', splits: edgeTicks(bins, (b) => (b * width).toFixed(2)),
             values: (_, splits) => splits.map((b) => (b * width).toFixed(2)) }, { label: 'number of latents' }],
           series: [{ label: 'KL' }, ...stats.map((s, m) => ({
             label: `${s.slot} (${s.active_units} active)`, fill: SERIES_COLORS[m % 10], stroke: SERIES_COLORS[m % 10],
             paths: uPlot.paths.bars({ size: [0.9, 40] }), points: { show: false } }))],
         }, [xs, ...ys], box);
         table.replaceChildren(
-          el('thead', {}, el('tr', {}, ...['model', 'active units', 'collapsed (KL < 0.1)', 'total KL', 'per-latent KL (nats)'].map((h) => el('th', {}, h)))),
+          // one definition of "active" throughout (the engine's, as in the CLI and the README):
+          // Var over x of E[z_i] > 0.01; every other latent is collapsed, and is struck through
+          el('thead', {}, el('tr', {}, ...['model', 'active units', 'collapsed', 'total KL', 'per-latent KL (nats; collapsed struck through)'].map((h) => el('th', {}, h)))),
           el('tbody', {}, ...stats.map((s) => el('tr', {}, el('td', {}, s.slot), el('td', {}, `${s.active_units} / ${s.kl_per_latent.length}`),
-            el('td', {}, s.kl_per_latent.filter((v) => v < 0.1).length), el('td', {}, fmt(s.total_kl, 2)),
-            el('td', { class: 'mono' }, s.kl_per_latent.map((v) => v.toFixed(2)).join(' '))))));
+            el('td', {}, s.kl_per_latent.length - s.active_units), el('td', {}, fmt(s.total_kl, 2)),
+            el('td', { class: 'mono' }, ...s.kl_per_latent.flatMap((v, i) => [i ? ' ' : '',
+              (s.mu_variance?.[i] ?? 1) > 0.01 ? v.toFixed(2) : el('s', { title: `collapsed: Var over x of E[z_${i + 1}] = ${s.mu_variance?.[i]?.toExponential(1)}` }, v.toFixed(2))]))))));
       });
     }
 

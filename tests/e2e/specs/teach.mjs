@@ -117,9 +117,29 @@ export default (cfg, { url, shot }) => [
     await page.waitForFunction(() => [...document.querySelectorAll('#collapse-table tbody tr')].some((tr) => tr.textContent.startsWith('beta4')), null, { timeout: 60_000 });
     await shot(page, 'collapse-beta');
   }],
+  ...(cfg.name !== 'cpu' ? [] : [['The Collapse demo trains C at β = 16 and β = 1 in one click and compares them with one definition of active', async (page) => {
+    await open(page, url, 'panel=train');
+    const t0 = Date.now();
+    await page.click('#train-preset-collapse');
+    await page.waitForSelector('#panel-collapse:not([hidden])', { timeout: 240_000 });
+    const seconds = (Date.now() - t0) / 1000;
+    await page.waitForFunction(() => [...document.querySelectorAll('#panel-collapse table:not(.u-legend) tbody tr')].filter((tr) => /collapse-beta/.test(tr.textContent)).length === 2, null, { timeout: 60_000 });
+    const rows = await page.$$eval('#panel-collapse table:not(.u-legend) tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    const row = (slot) => rows.find((r) => r[0] === slot);
+    const [b16, b1] = [row('collapse-beta16'), row('collapse-beta1')];
+    const active = (r) => Number(r[1].split('/')[0]);
+    // one definition: active + collapsed = 12 in every row
+    assert(rows.every((r) => Number(r[1].split('/')[0]) + Number(r[2]) === Number(r[1].split('/')[1])), `rows: ${JSON.stringify(rows)}`);
+    assert(active(b16) < active(b1), `active units: β = 16 ${b16[1]}, β = 1 ${b1[1]}`);
+    const nelbo = await page.evaluate(async () => [await window.vaeLab.evaluate('collapse-beta16'), await window.vaeLab.evaluate('collapse-beta1')].map((e) => e.nelbo));
+    // good enough to look at: far below an untrained model's ~+800 nats
+    assert(nelbo.every((v) => v < 0), `held-out nELBO ${nelbo}`);
+    console.log(`       collapse demo: ${seconds.toFixed(1)} s from the click; active ${b16[1]} (β = 16) vs ${b1[1]} (β = 1); held-out nELBO ${nelbo.map((v) => v.toFixed(1)).join(' / ')}`);
+    await shot(page, 'collapse-demo');
+  }]]),
   ['The Train panel charts a β run\'s objective beside its true nELBO', async (page) => {
     await open(page, url, 'panel=train');
-    await page.click('#train-preset-collapse');
+    await page.fill('#train-beta', '4');
     await page.fill('#train-epochs', '1');
     await page.fill('#train-limit', '640');
     await page.click('#train-start');
