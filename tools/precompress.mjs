@@ -2,7 +2,8 @@
 // (gzip, level 9) beside each compressible one, what a static host serves for
 // `Accept-Encoding: br, gzip` and what tools/serve.mjs serves by default. A copy takes its
 // source's modification time, so a copy is fresh exactly when its time equals the source's: only
-// changed files are compressed again, and the server never serves a copy older than its source.
+// changed files are compressed again. (The dev server does not trust times alone: it serves a
+// copy only once it has checked that it decodes to the source's bytes.)
 // A file that gains less than 5% (weights are floats, pictures and fonts are compressed already)
 // gets no copy. No dependencies.
 //   node tools/precompress.mjs [--root .] [--clean] [--quiet]

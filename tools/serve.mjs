@@ -3,7 +3,8 @@
 // pkg/, weights/, examples/), never .git, target/ or the sources; a malformed path gets a 400.
 // Compressed by default: a request whose Accept-Encoding allows it gets the brotli or gzip copy
 // that the build wrote beside the file (tools/precompress.mjs), as a static host would serve it;
-// a file without a fresh copy goes out as it is. No dependencies.
+// a file without a copy that decodes to its bytes (checked once per change) goes out as it is.
+// No dependencies.
 //   node tools/serve.mjs [--port 8080] [--root .] [--gzip | --identity]
 //   --gzip: compress on the fly instead (no Content-Length, as nginx does); --identity: never compress
 import http from 'node:http';
@@ -11,7 +12,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { serviceWorker } from './offline.mjs';
-import { ENCODINGS, sameTime } from './precompress.mjs';
+import { promisify } from 'node:util';
+import { ENCODINGS } from './precompress.mjs';
+
+const brotliDecompress = promisify(zlib.brotliDecompress);
+const gunzip = promisify(zlib.gunzip);
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -94,17 +99,35 @@ const validatorsOf = (st, encoding = null) => ({
   'Cache-Control': 'no-cache',
 });
 
-/** The fresh precompressed copy of `file` for the first encoding in `encodings` that has one (a
- *  copy has its source's modification time; an edited source's old copy is never served), or null. */
-function copyOf(file, st, encodings, done) {
-  const next = (i) => {
-    if (i >= encodings.length) return done(null);
-    fs.stat(file + encodings[i].ext, (err, cst) => {
-      if (!err && cst.isFile() && sameTime(cst, st)) done({ encoding: encodings[i].name, path: file + encodings[i].ext, st: cst });
-      else next(i + 1);
-    });
-  };
-  next(0);
+/** Per copy: the stats it was checked at and whether it decodes to its source's bytes. */
+const checked = new Map();
+/** Whether the copy at `copyPath` holds exactly `file`'s bytes: decoded once per change of
+ *  either (a source edited after the build, or a copy of the folder that reset every file's
+ *  time, must never get an old copy served). */
+function decodesToSource(file, st, copyPath, cst, encoding) {
+  const key = `${cst.size}:${cst.mtimeMs}:${st.size}:${st.mtimeMs}`;
+  const known = checked.get(copyPath);
+  if (known?.key === key) return known.ok;
+  const ok = (async () => {
+    try {
+      const [source, packed] = await Promise.all([fs.promises.readFile(file), fs.promises.readFile(copyPath)]);
+      return (encoding === 'br' ? await brotliDecompress(packed) : await gunzip(packed)).equals(source);
+    } catch {
+      return false;
+    }
+  })();
+  checked.set(copyPath, { key, ok });
+  return ok;
+}
+
+/** The precompressed copy of `file` for the first encoding in `encodings` that has a good one
+ *  (tools/precompress.mjs writes them at build), or null. */
+async function copyOf(file, st, encodings) {
+  for (const { name, ext } of encodings) {
+    const cst = await fs.promises.stat(file + ext).catch(() => null);
+    if (cst?.isFile() && await decodesToSource(file, st, file + ext, cst, name)) return { encoding: name, path: file + ext, st: cst };
+  }
+  return null;
 }
 
 /** `gzip`: compress on the fly, without a Content-Length, as nginx does (the page must still
@@ -144,7 +167,7 @@ export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet
       if (err || !st.isFile()) return fail(404);
       const type = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
       const encodings = precompressed && !gzip && !type.startsWith('image/') ? acceptedEncodings(req.headers) : [];
-      copyOf(file, st, encodings, (copy) => {
+      copyOf(file, st, encodings).then((copy) => {
         // validators: a second visit revalidates (no-cache) and gets a bodiless 304 for every file
         // that has not changed, instead of downloading it again
         const validators = validatorsOf(copy ? copy.st : st, copy?.encoding);
@@ -171,7 +194,7 @@ export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet
         if (req.method === 'HEAD') return res.end();
         const body = fs.createReadStream(copy ? copy.path : file).on('error', () => res.destroy());
         (compress ? body.pipe(zlib.createGzip({ level: 6 })) : body).pipe(res);
-      });
+      }).catch(() => res.destroy());
     });
   });
   // a malformed request line must not take the server down
