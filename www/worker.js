@@ -79,8 +79,19 @@ const event = (name, detail) => post({ event: name, detail });
 const fetched = (url) => event('fetched', { url: String(url) });
 const bufferOf = (v) => (ArrayBuffer.isView(v) ? [v.buffer] : ArrayBuffer.isView(v?.bytes) ? [v.bytes.buffer] : []);
 
+/** The size of `res`'s body as fetch delivers it (decoded), or 0 where it cannot be known. A
+ *  compressed response's Content-Length counts the compressed bytes: against the decoded bytes
+ *  fetch counts it would pass 100% long before the end. VAE Lab's server says the decoded size
+ *  (X-Decoded-Length); a host that does not leaves the total unknown. */
+function decodedLength(res) {
+  const decoded = Number(res.headers.get('X-Decoded-Length'));
+  if (decoded > 0) return decoded;
+  const encoding = (res.headers.get('Content-Encoding') ?? 'identity').trim().toLowerCase();
+  return encoding === 'identity' ? Number(res.headers.get('Content-Length')) || 0 : 0;
+}
+
 /** Fetch `url` and return its body as a stream that reports its progress as 'download' events
- *  (bytes so far of the Content-Length, when the server sends one). */
+ *  (bytes so far of the decoded size, when it is known: decodedLength). */
 async function download(url, label, init = undefined) {
   let res;
   try {
@@ -89,11 +100,14 @@ async function download(url, label, init = undefined) {
     throw new Error(`could not fetch ${label} (${url}): ${e.message}`);
   }
   if (!res.ok) throw new Error(`could not fetch ${label} (${url}): HTTP ${res.status}`);
-  const total = Number(res.headers.get('Content-Length')) || 0;
+  let total = decodedLength(res);
   let got = 0;
   return res.body.pipeThrough(new TransformStream({
     transform(chunk, out) {
       got += chunk.length;
+      // a Content-Length of compressed bytes whose encoding a cross-origin response hides: unknown
+      // from here on, never past 100%
+      if (got > total) total = 0;
       event('download', { label, loaded: got, total });
       out.enqueue(chunk);
     },

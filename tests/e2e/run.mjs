@@ -21,9 +21,11 @@ import datasets from './specs/data.mjs';
 import storage from './specs/storage.mjs';
 import bombs from './specs/bombs.mjs';
 import links from './specs/links.mjs';
+import slowlink from './specs/slowlink.mjs';
+import look from './specs/look.mjs';
 import { startCourseServer } from './course.mjs';
 
-const SPECS = [app, models, inference, train, api, reliability, embedding, share, teach, datasets, storage, bombs, links];
+const SPECS = [app, models, inference, train, api, reliability, embedding, share, teach, datasets, storage, bombs, links, slowlink, look];
 const CONFIGS = [
   { name: 'webgpu', args: WEBGPU_FLAGS, backend: 'webgpu', trainLimit: 192 },
   { name: 'cpu', args: BASE_FLAGS, backend: 'cpu', trainLimit: 1280 },

@@ -1,5 +1,6 @@
 // Draw: a canvas for mouse, touch and pen; the stroke is preprocessed like MNIST and encoded
 // live: the 28x28 input, q(z|x) as mean ± std bars, reconstructions from the mean and a sample.
+// Until the engine and the first model are in, the pad itself shows their download, in bytes.
 import { el, drawDigits, digitCanvas, frameThrottle } from '../ui.js';
 
 const SIZE = 280;
@@ -121,6 +122,7 @@ export default {
       return [((e.clientX - r.left) * SIZE) / r.width, ((e.clientY - r.top) * SIZE) / r.height];
     }
     pad.addEventListener('pointerdown', (e) => {
+      endWait(); // a pad drawn on before a model is in (not inert): what is drawn stays
       pad.setPointerCapture(e.pointerId);
       last = point(e);
       ctx.fillStyle = '#fff';
@@ -186,8 +188,71 @@ export default {
       });
     }
 
-    lab.on('current', () => { if (app.drawn) encode(); });
+    // --- the wait, shown where the student will draw: the downloads in flight (the engine and the
+    // first model's weights come side by side), in bytes, until a model can encode the pad. The
+    // pad is inert meanwhile (the page and the element keep their panels inert until then).
+    const downloads = new Map();
+    let waiting = !lab.current;
+    const aria = pad.getAttribute('aria-label');
+    function paintWait(failed = null) {
+      if (!waiting || changes > 0) return;
+      const all = [...downloads.values()];
+      const got = all.reduce((a, d) => a + d.loaded, 0);
+      const known = all.length > 0 && all.every((d) => d.total > 0); // a host may not say the size
+      const of = all.reduce((a, d) => a + d.total, 0);
+      const mb = (n) => (n / 1e6).toFixed(1);
+      const text = failed ?? (all.length === 0 ? 'Loading the model…' : `${mb(got)}${known ? ` / ${mb(of)}` : ''} MB`);
+      ctx.fillStyle = '#000';
+      ctx.fillRect(0, 0, SIZE, SIZE);
+      ctx.fillStyle = '#ccc';
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      ctx.font = '15px sans-serif';
+      ctx.fillText(failed ? 'The engine could not load' : all.length ? `Loading ${[...downloads.keys()].join(' + ')}` : 'Loading…', SIZE / 2, SIZE / 2 - 34);
+      ctx.font = '13px sans-serif';
+      ctx.fillText(text, SIZE / 2, SIZE / 2 + 30, SIZE - 20);
+      // the bar: its share where the total is known, a plain outline where it is not
+      const x = 30;
+      const w = SIZE - 60;
+      ctx.strokeStyle = '#888';
+      ctx.lineWidth = 1;
+      ctx.strokeRect(x + 0.5, SIZE / 2 - 5.5, w, 11);
+      if (known && !failed) {
+        ctx.fillStyle = '#6aa9ff';
+        ctx.fillRect(x + 2, SIZE / 2 - 3, Math.max(0, Math.min(1, got / of)) * (w - 3), 8);
+      }
+      pad.dataset.loading = known && !failed ? (got / of).toFixed(3) : failed ? 'failed' : 'unknown';
+      pad.dataset.loadingText = text;
+      pad.setAttribute('aria-label', `Drawing area, not ready yet: ${failed ?? `loading ${text}`}`);
+      pad.setAttribute('aria-busy', 'true');
+    }
+    function endWait() {
+      if (!waiting) return;
+      waiting = false;
+      delete pad.dataset.loading;
+      delete pad.dataset.loadingText;
+      pad.setAttribute('aria-label', aria);
+      pad.removeAttribute('aria-busy');
+      if (changes === 0) {
+        ctx.fillStyle = '#000';
+        ctx.fillRect(0, 0, SIZE, SIZE);
+      }
+    }
+    lab.on('download', ({ label, loaded, total, done }) => {
+      if (!waiting) return;
+      if (done || (total > 0 && loaded >= total)) downloads.set(label, { loaded, total: loaded });
+      else downloads.set(label, { loaded, total });
+      paintWait();
+    });
+    Promise.resolve(lab.ready).catch((e) => paintWait(`${e?.message ?? e}`.slice(0, 60)));
+
+    // a stroke drawn before a model was in is encoded once one is
+    lab.on('current', () => {
+      if (lab.current) endWait();
+      if (app.drawn || changes > 0) encode();
+    });
     clear();
+    if (waiting) paintWait();
     const root = el('div', { class: 'draw' },
       el('div', { class: 'col' }, pad,
         el('div', { class: 'row' }, el('button', { id: 'draw-clear', onclick: clear }, 'Clear'),
