@@ -146,3 +146,46 @@ export async function setArch(host, arch) {
     host.dispatchEvent(new CustomEvent('error', { detail: { message: e.message }, bubbles: true, composed: true }));
   }
 }
+
+/** Relative luminance (WCAG) of a CSS colour as getComputedStyle gives it, with its alpha; null for
+ *  none or for one it cannot read. */
+function luminanceOf(color) {
+  const m = /rgba?\(([\d.]+)[ ,]+([\d.]+)[ ,]+([\d.]+)(?:[ ,/]+([\d.]+%?))?\)/.exec(color ?? '');
+  if (!m) return null;
+  const alpha = m[4] === undefined ? 1 : m[4].endsWith('%') ? parseFloat(m[4]) / 100 : Number(m[4]);
+  const lin = (c) => { const v = c / 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  return { alpha, l: 0.2126 * lin(+m[1]) + 0.7152 * lin(+m[2]) + 0.0722 * lin(+m[3]) };
+}
+
+const darkOs = typeof matchMedia === 'undefined' ? null : matchMedia('(prefers-color-scheme: dark)');
+
+/** Whether the page shows `host` on a dark background: the first opaque background from its parent
+ *  up to the document (a shadow host's too), else the page's canvas (dark only when the page asks
+ *  for a dark colour scheme and the system has one). Dark: nearer black than white (L < 0.18). */
+function pageIsDark(host) {
+  for (let n = host.parentElement ?? host.getRootNode()?.host; n; n = n.parentElement ?? n.getRootNode()?.host) {
+    const c = luminanceOf(getComputedStyle(n).backgroundColor);
+    if (c && c.alpha >= 0.5) return c.l < 0.18;
+  }
+  const scheme = getComputedStyle(document.documentElement).colorScheme ?? '';
+  return /dark/.test(scheme) && (!/light/.test(scheme) || !!darkOs?.matches);
+}
+
+/** `theme`: light, dark, or auto (the operating system's); without one, the page's own: a <vae-lab>
+ *  on a white lecture page is light whatever the system prefers. Sets data-scheme on the host, which
+ *  style.css reads; follows the system and the page (a class or style on html/body) as they change. */
+export function applyTheme(host) {
+  const resolve = () => {
+    const t = (host.getAttribute('theme') ?? '').toLowerCase();
+    const dark = t === 'dark' ? true : t === 'light' ? false : t === 'auto' ? !!darkOs?.matches : pageIsDark(host);
+    const scheme = dark ? 'dark' : 'light';
+    if (host.dataset.scheme !== scheme) host.dataset.scheme = scheme;
+  };
+  resolve();
+  if (!host._themeWatch) {
+    host._themeWatch = true;
+    darkOs?.addEventListener('change', resolve);
+    const watch = new MutationObserver(resolve);
+    for (const n of [document.documentElement, document.body].filter(Boolean)) watch.observe(n, { attributes: true, attributeFilter: ['class', 'style', 'data-theme'] });
+  }
+}

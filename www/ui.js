@@ -174,6 +174,8 @@ export async function printChart(uPlot, u, scale = 3) {
   const fills = u.series.map((s, i) => (i && typeof s.fill === 'function' ? s.fill(u, i) : s.fill ?? null));
   const opts = {
     width: u.width * S, height: u.height * S, legend: { show: false }, cursor: { show: false },
+    // the right margin scales too (uPlot's default stays 25 px): the last x tick's label fits whole
+    padding: [null, 25 * S, null, null],
     scales: Object.fromEntries(Object.entries(u.scales).map(([k, v]) => [k, { time: false, range: [v.min, v.max] }])),
     axes: u.axes.map(axis),
     series: u.series.map((s, i) => (i === 0 ? {} : {

@@ -1052,20 +1052,21 @@ export function sharedVaeLab(options = {}) {
 // code (its panels, charts and styles) loads only when the first one is connected.
 if (typeof customElements !== 'undefined' && !customElements.get('vae-lab')) {
   customElements.define('vae-lab', class VaeLabElement extends HTMLElement {
-    static observedAttributes = ['panel', 'arch', 'seed', 'height', 'dataset'];
+    static observedAttributes = ['panel', 'arch', 'seed', 'height', 'dataset', 'theme'];
 
     connectedCallback() {
       if (this._mounted) return;
       this._mounted = import('./element.js').then((m) => {
         m.applyHeight(this);
+        m.applyTheme(this); // `theme` (light, dark, auto), else the page's own
         return m.mount(this);
       });
     }
 
     attributeChangedCallback(name, old, value) {
       if (!this._mounted || old === value || this._reflecting?.()) return;
-      if (name === 'height') {
-        import('./element.js').then((m) => m.applyHeight(this));
+      if (name === 'height' || name === 'theme') {
+        import('./element.js').then((m) => (name === 'height' ? m.applyHeight(this) : m.applyTheme(this)));
         return;
       }
       // another panel, or state set from outside: the panel on show must not write its older

@@ -62,15 +62,16 @@ export default {
           ['σ', 'the learned standard deviation of the decoder noise: p(x|z) = N(decoder mean, σ² I)'], ['epochs'],
           ['train nELBO', 'negative ELBO per image in nats (lower is better): reconstruction term + KL'], ['held-out nELBO', 'the same on the 1,000 held-out digits'], ['']]
           .map(([h, title]) => el('th', { title }, h)))),
+        // data-label: on a phone each row stacks into a card that names its fields (style.css)
         el('tbody', {}, ...rows.map((r) => el('tr', { class: r.slot === lab.current ? 'current' : '' },
-          el('td', {}, r.slot),
-          el('td', {}, `${r.label} (hidden [${r.arch.hidden.join(', ')}], z=${r.arch.latent})`),
-          el('td', {}, r.params),
-          el('td', {}, fmt(r.sigma, 3)),
-          el('td', {}, r.meta.epochs ?? '–'),
-          el('td', {}, fmt(r.meta.train_nelbo)),
-          el('td', {}, fmt(r.meta.test_nelbo)),
-          el('td', {}, el('button', { onclick: () => lab.use(r.slot), disabled: r.slot === lab.current }, r.slot === lab.current ? 'current' : 'use'),
+          el('td', { 'data-label': 'model' }, r.slot),
+          el('td', { 'data-label': 'architecture' }, `${r.label} (hidden [${r.arch.hidden.join(', ')}], z=${r.arch.latent})`),
+          el('td', { 'data-label': 'parameters' }, r.params),
+          el('td', { 'data-label': 'σ' }, fmt(r.sigma, 3)),
+          el('td', { 'data-label': 'epochs' }, r.meta.epochs ?? '–'),
+          el('td', { 'data-label': 'train nELBO' }, fmt(r.meta.train_nelbo)),
+          el('td', { 'data-label': 'held-out nELBO' }, fmt(r.meta.test_nelbo)),
+          el('td', { class: 'actions' }, el('button', { onclick: () => lab.use(r.slot), disabled: r.slot === lab.current }, r.slot === lab.current ? 'current' : 'use'),
             el('button', { class: 'remove', 'aria-label': `remove ${r.slot}`, title: 'remove (and forget it in this browser)',
               onclick: () => app.guard(() => lab.removeSlot(r.slot)), disabled: r.training }, '×')))))));
     }
