@@ -747,6 +747,9 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
     let release = () => {};
     // dirty: steps since the engine's last checkpoint; kept: that checkpoint is in storage
     const record = { options: opts, history: [], dirty: false, kept: true, checkpoints: 0 };
+    /** The checkpoint write in progress, and the newest checkpoint waiting for it. */
+    let writing = null;
+    let waiting = null;
     let ended = false;
     const finish = (fn, v, { keepCheckpoint = false } = {}) => {
       ended = true;
@@ -779,12 +782,21 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
         } else if (type === 'checkpoint') {
           record.dirty = false;
           if (!persistRuns) return;
-          const seq = ++record.checkpoints;
           record.kept = false;
-          const { bytes, epoch, epochs } = d;
-          confirmWrite(`run:${slot}`, `the checkpoint of ${slot} (epoch ${epoch} of ${epochs})`,
-            () => putRun(slot, { bytes, epoch, epochs, options: opts, history: record.history.slice(), dataset }))
-            .then(() => { if (seq === record.checkpoints) record.kept = true; }, () => {});
+          // one write at a time: a checkpoint that arrives while one is being written waits, and
+          // a newer one replaces it (a run of 500 tiny epochs on 30 own pictures wrote 500 and
+          // spent most of its time in IndexedDB; now it writes as fast as storage goes)
+          waiting = { ...d, seq: ++record.checkpoints, history: record.history.slice() };
+          writing ??= (async () => {
+            while (waiting) {
+              const { bytes, epoch, epochs, seq, history } = waiting;
+              waiting = null;
+              await confirmWrite(`run:${slot}`, `the checkpoint of ${slot} (epoch ${epoch} of ${epochs})`,
+                () => putRun(slot, { bytes, epoch, epochs, options: opts, history, dataset }))
+                .then(() => { if (seq === record.checkpoints) record.kept = true; }, () => {});
+            }
+            writing = null;
+          })();
         } else if (type === 'train-stopped') finish(resolveDone, last);
         else if (type === 'train-error') finish(rejectDone, new Error(d.message), { keepCheckpoint: true });
       },

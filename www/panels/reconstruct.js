@@ -18,9 +18,20 @@ export default {
     async function render() {
       await app.guard(async () => {
         const n = lab.data?.n_test ?? 1000;
-        if (!picks) picks = Array.from({ length: 16 }, () => Math.floor(Math.random() * n));
-        // clamped for this dataset only: a small one must not shrink the picks for the next
-        const shown = picks.map((i) => Math.min(n - 1, i));
+        if (!picks) {
+          // 16 different digits (all of them when there are fewer)
+          const pool = Array.from({ length: n }, (_, i) => i);
+          for (let i = pool.length - 1; i > 0; i--) {
+            const j = Math.floor(Math.random() * (i + 1));
+            [pool[i], pool[j]] = [pool[j], pool[i]];
+          }
+          picks = pool.slice(0, 16);
+          while (picks.length < 16) picks.push(picks[picks.length % n]);
+        }
+        // clamped for this dataset only: a small one must not shrink the picks for the next; a
+        // digit shows once, so a dataset with 3 held-out images shows 3 columns, not 16
+        const shown = [...new Set(picks.map((i) => Math.min(n - 1, i)))];
+        const k = shown.length;
         app.setParam('digits', picks.join(','));
         app.setParam('seed', seed);
         app.setParam('sampled', sampled.checked ? null : 0);
@@ -30,9 +41,10 @@ export default {
         const columns = [x];
         for (const s of slots) columns.push(await lab.reconstruct(x, { slot: s, sampled: sampled.checked, seed }));
         const rows = columns.length;
-        const grid = new Float32Array(16 * rows * 784);
-        columns.forEach((c, r) => grid.set(c, r * 16 * 784));
-        drawDigits(canvas, grid, 16 * rows, 16);
+        const grid = new Float32Array(k * rows * 784);
+        columns.forEach((c, r) => grid.set(c, r * k * 784));
+        drawDigits(canvas, grid, k * rows, k);
+        canvas.dataset.columns = String(k);
         header.textContent = `Rows from the top: the held-out digits, then ${slots.map((s) => `model ${s}`).join(', ')}.`;
         canvas.dataset.rows = String(rows);
       });
