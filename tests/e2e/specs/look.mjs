@@ -170,9 +170,9 @@ export default (cfg, { url, course, shot }) => (cfg.name === 'cpu' ? [
     const fonts = await page.evaluate(() => [...document.querySelectorAll('#collapse-chart .u-title, #collapse-chart .u-legend .u-label')]
       .map((n) => parseFloat(getComputedStyle(n).fontSize)));
     await shot(page, 'look-phone-collapse');
-    assert(t.runs.length >= 3, `only ${t.runs.length} tick labels under the Collapse chart`);
     const merged = t.runs.filter((r) => r.width > t.label * 1.45);
     assert(merged.length === 0, `tick labels run together (under 4 px apart): ink ${merged.map((r) => r.width.toFixed(0)).join(', ')} px wide for labels of ${t.label.toFixed(0)} px`);
+    assert(t.runs.length >= 3, `only ${t.runs.length} tick labels under the Collapse chart`);
     assert(t.runs.at(-1).right <= t.canvas - 1, `the last tick label is cut at the chart's edge (${t.runs.at(-1).right.toFixed(1)} of ${t.canvas} px)`);
     // digits are about 0.7 of a font's size: an 11 px font's are 7.7 px tall
     assert(t.inkHeight >= 7.7, `tick labels ${t.inkHeight.toFixed(1)} px tall (an 11 px font's digits are 7.7)`);
