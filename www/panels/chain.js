@@ -4,6 +4,11 @@ import { el, drawDigits, labelled, saveBlob } from '../ui.js';
 
 const N = 60;
 const STEPS = 100;
+/** The saved GIF: every second step (half the frames, the same motion), at twice the size, with a
+ *  band of COUNTER_H px under the grid for the step counter. */
+const GIF_STRIDE = 2;
+const GIF_SCALE = 2;
+const COUNTER_H = 24;
 
 export default {
   id: 'chain',
@@ -16,6 +21,8 @@ export default {
     const speed = el('select', { id: 'chain-speed' }, ...[['5', '5 steps/s'], ['10', '10 steps/s'], ['25', '25 steps/s'], ['60', '60 steps/s']].map(([v, t]) => el('option', { value: v }, t)));
     speed.value = '10';
     if (app.param('start') === 'drawn') startFrom.value = 'drawn';
+    /** Until the first run: the start the link named (it may name a drawing this page lacks). */
+    let fromLink = startFrom.value === 'drawn';
     /** The frame a shared link opens on (it plays from there). */
     let wantFrame = Math.max(0, Math.min(STEPS, Math.floor(Number(app.param('step')) || 0)));
     const play = el('button', { id: 'chain-play', disabled: true }, 'Play');
@@ -62,6 +69,15 @@ export default {
       if (!lab.current) return;
       stopPlaying();
       let start;
+      if (startFrom.value === 'drawn' && !app.drawn && fromLink) {
+        // a link to chains from a drawing, opened where nothing is drawn: the prior's chains, and
+        // one message saying why
+        startFrom.value = 'prior';
+        app.say('This link shows chains from a drawn digit, but nothing is drawn on this page yet: '
+          + 'showing chains from z ~ N(0, I) instead. Draw a digit in the Draw panel, then choose '
+          + "'the drawn digit' here to chain from it.", 'warn');
+      }
+      fromLink = false;
       if (startFrom.value === 'drawn') {
         if (!app.drawn) {
           app.say('Draw a digit in the Draw panel first, or start from the prior.', 'warn');
@@ -90,30 +106,48 @@ export default {
     }
 
     const runButton = el('button', { class: 'primary', id: 'chain-run', onclick: run }, 'Run chains');
-    /** The whole animation as a looping GIF, 2x (every digit 56 px), at the chosen speed. */
+    /** The whole animation as a looping GIF: 2x (every digit 56 px), every GIF_STRIDE-th step at
+     *  the chosen speed, 15 gray levels, a step counter under the grid (about 1 MB; 5 MB with
+     *  every step in 256 levels). */
     async function saveGif() {
       if (!frames) return;
       await app.guard(async () => {
         const { encodeGif } = await import('../gif.js');
-        const tmp = document.createElement('canvas');
-        const scale = 2;
-        const gray = frames.map((f) => {
-          drawDigits(tmp, f, N, 10);
-          const { width: w, height: h } = tmp;
-          const d = tmp.getContext('2d').getImageData(0, 0, w, h).data;
-          const g = new Uint8Array(w * scale * h * scale);
-          for (let y = 0; y < h * scale; y++) {
-            for (let x = 0; x < w * scale; x++) g[y * w * scale + x] = d[(Math.floor(y / scale) * w + Math.floor(x / scale)) * 4];
-          }
+        const grid = document.createElement('canvas');
+        const frame = document.createElement('canvas');
+        const ctx = frame.getContext('2d', { willReadFrequently: true });
+        const steps = [];
+        for (let i = 0; i <= STEPS; i += GIF_STRIDE) steps.push(i);
+        if (steps[steps.length - 1] !== STEPS) steps.push(STEPS);
+        const gray = steps.map((i) => {
+          drawDigits(grid, frames[i], N, 10);
+          frame.width = grid.width * GIF_SCALE;
+          frame.height = grid.height * GIF_SCALE + COUNTER_H;
+          ctx.fillStyle = '#000';
+          ctx.fillRect(0, 0, frame.width, frame.height);
+          ctx.imageSmoothingEnabled = false;
+          ctx.drawImage(grid, 0, 0, frame.width, grid.height * GIF_SCALE);
+          ctx.fillStyle = '#fff';
+          ctx.font = `${COUNTER_H - 8}px sans-serif`;
+          ctx.textBaseline = 'middle';
+          ctx.textAlign = 'left';
+          ctx.fillText(`step ${i} / ${STEPS}`, 8, frame.height - COUNTER_H / 2);
+          ctx.textAlign = 'right';
+          ctx.fillText(`model ${lab.current}, seed ${seed.value}`, frame.width - 8, frame.height - COUNTER_H / 2);
+          const d = ctx.getImageData(0, 0, frame.width, frame.height).data;
+          const g = new Uint8Array(frame.width * frame.height);
+          for (let p = 0; p < g.length; p++) g[p] = d[p * 4];
           return g;
         });
-        const delay = Math.round(100 / Number(speed.value));
-        const bytes = encodeGif(gray, tmp.width * scale, tmp.height * scale, gray.map((_, i) => (i === STEPS ? 200 : delay)));
+        const delay = Math.round((100 * GIF_STRIDE) / Number(speed.value));
+        const bytes = encodeGif(gray, frame.width, frame.height, steps.map((i) => (i === STEPS ? 200 : delay)));
         saveBlob(new Blob([bytes], { type: 'image/gif' }), `chain-${lab.current}-seed${seed.value}.gif`);
         gif.dataset.bytes = String(bytes.length);
+        gif.dataset.frames = String(steps.length);
+        app.say(`Saved chain-${lab.current}-seed${seed.value}.gif (${steps.length} frames, every second step, ${(bytes.length / 1e6).toFixed(1)} MB).`);
       });
     }
-    const gif = el('button', { id: 'chain-gif', disabled: true, onclick: saveGif, title: 'Save the animation as a looping GIF' }, 'Save GIF');
+    const gif = el('button', { id: 'chain-gif', disabled: true, onclick: saveGif, title: 'Save the animation as a looping GIF (every second step, with a step counter)' }, 'Save GIF');
     lab.on('current', () => { frames = null; if (app.isVisible('chain')) run(); });
     const root = el('div', {},
       el('div', { class: 'row' }, labelled('Start from', startFrom), labelled('Seed', seed), runButton),

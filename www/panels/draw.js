@@ -2,13 +2,18 @@
 // live: the 28x28 input, q(z|x) as mean ± std bars, reconstructions from the mean and a sample.
 // Until the engine and the first model are in, the pad itself shows their download, in bytes.
 import { el, drawDigits, digitCanvas, frameThrottle } from '../ui.js';
+import { printFigure, printScale, pixels, text, MUTED } from '../figure.js';
 
 const SIZE = 280;
 
 function drawBars(canvas, mu, logvar) {
   const ctx = canvas.getContext('2d');
-  const { width: w, height: h } = canvas;
-  ctx.clearRect(0, 0, w, h);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  paintBars(ctx, canvas.width, canvas.height, mu, logvar);
+}
+
+/** The bars on `ctx`, in a w × h box at its origin (the screen's canvas, or a figure for print). */
+function paintBars(ctx, w, h, mu, logvar) {
   const n = mu.length;
   // the scale follows the code: ±1 when it is small, up to ±4 (whiskers stay readable)
   const reach = Math.max(...Array.from(mu, (m, i) => Math.abs(m) + Math.exp(0.5 * logvar[i])));
@@ -68,11 +73,14 @@ export default {
     const note = el('p', { class: 'muted', id: 'draw-note' }, 'Draw a digit; it is encoded as you draw.');
     let last = null;
     let sampleSeed = 1;
+    /** q(z|x) of the encoded drawing, and the model that encoded it (for the figure). */
+    let code = null;
 
     function clear() {
       ctx.fillStyle = '#000';
       ctx.fillRect(0, 0, SIZE, SIZE);
       app.drawn = null;
+      code = null;
       for (const c of [input, recMean, recSample]) drawDigits(c, new Float32Array(784), 1, 1);
       bars.getContext('2d').clearRect(0, 0, bars.width, bars.height);
       note.textContent = 'Draw a digit; it is encoded as you draw.';
@@ -112,6 +120,7 @@ export default {
         drawBars(bars, mu, logvar);
         drawDigits(recMean, await lab.reconstruct(x), 1, 1);
         drawDigits(recSample, await lab.reconstruct(x, { sampled: true, seed: sampleSeed++ }), 1, 1);
+        code = { mu, logvar, model: lab.current };
         note.textContent = `Encoded by model ${lab.current}. Blue: mean of q(z|x); red: ± one standard deviation.`;
         pad.dataset.encoded = String(Number(pad.dataset.encoded ?? 0) + 1);
       });
@@ -265,6 +274,33 @@ export default {
           el('figure', {}, recMean, el('figcaption', {}, 'from mean')),
           el('figure', {}, recSample, el('figcaption', {}, 'from a sample'))),
         el('figure', {}, bars, el('figcaption', {}, 'q(z|x) per latent')), note));
-    return { root, show: () => { if (app.drawn) encode(); } };
+    /** The drawing, its 28×28 input, both reconstructions and q(z|x), with captions, at print size. */
+    function figure() {
+      if (!code) return null;
+      const m = 16;
+      const titleH = 30;
+      const big = 116; // a digit: 29 px (28 and a border) × 4
+      const right = m + SIZE + 28;
+      const width = right + 480 + m;
+      const height = titleH + Math.max(SIZE + 26, big + 26 + 200 + 26) + m;
+      const { canvas, ctx } = printFigure(width, height, printScale(width));
+      text(ctx, `Model ${code.model}: a drawn digit, the model's 28×28 input, its reconstructions and q(z|x)`, width / 2, titleH / 2 + 4, { size: 14, bold: true });
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(pad, m, titleH, SIZE, SIZE);
+      text(ctx, 'drawn', m + SIZE / 2, titleH + SIZE + 13, { color: MUTED });
+      [[input, 'input (28×28)'], [recMean, 'from the mean of q(z|x)'], [recSample, 'from a sample z ~ q(z|x)']].forEach(([c, caption], i) => {
+        const x = right + i * (big + 36);
+        pixels(ctx, c, x, titleH, big, big);
+        text(ctx, caption, x + big / 2, titleH + big + 13, { color: MUTED, max: big + 30 });
+      });
+      const barsY = titleH + big + 26;
+      ctx.save();
+      ctx.translate(right, barsY);
+      paintBars(ctx, 480, 200, code.mu, code.logvar);
+      ctx.restore();
+      text(ctx, 'q(z|x) per latent: mean (blue) ± one standard deviation (red)', right + 240, barsY + 200 + 13, { color: MUTED });
+      return { canvas, name: `drawn-${code.model}`, pixelated: false };
+    }
+    return { root, show: () => { if (app.drawn) encode(); }, figure };
   },
 };

@@ -4,6 +4,7 @@
 // follows the selected model (custom ones included) and redraws as it trains.
 import { el, drawDigits, digitCanvas, labelled, fmt } from '../ui.js';
 import { chosenDigit, typicalDigit } from '../shell.js';
+import { snapshot } from '../figure.js';
 
 const CELL = 11;
 
@@ -44,6 +45,7 @@ export default {
     const info = el('p', { class: 'muted inside-info', id: 'inside-info', 'aria-live': 'polite' }, 'Hover or focus a part of the model to see its shape and values.');
     const flow = el('div', { class: 'inside-flow', id: 'inside-flow' });
     const loss = el('div', { class: 'inside-loss', id: 'inside-loss' });
+    const diagram = el('div', { class: 'inside-diagram' }, flow, loss);
     let version = 0;
     /** Renders started; a render whose answer comes after a newer one started draws nothing (a
      *  held-out digit's first fetch can make an older render finish last). */
@@ -153,7 +155,15 @@ export default {
     const root = el('div', {},
       el('div', { class: 'row' }, labelled('Digit', source), labelled('#', index), labelled('ε seed', epsSeed),
         el('button', { id: 'inside-new-eps', onclick: () => { epsSeed.value = Number(epsSeed.value) + 1; render(); } }, 'New ε')),
-      flow, loss, info);
-    return { root, show: render };
+      diagram, info);
+    /** The whole diagram as laid out on screen, its captions and the loss terms included, on one
+     *  canvas at print size. */
+    function figure() {
+      if (!flow.dataset.version) return null;
+      const what = flow.dataset.source === 'drawn' ? 'the drawn digit' : `held-out digit #${index.value}`;
+      const { canvas } = snapshot(diagram, { title: `Inside model ${lab.current}: ${what}, ε seed ${Math.max(0, Math.floor(Number(epsSeed.value) || 0))}` });
+      return { canvas, name: `inside-${lab.current}`, pixelated: false };
+    }
+    return { root, show: render, figure };
   },
 };
