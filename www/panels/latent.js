@@ -1,6 +1,7 @@
 // Latent: move one latent at a time from a chosen digit; interpolate between two digits.
 import { el, drawDigits, digitCanvas, labelled } from '../ui.js';
 import { chosenDigit, typicalDigit } from '../shell.js';
+import { printFigure, printScale, pixels, text, MUTED } from '../figure.js';
 
 export default {
   id: 'latent',
@@ -135,6 +136,48 @@ export default {
         el('button', { id: 'latent-interpolate', onclick: interpolate }, 'Interpolate')),
       el('p', { class: 'muted' }, 'Left: first digit, right: second; between them the decoder means along the straight line between their latent means.'),
       strip, planeBox);
-    return { root, show: () => { if (!z) load(); }, figure: () => ({ canvas: strip, name: `interpolation-${lab.current}` }) };
+    /** The digit, its code decoded with the sliders' values, the interpolation strip and (two
+     *  latents) the decoded plane, with captions, at print size. The values drawn are also in
+     *  the decoded digit's data-figure-z (tests read them there). */
+    function figure() {
+      if (!z || !strip.dataset.drawn) return null;
+      const m = 16;
+      const titleH = 30;
+      const big = 116;
+      const stripW = strip.width * 2;
+      const stripH = strip.height * 2;
+      const showPlane = !planeBox.hidden && plane.dataset.drawn;
+      const planeW = showPlane ? plane.width * 2 : 0;
+      const width = Math.max(stripW, planeW, 2 * big + 24 + 3 * 110) + 2 * m;
+      const perCol = Math.ceil(z.length / 3);
+      const topH = Math.max(big + 26, perCol * 18 + 22);
+      const stripY = titleH + topH + 24;
+      const planeY = stripY + stripH + 30 + 24;
+      const height = (showPlane ? planeY + plane.height * 2 + 26 : stripY + stripH + 30) + m;
+      const { canvas, ctx } = printFigure(width, height, printScale(width));
+      const what = source.value === 'drawn' ? 'the drawn digit' : `held-out digit #${index.value}`;
+      text(ctx, `Model ${lab.current}: ${what}, its code moved with the sliders, and an interpolation`, width / 2, titleH / 2 + 4, { size: 14, bold: true });
+      pixels(ctx, original, m, titleH, big, big);
+      text(ctx, 'digit', m + big / 2, titleH + big + 13, { color: MUTED });
+      pixels(ctx, decoded, m + big + 24, titleH, big, big);
+      text(ctx, 'decoded z', m + big * 1.5 + 24, titleH + big + 13, { color: MUTED });
+      const vx = m + 2 * big + 48;
+      text(ctx, 'the sliders (z):', vx, titleH + 8, { align: 'left', color: MUTED });
+      Array.from(z).forEach((v, i) => {
+        text(ctx, `z${i} = ${v.toFixed(2)}`, vx + Math.floor(i / perCol) * 110, titleH + 28 + (i % perCol) * 18, { align: 'left', size: 13 });
+      });
+      text(ctx, 'Interpolation', m, stripY - 12, { align: 'left', bold: true, size: 13 });
+      pixels(ctx, strip, m, stripY, stripW, stripH);
+      const to = sourceB.value === 'drawn' ? 'the drawn digit' : `held-out #${indexB.value}`;
+      text(ctx, `left: the digit above; right: ${to}; between them the decoder means along the straight line between their latent means`,
+        m, stripY + stripH + 14, { align: 'left', color: MUTED, size: 11, max: width - 2 * m });
+      if (showPlane) {
+        text(ctx, 'The decoded plane: (z1, z2) on a 15 × 15 grid over [−3, 3]², z1 left to right, z2 top to bottom', m, planeY - 12, { align: 'left', bold: true, size: 13, max: width - 2 * m });
+        pixels(ctx, plane, m, planeY, planeW, plane.height * 2);
+      }
+      decoded.dataset.figureZ = Array.from(z, (v) => v.toFixed(2)).join(',');
+      return { canvas, name: `latent-${lab.current}`, pixelated: false };
+    }
+    return { root, show: () => { if (!z) load(); }, figure };
   },
 };

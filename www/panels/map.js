@@ -12,7 +12,16 @@ export default {
     const { lab } = app;
     const canvas = el('canvas', { id: 'map-canvas', width: W, height: H, tabIndex: 0, role: 'img',
       'aria-label': 'PCA map of latent means; arrow keys move between points' });
-    const legend = el('div', { class: 'legend' }, ...SERIES_COLORS.map((c, d) => el('span', {}, el('i', { class: 'swatch', style: { background: c } }), String(d))));
+    const legend = el('div', { class: 'legend', id: 'map-legend' });
+    /** The legend: a colour per class that has points, named as the dataset names its classes
+     *  (Fashion-MNIST's 'Trouser', not 1); none for pictures without labels. */
+    const legendEntries = () => {
+      const present = new Set(labels ?? []);
+      return SERIES_COLORS.map((color, d) => ({ color, d, label: String(lab.data?.classes?.[d] ?? d) })).filter((e) => present.has(e.d));
+    };
+    const paintLegend = () => {
+      legend.replaceChildren(...legendEntries().map((e) => el('span', {}, el('i', { class: 'swatch', style: { background: e.color } }), e.label)));
+    };
     const digit = digitCanvas('selected digit', 'digit big');
     const rec = digitCanvas('its reconstruction', 'digit big');
     const info = el('p', { class: 'muted', id: 'map-info' }, 'Click a point.');
@@ -100,6 +109,7 @@ export default {
           m + ((points[2 * i] - x0) / (x1 - x0 || 1)) * (W - 2 * m),
           H - m - ((points[2 * i + 1] - y0) / (y1 - y0 || 1)) * (H - 2 * m)]);
         canvas.dataset.points = String(n);
+        paintLegend();
         // a point past this dataset's last (a smaller dataset since it was chosen): the first
         // none in the link: a typical held-out digit, not #0 (one of the worst reconstructed)
         if (selected < 0) selected = Math.min(n - 1, await typicalDigit(lab));
@@ -146,15 +156,44 @@ export default {
       el('div', { class: 'col' }, canvas, legend, axes),
       el('div', { class: 'col' }, el('div', { class: 'row figures' },
         el('figure', {}, digit, el('figcaption', {}, 'digit')), el('figure', {}, rec, el('figcaption', {}, 'reconstruction'))), info));
-    /** The map redrawn at 4x for print (the points stay sharp). */
+    /** The map redrawn at 4x for print (the points stay sharp), its colour legend and its axes'
+     *  share of the variance below it. The legend's labels are also in the map's
+     *  data-figure-legend (tests read them there). */
     function figure() {
       if (!screen) return null;
+      const S = 4;
+      const entries = legendEntries();
+      const perRow = 5;
+      const rowH = 20;
+      const legendH = entries.length ? Math.ceil(entries.length / perRow) * rowH + 6 : 0;
+      const captionH = 20;
       const big = document.createElement('canvas');
-      big.width = W * 4;
-      big.height = H * 4;
+      big.width = W * S;
+      big.height = (H + legendH + captionH) * S;
       const ctx = big.getContext('2d');
-      ctx.scale(4, 4);
+      ctx.scale(S, S);
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, W, H + legendH + captionH);
       paint(ctx);
+      ctx.font = '12px sans-serif';
+      ctx.textBaseline = 'middle';
+      ctx.textAlign = 'left';
+      entries.forEach((e, i) => {
+        const x = 12 + (i % perRow) * ((W - 24) / perRow);
+        const y = H + 6 + Math.floor(i / perRow) * rowH + rowH / 2;
+        ctx.fillStyle = e.color;
+        ctx.beginPath();
+        ctx.arc(x + 5, y, 5, 0, Math.PI * 2);
+        ctx.fill();
+        ctx.fillStyle = '#1d2330';
+        ctx.fillText(e.label, x + 15, y, (W - 24) / perRow - 20);
+      });
+      const [e1, e2] = (canvas.dataset.explained ?? '').split(',');
+      ctx.fillStyle = '#444';
+      ctx.font = '11px sans-serif';
+      ctx.fillText(`Latent means of ${screen.length} held-out images, model ${lab.current}, by PCA: PC1 ${Math.round(e1)}%, PC2 ${Math.round(e2)}% of their variance.`,
+        12, H + legendH + captionH / 2, W - 24);
+      canvas.dataset.figureLegend = entries.map((e) => e.label).join('|');
       return { canvas: big, name: `latent-map-${lab.current}`, pixelated: false };
     }
     return { root, show: render, figure };
