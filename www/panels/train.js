@@ -430,7 +430,18 @@ export default {
     /** Every run's per-epoch curves, as the charts show them. */
     const csv = () => ({ name: 'training-curves', rows: [['run', 'epoch', 'train_nelbo', 'heldout_nelbo', 'kl'],
       ...runs.flatMap((r) => r.epochs.map((e) => [r.name, ...e.slice(0, 4)]))] });
-    const figure = async () => (charts && runs.length ? { canvas: await printChart(uPlot, charts[0]), name: 'training-nelbo', pixelated: false } : null);
+    /** All three charts redrawn at print size, stacked in one figure. */
+    const figure = async () => {
+      if (!charts || !runs.length) return null;
+      const parts = [];
+      for (const c of charts) parts.push(await printChart(uPlot, c));
+      const out = el('canvas', { width: Math.max(...parts.map((p) => p.width)), height: parts.reduce((h, p) => h + p.height, 0) });
+      const ctx = out.getContext('2d');
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, out.width, out.height);
+      parts.reduce((y, p) => { ctx.drawImage(p, 0, y); return y + p.height; }, 0);
+      return { canvas: out, name: 'training-curves', pixelated: false };
+    };
     return { root, show: () => { ensureCharts(); redraw(); }, csv, figure };
   },
 };
