@@ -25,6 +25,7 @@ const keep = (name, bytes) => {
 
 /** Save the panel's figure as a PNG: its size, kept under test-results/figures/{file}. */
 const savePng = async (page, id, file) => {
+  assert(await page.$(`#panel-${id} [data-save="png"]`), `the ${id} panel has no Save PNG`);
   const png = await save(page, `#panel-${id} [data-save="png"]`);
   keep(file, png.bytes);
   return { ...pngSize(png.bytes), bytes: png.bytes };
@@ -193,7 +194,7 @@ export default (cfg, { url, root, shot }) => [
     }],
     ['A link to chains from a drawing, opened with nothing drawn: chains from the prior and one message', async (page) => {
       await open(page, url, 'panel=chain&start=drawn&arch=C');
-      await page.waitForSelector('#chain-canvas[data-frame]', { timeout: 120_000 });
+      await page.waitForSelector('#chain-canvas[data-frame]', { timeout: 30_000 });
       await page.waitForTimeout(500);
       const msgs = await page.$$eval('.msg', (m) => m.map((e) => e.textContent));
       const about = msgs.filter((t) => /draw/i.test(t));
