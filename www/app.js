@@ -142,7 +142,7 @@ function show(id) {
 }
 
 /** Panels may bring another into view (the Collapse demo ends on the Collapse panel). */
-app.show = show;
+if (!embed) app.show = show;
 
 for (const id of PANEL_IDS) {
   const tab = el('button', { id: `tab-${id}`, role: 'tab', class: 'tab', 'aria-controls': `panel-${id}`, onclick: () => show(id) }, PANEL_TITLES[id]);

@@ -759,8 +759,11 @@ export function createVaeLab({ backend = 'auto', base = new URL('../', import.me
       if (persistRuns && !keepCheckpoint) {
         // left behind, it is offered for resuming: harmless; forgotten once the checkpoint writes
         // queued before it have settled (a late refusal must not mark the ended run unsaved)
+        // after the checkpoint write in flight (a queued newer one is dropped): a write landing
+        // after the delete would leave the ended run behind as unfinished
         const key = `run:${slot}`;
-        deleteRun(slot).catch(() => {}).finally(() => forget(key));
+        waiting = null;
+        Promise.resolve(writing).then(() => deleteRun(slot)).catch(() => {}).finally(() => forget(key));
       }
       // the run's weights (or the rolled-back ones) become the slot's host copy, kept in storage
       // before `done` resolves; a refusal rejects `done` (kind 'storage'), the model stays here

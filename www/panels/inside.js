@@ -88,13 +88,18 @@ export default {
     // no digit in the link: open on a typical held-out digit, and on the student's drawing once
     // there is one (until the student picks a source or a digit here)
     let picked = app.linked('digit') || app.linked('source');
+    let defaulted = false;
     source.addEventListener('change', () => { picked = true; });
     index.addEventListener('change', () => { picked = true; });
     async function render() {
       if (!lab.current) return;
-      if (!picked) {
-        if (app.drawn) source.value = 'drawn';
-        else index.value = await typicalDigit(lab);
+      // the default digit is chosen once (a model switch must not move it, so models compare on
+      // one digit); a choice made while it is computed wins
+      if (!picked && app.drawn) source.value = 'drawn';
+      else if (!picked && !defaulted) {
+        const t = await typicalDigit(lab);
+        if (!picked && !defaulted) index.value = t;
+        defaulted = true;
       }
       await app.guard(async () => {
         // what this render shows, read once: the controls may change while it is in flight

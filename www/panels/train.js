@@ -58,18 +58,27 @@ export default {
       onclick: () => app.guard(collapseDemo) }, `Collapse demo (β = ${DEMO.betas[0]} vs 1)`);
     async function collapseDemo() {
       if (handle) throw new Error('A run is in progress: stop it first, then start the collapse demo.');
+      // the demo's numbers are MNIST's, at the engine's batch and learning rate, at full speed
+      if (lab.data?.name !== 'mnist') {
+        app.say('The collapse demo trains on MNIST: switching to it (your images stay in the Data panel).');
+        await lab.useDataset('mnist');
+      }
       preset.value = 'C';
       usePreset();
       Object.assign(epochs, { value: DEMO.epochs });
       Object.assign(warmup, { value: 0 });
       Object.assign(seed, { value: DEMO.seed });
+      Object.assign(batch, { value: lab.constants.batch });
+      Object.assign(lr, { value: lab.constants.lr });
+      speed.value = '';
       limit.value = limit.max || lab.data.n_train;
-      app.say(`Collapse demo: model C twice on all ${Number(limit.value).toLocaleString('en')} training images, ${DEMO.epochs} epochs, seed ${DEMO.seed}: β = ${DEMO.betas[0]}, then β = 1. The Collapse panel then compares their active units.`);
+      app.say(`Collapse demo: model C twice on all ${Number(limit.value).toLocaleString('en')} training images, ${DEMO.epochs} epochs, seed ${DEMO.seed}: β = ${DEMO.betas[0]}, then β = 1; then their active units are compared.`);
       for (const b of DEMO.betas) {
         beta.value = b;
         if (await startRun(`collapse-beta${b}`) !== 'done') return; // stopped or failed: said already
       }
-      await app.show?.('collapse');
+      if (app.show) await app.show('collapse');
+      else app.say('Both runs are done: a Collapse panel compares collapse-beta16 and collapse-beta1.');
     }
     // slow motion: one mini-batch at a time, or a few per second
     const speed = el('select', { id: 'train-speed', 'aria-label': 'training speed' },
@@ -108,12 +117,18 @@ export default {
       limit.max = d.n_train;
       if (all || Number(limit.value) > d.n_train) limit.value = d.n_train;
       limitNote.textContent = `of ${d.n_train.toLocaleString('en')} (${d.title})`;
+      // only for another dataset (or another size): images added to the one held, or a link
+      // applied after the form was restored, leave what the student typed alone
+      const key = `${d.name}|${d.n_train}`;
+      if (key === suggestedFor) return;
+      suggestedFor = key;
       const s = suggestFor(d.n_train);
       Object.assign(batch, { value: s.batch });
       Object.assign(epochs, { value: s.epochs });
       advice.textContent = s.why ?? '';
       advice.hidden = !s.why;
     }
+    let suggestedFor = null;
     const advice = el('p', { id: 'train-advice', class: 'muted', hidden: true });
     /** Adam steps a run of `epochs` over `n` images in batches of `b` takes. */
     const stepsOf = (n, b, e) => e * Math.ceil(n / Math.max(1, b));
@@ -398,7 +413,8 @@ export default {
         if (!history?.length || runs.some((r) => r.name === slot)) continue;
         const m = info.meta;
         const run = newRun(info.label, m.epochs ?? history.length, history, (m.beta ?? 1) !== 1 || (m.kl_warmup ?? 0) > 0);
-        Object.assign(run, { name: slot, status: history.length >= (m.epochs ?? history.length) ? 'done' : 'stopped' });
+        // the file records the epochs trained, not the run's plan: no guess between done and stopped
+        Object.assign(run, { name: slot, total: history.length, status: 'saved' });
         runs.push(run);
         lastMeta = { ...m, arch: info.arch };
       }

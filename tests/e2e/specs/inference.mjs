@@ -136,9 +136,10 @@ export default (cfg, { url, shot }) => [
     await shot(page, 'latent');
   }],
   ['Latent: a slow first fetch of the held-out digits does not overwrite a newer choice', async (page) => {
-    await open(page, url, 'panel=draw&arch=C');
+    await open(page, url, 'panel=draw&arch=C&digit=0');
     await drawSeven(page);
-    // hold the held-out digits back: the panel's first render (held-out #0) waits on them
+    // hold the held-out digits back: the panel's first render (held-out #0, named by the link,
+    // so Latent does not follow the drawing) waits on them
     let release;
     const held = new Promise((r) => { release = r; });
     let asked = 0;

@@ -86,6 +86,8 @@ export default (cfg, { url, shot }) => [
     await page.waitForSelector('#panel-train[data-state="running"]');
     await page.waitForSelector('#panel-train[data-state="idle"]', { timeout: 120_000 });
     const seconds = (Date.now() - t0) / 1000;
+    // 500 tiny epochs queue checkpoint writes: none may land after the finished run's is removed
+    await page.waitForFunction(async () => (await window.vaeLab.unfinishedRuns()).length === 0, null, { timeout: 10_000, polling: 200 });
     // the samples look like the pictures: each correlates with their mean image far better than noise
     const r = await page.evaluate(async (m) => {
       const corr = (a, b) => {
