@@ -119,6 +119,28 @@ export function typicalDigit(lab, slot = lab.current) {
 }
 
 /**
+ * A panel's digit when neither the link nor the student chose one: the student's drawing once
+ * there is one, else a typical held-out digit (chosen once: a model switch must not move it, so
+ * models compare on one digit). `source` and `index` are the panel's controls; a change to either
+ * is the student's choice, and wins over a default still being computed. Returns the function to
+ * call before each render.
+ */
+export function defaultDigit(app, source, index) {
+  let picked = app.linked('digit') || app.linked('source');
+  let defaulted = false;
+  source.addEventListener('change', () => { picked = true; });
+  index.addEventListener('change', () => { picked = true; });
+  return async () => {
+    if (!picked && app.drawn) source.value = 'drawn';
+    else if (!picked && !defaulted) {
+      const t = await typicalDigit(app.lab);
+      if (!picked && !defaulted) index.value = t;
+      defaulted = true;
+    }
+  };
+}
+
+/**
  * The digit a panel works on: the drawn one (`kind` 'drawn'), or held-out digit number `index`
  * (clamped to the held-out set). 784 floats.
  */

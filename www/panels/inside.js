@@ -3,7 +3,7 @@
 // two loss terms. Every part can be hovered or focused for its shape and values; the diagram
 // follows the selected model (custom ones included) and redraws as it trains.
 import { el, drawDigits, digitCanvas, labelled, fmt } from '../ui.js';
-import { chosenDigit, typicalDigit } from '../shell.js';
+import { chosenDigit, defaultDigit } from '../shell.js';
 import { snapshot } from '../figure.js';
 
 const CELL = 11;
@@ -85,22 +85,10 @@ export default {
     };
     const arrow = (text = '→') => el('span', { class: 'inside-arrow', 'aria-hidden': 'true' }, text);
 
-    // no digit in the link: open on a typical held-out digit, and on the student's drawing once
-    // there is one (until the student picks a source or a digit here)
-    let picked = app.linked('digit') || app.linked('source');
-    let defaulted = false;
-    source.addEventListener('change', () => { picked = true; });
-    index.addEventListener('change', () => { picked = true; });
+    const chooseDefault = defaultDigit(app, source, index);
     async function render() {
       if (!lab.current) return;
-      // the default digit is chosen once (a model switch must not move it, so models compare on
-      // one digit); a choice made while it is computed wins
-      if (!picked && app.drawn) source.value = 'drawn';
-      else if (!picked && !defaulted) {
-        const t = await typicalDigit(lab);
-        if (!picked && !defaulted) index.value = t;
-        defaulted = true;
-      }
+      await chooseDefault();
       await app.guard(async () => {
         // what this render shows, read once: the controls may change while it is in flight
         const mine = ++started;

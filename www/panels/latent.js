@@ -1,6 +1,6 @@
 // Latent: move one latent at a time from a chosen digit; interpolate between two digits.
 import { el, drawDigits, digitCanvas, labelled } from '../ui.js';
-import { chosenDigit, typicalDigit } from '../shell.js';
+import { chosenDigit, defaultDigit } from '../shell.js';
 import { printFigure, printScale, pixels, text, MUTED } from '../figure.js';
 
 export default {
@@ -58,22 +58,10 @@ export default {
     let loads = 0;
     let interpolations = 0;
 
-    // no digit in the link: open on a typical held-out digit, and on the student's drawing once
-    // there is one (until the student picks a source or a digit here)
-    let picked = app.linked('digit') || app.linked('source');
-    let defaulted = false;
-    source.addEventListener('change', () => { picked = true; });
-    index.addEventListener('change', () => { picked = true; });
+    const chooseDefault = defaultDigit(app, source, index);
     async function load() {
       if (!lab.current) return;
-      // the default digit is chosen once (a model switch must not move it, so models compare on
-      // one digit); a choice made while it is computed wins
-      if (!picked && app.drawn) source.value = 'drawn';
-      else if (!picked && !defaulted) {
-        const t = await typicalDigit(lab);
-        if (!picked && !defaulted) index.value = t;
-        defaulted = true;
-      }
+      await chooseDefault();
       const mine = ++loads;
       await app.guard(async () => {
         const x = await digit(source.value, index.value);
