@@ -105,6 +105,19 @@ pub fn chain_gif(frames: &[Vec<f32>], n: usize, cols: usize, out: &Path) -> Resu
 }
 
 /// A 900 × 560 plot on white, drawn by `draw` in memory and saved as a PNG.
+/// The legend box every report chart draws: white, black border, 16 px labels.
+fn draw_legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()?;
+    Ok(())
+}
+
 fn plot(
     out: &Path,
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
@@ -194,13 +207,7 @@ fn curves(
                     PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart)
     })
 }
 
@@ -256,13 +263,7 @@ fn kl_histogram(models: &[Loaded], stats: &[CollapseStats], out: &Path) -> Resul
                     Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart)
     })
 }
 
