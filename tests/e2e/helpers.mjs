@@ -4,6 +4,11 @@ import fs from 'node:fs';
 
 export const SHOTS = 'test-results/screenshots';
 
+/** A check of the engine itself, as `[name, fn]` with its backends: it runs on the CPU engine and,
+ *  because what it checks depends on the backend (numerics, GPU control flow, which engine file is
+ *  fetched), on WebGPU too. A plain `[name, fn]` runs on the CPU engine only (see run.mjs). */
+export const engine = (name, fn) => [name, fn, { backends: ['cpu', 'webgpu'] }];
+
 export function assert(cond, message) {
   if (!cond) throw new Error(message);
 }

@@ -1,5 +1,5 @@
 // The ES-module API: bad input, engine crashes, persistence of what the user made.
-import { assert, open, loadPretrained } from '../helpers.mjs';
+import { assert, open, loadPretrained, engine } from '../helpers.mjs';
 
 /** A small model the user made: one epoch of A on 640 digits, in slot `slot`. */
 const trainTiny = (page, slot) => page.evaluate(async (s) => {
@@ -29,7 +29,7 @@ export default (cfg, { url }) => [
     assert(/n must be/.test(errors.n), `n: ${errors.n}`);
     assert(errors.ok === null, `valid input rejected: ${errors.ok}`);
   }],
-  ['A crashed engine restarts on the CPU with the current weights', async (page) => {
+  engine('A crashed engine restarts on the CPU with the current weights', async (page) => {
     await open(page, url, 'panel=models');
     await trainTiny(page, 'run1');
     const r = await page.evaluate(async () => {
@@ -48,7 +48,7 @@ export default (cfg, { url }) => [
     assert(r.d < 1e-4, `the trained model's reconstructions changed by ${r.d}`);
     await page.waitForSelector('.msg.warn:has-text("continuing on the CPU")', { timeout: 10_000 });
     assert(await page.textContent('#backend') === 'CPU', 'badge not updated');
-  }],
+  }),
   ['Trained and imported models survive a reload; removed ones do not come back', async (page) => {
     await open(page, url, 'panel=models');
     await trainTiny(page, 'run1');

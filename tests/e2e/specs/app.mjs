@@ -2,12 +2,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { assert, open, tab, canvasSum } from '../helpers.mjs';
+import { assert, open, tab, canvasSum, engine } from '../helpers.mjs';
 import { launchWithProfile } from '../browser.mjs';
 import { startServer } from '../../../tools/serve.mjs';
 
 export default (cfg, { url, root, shot }) => [
-  ['starts on the expected backend and says so', async (page) => {
+  engine('starts on the expected backend and says so', async (page) => {
     await open(page, url, 'panel=models');
     const backend = await page.evaluate(() => window.vaeLab.backend);
     assert(backend === cfg.backend, `backend is ${backend}, expected ${cfg.backend}`);
@@ -22,7 +22,7 @@ export default (cfg, { url, root, shot }) => [
       assert(gpu?.software === true, `SwiftShader not recognised as a software adapter: ${JSON.stringify(gpu)}`);
       assert(/software renderer/.test(messages), `no software-adapter notice: ${messages}`);
     }
-  }],
+  }),
   ...(cfg.backend === 'cpu' ? [['Nothing moves under the pen: no layout shift once the page is ready, messages float; a dismissed remark stays dismissed', async (page) => {
     await page.addInitScript(() => {
       window.layoutShifts = [];
@@ -50,15 +50,15 @@ export default (cfg, { url, root, shot }) => [
     const again = await page.textContent('#messages');
     assert(!/Running on the CPU/.test(again), `a dismissed remark came back: ${again}`);
   }]] : []),
-  ...(cfg.backend === 'webgpu' ? [['auto never picks a software WebGPU adapter; asking for WebGPU still gets it', async (page) => {
+  ...(cfg.backend === 'webgpu' ? [engine('auto never picks a software WebGPU adapter; asking for WebGPU still gets it', async (page) => {
     await open(page, url, 'panel=models&backend=auto');
     const r = await page.evaluate(() => ({ backend: window.vaeLab.backend, reason: window.vaeLab.fallbackReason }));
     assert(r.backend === 'cpu' && /software renderer/.test(r.reason ?? ''), `auto on SwiftShader: ${JSON.stringify(r)}`);
     assert(/software renderer/.test(await page.textContent('#messages')), 'the page does not say why');
     await page.evaluate(() => window.vaeLab.setBackend('webgpu'));
     assert(await page.evaluate(() => window.vaeLab.backend) === 'webgpu', 'the switch did not force WebGPU');
-  }]] : []),
-  ...(cfg.backend === 'webgpu' ? [['auto measures both backends when asked to probe, says why, and remembers the choice', async (page) => {
+  })] : []),
+  ...(cfg.backend === 'webgpu' ? [engine('auto measures both backends when asked to probe, says why, and remembers the choice', async (page) => {
     // a hardware adapter is always probed; ?probe=1 makes auto probe SwiftShader too
     await open(page, url, 'panel=models&backend=auto&probe=1');
     const choice = await page.evaluate(() => window.vaeLab.backendChoice);
@@ -71,14 +71,14 @@ export default (cfg, { url, root, shot }) => [
     await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
     const again = await page.evaluate(() => window.vaeLab.backendChoice);
     assert(again?.remembered && again.backend === choice.backend, `after reload: ${JSON.stringify(again)}`);
-  }]] : []),
+  })] : []),
   ['An unknown backend in the address falls back to auto with a message', async (page) => {
     await open(page, url, 'panel=sample&backend=foo');
     const messages = await page.textContent('#messages');
     assert(/Unknown backend 'foo'/.test(messages), `messages: ${messages}`);
     await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 120_000 });
   }],
-  ['The first sample needs only its engine and weights; digits come with the panels that use them', async (page) => {
+  engine('The first sample needs only its engine and weights; digits come with the panels that use them', async (page) => {
     const got = [];
     page.on('requestfinished', (req) => got.push(new URL(req.url()).pathname));
     await open(page, url, 'panel=sample');
@@ -91,7 +91,7 @@ export default (cfg, { url, root, shot }) => [
     await page.waitForSelector('#reconstruct-canvas[data-rows]', { timeout: 120_000 });
     assert(got.includes('/www/data/mnist-subset-test.bin'), 'the held-out digits were not fetched for Reconstruct');
     assert(!got.includes('/www/data/mnist-subset-train.bin'), 'the training digits were fetched for Reconstruct');
-  }],
+  }),
   ['Only the panel in view loads before its figure; a panel whose script failed to download loads on the next click', async (page) => {
     // a context of its own: the aborted download logs a console error, which is the point here
     const context = await page.context().browser().newContext();

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { assert, canvasSum } from '../helpers.mjs';
+import { assert, canvasSum, engine } from '../helpers.mjs';
 import { launchWithProfile } from '../browser.mjs';
 
 export default (cfg, { url, course, served, shot }) => {
@@ -106,7 +106,7 @@ export default (cfg, { url, course, served, shot }) => {
       }
       assert(problems.length === 0, problems.join('; '));
     }],
-    ['Two iframes of the app on one page download the engine once', async () => {
+    engine('Two iframes of the app on one page download the engine once', async () => {
       // a browser with a disk cache, as a visitor's (the test contexts' in-memory caches keep no
       // 22 MB entry): the second frame's request waits for the first's and reads the cache
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vae-lab-frames-'));
@@ -130,6 +130,6 @@ export default (cfg, { url, course, served, shot }) => {
         await context.close();
         fs.rmSync(dir, { recursive: true, force: true });
       }
-    }],
+    }),
   ];
 };

@@ -1,8 +1,8 @@
 // The panels that look at a trained model: Sample, Draw, Chain, Reconstruct, Collapse, Latent, Map.
-import { assert, open, tab, loadPretrained, drawSeven, canvasSum, corr } from '../helpers.mjs';
+import { assert, open, tab, loadPretrained, drawSeven, canvasSum, corr, engine } from '../helpers.mjs';
 
 export default (cfg, { url, shot }) => [
-  ['Sample: pretrained samples are 60 distinct non-blank digits', async (page) => {
+  engine('Sample: pretrained samples are 60 distinct non-blank digits', async (page) => {
     await open(page, url, 'panel=sample&arch=C');
     await page.waitForSelector('#sample-canvas[data-seed="0"]', { timeout: 60_000 });
     const stats = await page.evaluate(async () => {
@@ -24,8 +24,8 @@ export default (cfg, { url, shot }) => [
     await page.waitForSelector('#sample-canvas[data-seed="1"]', { timeout: 60_000 });
     assert(await canvasSum(page, '#sample-canvas') !== before, 'resample did not change the grid');
     await shot(page, 'sample');
-  }],
-  ['Draw: a mouse stroke is encoded and its reconstruction resembles it', async (page) => {
+  }),
+  engine('Draw: a mouse stroke is encoded and its reconstruction resembles it', async (page) => {
     await open(page, url, 'panel=draw&arch=C');
     await drawSeven(page);
     const r = await page.evaluate(async () => {
@@ -45,8 +45,8 @@ export default (cfg, { url, shot }) => [
     assert(own > other + 0.2, `own ${own.toFixed(2)} vs a zero's ${other.toFixed(2)}`);
     assert(await canvasSum(page, '#draw-rec-mean') > 0, 'reconstruction canvas is blank');
     await shot(page, 'draw');
-  }],
-  ['Chain: the chains advance, scrubbing moves through frames, chains start at a drawn digit', async (page) => {
+  }),
+  engine('Chain: the chains advance, scrubbing moves through frames, chains start at a drawn digit', async (page) => {
     await open(page, url, 'panel=chain&arch=C');
     await page.waitForSelector('#chain-canvas[data-frame]', { timeout: 240_000 });
     await page.waitForFunction(() => Number(document.getElementById('chain-canvas').dataset.frame) >= 3, null, { timeout: 30_000 });
@@ -88,7 +88,7 @@ export default (cfg, { url, shot }) => [
     await page.fill('#chain-scrub', '100');
     await page.dispatchEvent('#chain-scrub', 'input');
     await shot(page, 'chain');
-  }],
+  }),
   ['Reconstruct: 16 held-out digits by every loaded model, reshuffle', async (page) => {
     await open(page, url, 'panel=models');
     await loadPretrained(page);
@@ -117,7 +117,7 @@ export default (cfg, { url, shot }) => [
     await page.waitForSelector('#collapse-chart canvas');
     await shot(page, 'collapse');
   }],
-  ['Latent: sliders move one latent; interpolation strip', async (page) => {
+  engine('Latent: sliders move one latent; interpolation strip', async (page) => {
     await open(page, url, 'panel=latent&arch=C');
     await page.waitForFunction(() => document.querySelectorAll('#latent-sliders input[type=range]').length === 12, null, { timeout: 60_000 });
     await page.waitForSelector('#latent-strip[data-drawn]', { timeout: 60_000 });
@@ -134,7 +134,7 @@ export default (cfg, { url, shot }) => [
     assert(await canvasSum(page, '#latent-decoded') !== before, 'moving z0 did not change the decoded digit');
     assert(await canvasSum(page, '#latent-strip') > 0, 'interpolation strip is blank');
     await shot(page, 'latent');
-  }],
+  }),
   ['Latent: a slow first fetch of the held-out digits does not overwrite a newer choice', async (page) => {
     await open(page, url, 'panel=draw&arch=C&digit=0');
     await drawSeven(page);

@@ -1,6 +1,6 @@
 // Models panel: the shipped models, export and import through the UI, bad files, backends.
 import fs from 'node:fs';
-import { assert, open, loadPretrained, readWeights } from '../helpers.mjs';
+import { assert, open, loadPretrained, readWeights, engine } from '../helpers.mjs';
 
 export default (cfg, { url, shot }) => [
   ['Models: loads the pretrained A–E in one click', async (page) => {
@@ -13,7 +13,7 @@ export default (cfg, { url, shot }) => [
     assert(JSON.stringify(params) === JSON.stringify([29033, 52201, 103593, 100065, 100953]), `params ${params}`);
     await shot(page, 'models');
   }],
-  ['Export → import gives identical reconstructions (UI download and upload)', async (page) => {
+  engine('Export → import gives identical reconstructions (UI download and upload)', async (page) => {
     await open(page, url, 'panel=models');
     await loadPretrained(page, ['D']);
     await page.selectOption('#model-select', 'D');
@@ -29,7 +29,7 @@ export default (cfg, { url, shot }) => [
       return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
     });
     assert(diff === 0, `reconstructions differ by ${diff}`);
-  }],
+  }),
   ['A corrupt or truncated import shows an error and changes nothing', async (page) => {
     await open(page, url, 'panel=models');
     await loadPretrained(page, ['B']);
@@ -46,7 +46,7 @@ export default (cfg, { url, shot }) => [
     assert(s === 2, 'the app stopped working after a bad import');
     await shot(page, 'import-error');
   }],
-  ...(cfg.backend === 'webgpu' ? [['WebGPU and CPU give the same reconstruction for the same weights', async (page) => {
+  ...(cfg.backend === 'webgpu' ? [engine('WebGPU and CPU give the same reconstruction for the same weights', async (page) => {
     await open(page, url, 'panel=models');
     const r = await page.evaluate(async () => {
       const lab = window.vaeLab;
@@ -63,5 +63,5 @@ export default (cfg, { url, shot }) => [
     assert(r.backendAfter === 'cpu' && r.now === 'webgpu', `switching: ${JSON.stringify(r)}`);
     assert(r.d < 1e-4, `WebGPU vs CPU differ by ${r.d}`);
     assert(r.d2 < 1e-6, `WebGPU before/after switching differ by ${r.d2}`);
-  }]] : []),
+  })] : []),
 ];

@@ -1,9 +1,9 @@
 // Nothing the user makes is lost, nothing they type breaks it: the reproducers of the hostile-input
 // and new-user reviews, as browser tests. Each opens the app itself and sets up what it needs.
-import { assert, open, tab, forgeWeights, readWeights } from '../helpers.mjs';
+import { assert, open, tab, forgeWeights, readWeights, engine } from '../helpers.mjs';
 
 export default (cfg, { url, shot }) => [
-  ['The engine answers during a training run; Pause and Stop take effect at once', async (page) => {
+  engine('The engine answers during a training run; Pause and Stop take effect at once', async (page) => {
     await open(page, url, 'panel=train');
     const r = await page.evaluate(async () => {
       const lab = window.vaeLab;
@@ -35,8 +35,8 @@ export default (cfg, { url, shot }) => [
     assert(r.exported > 100_000 && r.resumed, `export during a paused run: ${JSON.stringify(r)}`);
     assert(r.stoppedAt < 25, `stop took effect only at epoch ${r.stoppedAt}`);
     console.log(`       sample during a run answered in ${r.sample.ms.toFixed(0)} ms, export in ${r.exportMs.toFixed(0)} ms`);
-  }],
-  ['A run cut off by a reload resumes to the weights of an uninterrupted run; names never collide', async (page) => {
+  }),
+  engine('A run cut off by a reload resumes to the weights of an uninterrupted run; names never collide', async (page) => {
     await open(page, url, 'panel=train');
     const opts = { arch: 'A', epochs: 3, limit: 640, seed: 5, batch: 64 };
     await page.evaluate(async (o) => {
@@ -87,7 +87,7 @@ export default (cfg, { url, shot }) => [
     assert(JSON.stringify(r.epochs) === '[1,2,3]', `history epochs ${r.epochs}`);
     assert(r.diff <= (cfg.backend === 'cpu' ? 0 : 1e-5), `resumed vs uninterrupted reconstructions differ by ${r.diff}`);
     assert(r.next !== slot && r.next !== 'ref' && !r.unfinished.includes(slot), `names: ${JSON.stringify(r)}`);
-  }],
+  }),
   ['A run cut off by an engine crash is kept and resumes on the new engine', async (page) => {
     await open(page, url, 'panel=train');
     const r = await page.evaluate(async () => {
@@ -129,7 +129,7 @@ export default (cfg, { url, shot }) => [
     });
     assert(r.unsaved && r.warned && !r.afterStop, `beforeunload: ${JSON.stringify(r)}`);
   }],
-  ['A diverging run stops with the epoch and step and keeps finite weights', async (page) => {
+  engine('A diverging run stops with the epoch and step and keeps finite weights', async (page) => {
     await open(page, url, 'panel=train');
     const r = await page.evaluate(async () => {
       const lab = window.vaeLab;
@@ -145,7 +145,7 @@ export default (cfg, { url, shot }) => [
     assert(/diverged in epoch \d+, step \d+/.test(r.message ?? ''), `message: ${r.message}`);
     assert(r.finite, 'the kept weights sample NaN');
     assert(!r.unfinished.includes('wild'), 'a diverged run is offered for resuming');
-  }],
+  }),
   ['Values that trapped the engine are refused with clear errors; it never restarts', async (page) => {
     await open(page, url, 'panel=train');
     const r = await page.evaluate(async () => {

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { assert, open, tab, canvasSum, defaults } from '../helpers.mjs';
+import { assert, open, tab, canvasSum, defaults, engine } from '../helpers.mjs';
 import { startServer } from '../../../tools/serve.mjs';
 
 /** Width and height from a PNG's IHDR chunk. */
@@ -211,7 +211,7 @@ export default (cfg, { url, root, shot }) => [
       await shot(page, 'chain-link-without-drawing');
     }],
   ] : []),
-  ['Per-latent KL saves as CSV and as a chart redrawn at print size', async (page) => {
+  engine('Per-latent KL saves as CSV and as a chart redrawn at print size', async (page) => {
     await open(page, url, 'panel=collapse&models=C,E');
     await page.waitForSelector('#collapse-table tbody tr:nth-child(2)', { timeout: 120_000 });
     const csv = (await save(page, '#panel-collapse [data-save="csv"]')).bytes.toString().trim().split('\n');
@@ -222,7 +222,7 @@ export default (cfg, { url, root, shot }) => [
     const png = pngSize((await save(page, '#panel-collapse [data-save="png"]')).bytes);
     const shown = await page.$eval('#collapse-chart canvas', (c) => c.width);
     assert(png.width === 3 * shown && png.width >= 1800, `chart PNG ${png.width} px wide for a ${shown} px chart`);
-  }],
+  }),
   ['After one visit the app works offline: sample, draw, chain and train', async (page) => {
     await open(page, url, 'panel=sample&arch=C');
     await page.waitForSelector('body[data-offline="ready"]', { timeout: 120_000 });

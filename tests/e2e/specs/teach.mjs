@@ -1,7 +1,7 @@
 // Teaching features: slow motion (one mini-batch at a time, a speed control), collapse on demand
 // (β), the likelihood by importance sampling, the decoded plane of a 2-latent model, and the
 // page opening where a student starts.
-import { assert, open, tab, drawSeven } from '../helpers.mjs';
+import { assert, open, tab, drawSeven, engine } from '../helpers.mjs';
 
 export default (cfg, { url, shot }) => [
   ['The page opens on Draw and explains the negative nELBO where it shows', async (page) => {
@@ -67,7 +67,7 @@ export default (cfg, { url, shot }) => [
     await page.evaluate(() => window.insideRun.stop());
     await shot(page, 'inside');
   }],
-  ['Step advances a paused run by exactly one mini-batch; the speed control slows a run', async (page) => {
+  engine('Step advances a paused run by exactly one mini-batch; the speed control slows a run', async (page) => {
     await open(page, url, 'panel=train');
     await page.selectOption('#train-arch', 'A');
     await page.fill('#train-epochs', '2');
@@ -98,7 +98,7 @@ export default (cfg, { url, shot }) => [
     await page.waitForFunction((b) => Number(document.getElementById('train-status').dataset.images) === b + 128, before, { timeout: 60_000 });
     await page.click('#train-stop');
     await page.waitForSelector('#panel-train[data-state="idle"]', { timeout: 60_000 });
-  }],
+  }),
   ['A β = 4 run of C ends with fewer active units than β = 1 on the same seed', async (page) => {
     await open(page, url, 'panel=collapse&models=C');
     const r = await page.evaluate(async () => {
@@ -149,7 +149,7 @@ export default (cfg, { url, shot }) => [
     assert(legend.includes('run1') && legend.includes('run1 objective'), `legend: ${legend}`);
     await shot(page, 'train-objective');
   }],
-  ['lab.evaluate estimates log p(x) by importance sampling: K = 1 is the ELBO, more samples tighten it', async (page) => {
+  engine('lab.evaluate estimates log p(x) by importance sampling: K = 1 is the ELBO, more samples tighten it', async (page) => {
     await open(page, url, 'panel=sample&arch=C');
     const r = await page.evaluate(async () => {
       const lab = window.vaeLab;
@@ -163,7 +163,7 @@ export default (cfg, { url, shot }) => [
     assert(Math.abs(r.one.log_likelihood + r.one.nelbo) < 0.02 * Math.abs(r.one.nelbo) + 2, `K = 1 ${r.one.log_likelihood} vs −nELBO ${-r.one.nelbo}`);
     assert(r.many.log_likelihood > r.one.log_likelihood, `K = 20 ${r.many.log_likelihood} vs K = 1 ${r.one.log_likelihood}`);
     assert(r.refused === 'input', `importanceSamples 0 was not refused (${r.refused})`);
-  }],
+  }),
   ['A model with two latents shows its decoded plane', async (page) => {
     await open(page, url, 'panel=sample');
     await page.evaluate(async () => {

@@ -1,8 +1,8 @@
 // Train panel: a short run from the form lowers the nELBO and draws the charts.
-import { assert, open } from '../helpers.mjs';
+import { assert, open, engine } from '../helpers.mjs';
 
 export default (cfg, { url, shot }) => [
-  ['Train: a short run lowers the nELBO and draws the charts', async (page) => {
+  engine('Train: a short run lowers the nELBO and draws the charts', async (page) => {
     await open(page, url, 'panel=train');
     await page.fill('#train-epochs', '2');
     await page.fill('#train-limit', String(cfg.trainLimit));
@@ -20,7 +20,7 @@ export default (cfg, { url, shot }) => [
     assert(h[1].train.nelbo < h[0].train.nelbo && h[1].test.nelbo < h[0].test.nelbo,
       `nELBO did not fall: ${h.map((e) => `${e.train.nelbo.toFixed(1)}/${e.test.nelbo.toFixed(1)}`)}`);
     await shot(page, 'train');
-  }],
+  }),
   ...(cfg.name !== 'cpu' ? [] : [['Train by keyboard, then reload: focus follows the controls, status, table and message agree, the lesson comes back; a console run is charted', async (page) => {
     await open(page, url, 'panel=train');
     await page.fill('#train-epochs', '3');
