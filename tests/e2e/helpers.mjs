@@ -38,7 +38,10 @@ export async function loadPretrained(page, names = ['A', 'B', 'C', 'D', 'E']) {
 /** Draw a "7" on the Draw panel's pad with the mouse; resolves once all of it is encoded. */
 export async function drawSeven(page) {
   await tab(page, 'draw');
-  const box = await page.$eval('#draw-canvas', (c) => { const r = c.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
+  const box = await page.$eval('#draw-canvas', (c) => {
+    const r = c.getBoundingClientRect();
+    return { x: r.x, y: r.y, w: r.width, h: r.height };
+  });
   // a horizontal bar, then a diagonal down to the left
   const pts = [[0.3, 0.25], [0.7, 0.25], [0.62, 0.45], [0.5, 0.65], [0.42, 0.8]];
   await page.mouse.move(box.x + pts[0][0] * box.w, box.y + pts[0][1] * box.h);

@@ -91,13 +91,15 @@ async function runConfig(cfg, url, root, course, served) {
     await context.close();
   }
   results.push({ name: 'no request leaves the origin', ok: foreign.length === 0 });
-  console.log(`  ${foreign.length ? 'FAIL' : 'ok  '} [${cfg.name}] no request leaves the origin${foreign.length ? `: ${foreign.slice(0, 3).join(' ')}` : ''}`);
+  const away = foreign.length ? `: ${foreign.slice(0, 3).join(' ')}` : '';
+  console.log(`  ${foreign.length ? 'FAIL' : 'ok  '} [${cfg.name}] no request leaves the origin${away}`);
   const ok = consoleErrors.length === 0;
   results.push({ name: 'no console errors', ok });
   console.log(`  ${ok ? 'ok  ' : 'FAIL'} [${cfg.name}] no console errors${ok ? '' : `: ${consoleErrors.slice(0, 5).join(' | ')}`}`);
   await browser.close();
   const passed = results.filter((r) => r.ok).length;
-  console.log(`  [${cfg.name}] ${checks.length} checks, ${passed}/${results.length} passed in ${((Date.now() - t0Config) / 1000).toFixed(0)} s`);
+  const seconds = ((Date.now() - t0Config) / 1000).toFixed(0);
+  console.log(`  [${cfg.name}] ${checks.length} checks, ${passed}/${results.length} passed in ${seconds} s`);
   return results;
 }
 
@@ -114,7 +116,8 @@ if (listOnly) {
 const root = arg('--root') ?? '.';
 /** What the app's server sent: {path, status, origin} (the embedding specs count downloads). */
 const served = [];
-const { server, url } = await startServer({ port: 0, root, quiet: true, onResponse: (path, status, origin) => served.push({ path, status, origin }) });
+const onResponse = (path, status, origin) => served.push({ path, status, origin });
+const { server, url } = await startServer({ port: 0, root, quiet: true, onResponse });
 // course pages on another origin (localhost, not 127.0.0.1) that embed the app
 const { server: courseServer, url: course } = await startCourseServer(url);
 let failed = 0;
