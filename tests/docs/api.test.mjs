@@ -151,7 +151,23 @@ test('docs/api.md lists every error kind, and each exists in the code', () => {
   assert.deepEqual(unknown, [], 'documented error kinds found neither in www/ nor in src/');
 });
 
-test('the links in docs/api.md name files that exist', () => {
-  const links = [...doc.matchAll(/\]\(([^)#]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
-  assert.deepEqual(links.filter((l) => !fs.existsSync(path.join('docs', l))), [], 'broken links');
+/** Relative links of a markdown file that name no file (resolved from the file's folder). */
+function brokenLinks(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  const links = [...text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+  return links.filter((l) => !fs.existsSync(path.join(path.dirname(file), l)));
+}
+
+test('the links in docs/api.md and README.md name files that exist', () => {
+  assert.deepEqual(brokenLinks('docs/api.md'), [], 'broken links in docs/api.md');
+  assert.deepEqual(brokenLinks('README.md'), [], 'broken links in README.md');
+});
+
+test('README.md opens with the two commands, and CI runs the test command it names', () => {
+  const readme = fs.readFileSync('README.md', 'utf8');
+  const first = /```sh\n([\s\S]*?)```/.exec(readme);
+  assert.ok(first && readme.indexOf(first[0]) < readme.indexOf('\n## '), 'README.md opens with a sh block');
+  const commands = first[1].split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  assert.deepEqual(commands, ['make serve', 'make test']);
+  assert.match(fs.readFileSync('.ci/run', 'utf8'), /^make test$/m, '.ci/run calls make test');
 });
