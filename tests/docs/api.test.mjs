@@ -74,7 +74,16 @@ async function realObjects() {
   return objects;
 }
 const objects = await realObjects();
-const methods = (o) => new Set(Object.keys(o).filter((k) => typeof o[k] === 'function' && isApi(k)));
+/** Every property name of `o`, its own and its prototypes' (a class or Object.create may hold
+ *  the methods), without Object.prototype's. */
+function names(o) {
+  const all = new Set();
+  for (let p = o; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const k of Object.getOwnPropertyNames(p)) if (k !== 'constructor') all.add(k);
+  }
+  return [...all];
+}
+const methods = (o) => new Set(names(o).filter((k) => typeof o[k] === 'function' && isApi(k)));
 
 test('docs/api.md lists every method of the object createVaeLab() returns, and no other', () => {
   const documented = mentions(section('Methods'), 'lab', { calls: true });
@@ -85,14 +94,14 @@ test('docs/api.md lists every method of the object createVaeLab() returns, and n
 
 test('docs/api.md lists every property of the object createVaeLab() returns, and no other', () => {
   const documented = firstCellNames(section('Properties'));
-  const real = new Set(Object.keys(objects.lab).filter((k) => typeof objects.lab[k] !== 'function' && isApi(k)));
+  const real = new Set(names(objects.lab).filter((k) => typeof objects.lab[k] !== 'function' && isApi(k)));
   assert.deepEqual(missing(real, documented), [], 'properties missing from docs/api.md');
   assert.deepEqual(missing(documented, real), [], 'documented properties that the object does not have');
 });
 
 test("docs/api.md lists every member of a run's handle, and no other", () => {
   const documented = mentions(section("A run's handle"), 'run', { calls: false });
-  const real = new Set(Object.keys(objects.run).filter(isApi));
+  const real = new Set(names(objects.run).filter(isApi));
   assert.deepEqual(missing(real, documented), [], 'handle members missing from docs/api.md');
   assert.deepEqual(missing(documented, real), [], 'documented handle members that do not exist');
 });
