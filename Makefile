@@ -21,7 +21,15 @@ FORCE:
 serve: build
 	node tools/serve.mjs --port $(PORT)
 
-test: setup-test build lint test-rust test-server test-e2e fuzz-smoke
+# Runs the phases in order and prints each one's time (and all of them at the end), so that CI's
+# time is measured where it goes.
+TEST_PHASES := setup-test node_modules/.package-lock.json pkg/vae_lab_cpu_bg.wasm pkg/vae_lab_gpu_bg.wasm \
+  target/release/vae data vendor precompress lint test-rust test-server test-e2e fuzz-smoke
+test:
+	@mkdir -p target; : > target/phases.txt; start=$$(date +%s); \
+	for p in $(TEST_PHASES); do s=$$(date +%s); $(MAKE) --no-print-directory $$p || exit 1; \
+	  echo "phase $$p: $$(( $$(date +%s) - s )) s" | tee -a target/phases.txt; done; \
+	echo "make test: $$(( $$(date +%s) - start )) s"; cat target/phases.txt
 
 build: setup wasm data vendor precompress
 
