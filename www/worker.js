@@ -242,7 +242,7 @@ const describe = (name, m) => ({ name, title: m.title ?? name, classes: m.classe
 const datasetInfo = () => describe(data.name, data.manifest);
 
 /** The requests that read digits, and whether they need the training part too. */
-const NEEDS_DATA = { testImages: false, testLabels: false, collapse: false, latentMap: false, evaluate: false, trainStart: true, trainResumeRun: true };
+const NEEDS_DATA = { testImages: false, testLabels: false, collapse: false, latentMap: false, evaluate: false, trainStart: true, restoreRun: true };
 
 const ops = {
   async init({ backend, base: b, preload, probe, remembered, dataset }) {
@@ -390,7 +390,8 @@ const ops = {
     await afterChunk(progress, performance.now() - t0, true);
     return progress;
   },
-  trainResumeRun({ bytes, slot }) {
+  /** Restore a run from its checkpoint (the API's `resumeRun`) and go on training it. */
+  restoreRun({ bytes, slot }) {
     const run = lab.trainResume(bytes, slot ?? null);
     Object.assign(training, { running: true, paused: false, stopRequested: false, slot: run.slot, stepsPerCall: 2 });
     trainLoop();
@@ -453,7 +454,7 @@ async function moveToGpuEngine() {
   labEngine = 'gpu';
 }
 
-/** Pause, resume and stop do not wait in the queue: they only set flags that the training loop
+/** Pause, unpause and stop do not wait in the queue: they only set flags that the training loop
  *  reads between chunks, so they take effect within one chunk (about CHUNK_MS). */
 const controls = {
   trainPause() {
@@ -466,7 +467,8 @@ const controls = {
     training.rate = stepsPerSecond === null || !Number.isFinite(r) || r <= 0 ? null : Math.min(60, Math.max(0.1, r));
     wake?.();
   },
-  trainResume() {
+  /** A paused run goes on (the run handle's `resume()`). */
+  unpause() {
     if (training.running && training.paused) {
       training.paused = false;
       trainLoop();

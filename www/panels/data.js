@@ -2,7 +2,7 @@
 // ship with pretrained A–E; a dataset of the visitor's own images is made here from dropped
 // pictures (PNG, JPEG, or a zip of them) or drawings, kept in the browser with the models.
 import { el, drawDigits, labelled } from '../ui.js';
-import { SHIPPED_DATASETS } from '../vaelab.js';
+import { SHIPPED_DATASETS } from '../lab/input.js';
 
 const SHOWN = 60;
 
