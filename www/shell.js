@@ -149,7 +149,7 @@ export async function chosenDigit(app, kind, index, hint = '') {
     if (!app.drawn) throw new Error(`Draw a digit in the Draw panel first${hint}.`);
     return app.drawn;
   }
-  const n = app.lab.data?.n_test ?? 1000;
+  const n = app.lab.data.n_test;
   return app.lab.testImages([Math.max(0, Math.min(n - 1, Math.floor(Number(index) || 0)))]);
 }
 

@@ -13,7 +13,9 @@ export default {
     const choices = el('div', { class: 'row', id: 'data-choices', role: 'radiogroup', 'aria-label': 'Dataset' });
     const grid = el('canvas', { id: 'data-grid', class: 'grid', role: 'img', 'aria-label': 'images of the current dataset' });
     const caption = el('p', { class: 'muted', id: 'data-caption' });
-    const name = el('input', { id: 'data-own-name', type: 'text', maxLength: 64, value: app.param('own') || 'my-images', 'aria-label': 'name of your dataset' });
+    const name = el('input', { id: 'data-own-name', type: 'text', value: app.param('own') || 'my-images', 'aria-label': 'name of your dataset' });
+    // a dataset's name is as long as a model slot's at most (the engine's cap)
+    lab.ready.then(() => (name.maxLength = lab.constants.limits.maxSlotName), () => {});
     const files = el('input', { id: 'data-files', type: 'file', multiple: true, accept: 'image/png,image/jpeg,image/gif,image/webp,.zip,application/zip', hidden: true });
     const drop = el('div', { id: 'data-drop', class: 'drop', tabIndex: 0, role: 'button',
       'aria-label': 'Add pictures: drop PNG or JPEG files or a zip here, or press Enter to choose them' },

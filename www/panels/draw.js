@@ -167,7 +167,7 @@ export default {
     /** Keyboard and test path: put a held-out digit onto the pad, scaled up. */
     async function useTestDigit() {
       await app.guard(async () => {
-        const i = Math.floor(Math.random() * (lab.data?.n_test ?? 1000));
+        const i = Math.floor(Math.random() * lab.data.n_test);
         const x = await lab.testImages([i]);
         const small = document.createElement('canvas');
         small.width = small.height = 28;

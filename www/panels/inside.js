@@ -39,7 +39,7 @@ export default {
   create(app) {
     const { lab } = app;
     const source = el('select', { id: 'inside-source' }, el('option', { value: 'test' }, 'held-out digit #'), el('option', { value: 'drawn' }, 'the drawn digit'));
-    const index = el('input', { id: 'inside-index', type: 'number', min: 0, max: 999, value: Math.max(0, Math.floor(Number(app.param('digit')) || 0)) });
+    const index = el('input', { id: 'inside-index', type: 'number', min: 0, value: Math.max(0, Math.floor(Number(app.param('digit')) || 0)) });
     if (app.param('source') === 'drawn') source.value = 'drawn';
     const epsSeed = el('input', { id: 'inside-eps', type: 'number', min: 0, value: Math.max(0, Math.floor(Number(app.param('eps')) || 0)) });
     const info = el('p', { class: 'muted inside-info', id: 'inside-info', 'aria-live': 'polite' }, 'Hover or focus a part of the model to see its shape and values.');
@@ -93,6 +93,7 @@ export default {
         // what this render shows, read once: the controls may change while it is in flight
         const mine = ++started;
         const src = source.value;
+        index.max = lab.data.n_test - 1; // the dataset held says how many held-out images there are
         const digit = index.value;
         const x = await chosenDigit(app, src, digit, ', or pick a held-out digit');
         const seed = Math.max(0, Math.floor(Number(epsSeed.value) || 0));

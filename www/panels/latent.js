@@ -8,12 +8,12 @@ export default {
   create(app) {
     const { lab } = app;
     const source = el('select', { id: 'latent-source' }, el('option', { value: 'test' }, 'held-out digit #'), el('option', { value: 'drawn' }, 'the drawn digit'));
-    const index = el('input', { id: 'latent-index', type: 'number', min: 0, max: 999, value: 0 });
+    const index = el('input', { id: 'latent-index', type: 'number', min: 0, value: 0 });
     const original = digitCanvas('chosen digit', 'digit big');
     const decoded = digitCanvas('decoded from the sliders', 'digit big');
     decoded.id = 'latent-decoded';
     const sliders = el('div', { class: 'sliders', id: 'latent-sliders' });
-    const indexB = el('input', { id: 'latent-index-b', type: 'number', min: 0, max: 999, value: 1 });
+    const indexB = el('input', { id: 'latent-index-b', type: 'number', min: 0, value: 1 });
     const sourceB = el('select', { id: 'latent-source-b' }, el('option', { value: 'test' }, 'held-out digit #'), el('option', { value: 'drawn' }, 'the drawn digit'));
     const strip = el('canvas', { id: 'latent-strip', class: 'grid', role: 'img', 'aria-label': 'interpolation between two digits' });
     // a model with two latents: the whole decoded plane, z1 across and z2 down, over [-3, 3]²
@@ -62,6 +62,8 @@ export default {
     async function load() {
       if (!lab.current) return;
       await chooseDefault();
+      // the dataset held says how many held-out images there are
+      index.max = indexB.max = lab.data.n_test - 1;
       const mine = ++loads;
       await app.guard(async () => {
         const x = await digit(source.value, index.value);

@@ -25,7 +25,7 @@ export default {
 
     async function render() {
       await app.guard(async () => {
-        const n = lab.data?.n_test ?? 1000;
+        const n = lab.data.n_test;
         if (!picks) {
           // 16 different digits (all of them when there are fewer)
           const pool = Array.from({ length: n }, (_, i) => i);

@@ -47,7 +47,7 @@ export default {
     const limitNote = el('span', {}, '');
     const seed = el('input', { id: 'train-seed', type: 'number', min: 0, value: 0 });
     // collapse on demand: the objective rec + β·KL, β reached after a linear warm-up
-    const beta = el('input', { id: 'train-beta', type: 'number', min: 0, max: 100, step: 0.5, value: 1 });
+    const beta = el('input', { id: 'train-beta', type: 'number', min: 0, step: 0.5, value: 1 });
     const warmup = el('input', { id: 'train-warmup', type: 'number', min: 0, value: 0 });
     // Collapse in one click: C twice, 20 epochs on every training digit, seed 0, β = 16 then
     // β = 1; measured natively (vae train + vae eval): β = 16 keeps 8 of 12 latents active at a
@@ -107,6 +107,7 @@ export default {
       Object.assign(epochs, { value: c.epochs, max: c.limits.maxEpochs });
       Object.assign(lr, { value: c.lr });
       Object.assign(batch, { value: c.batch, max: c.limits.maxBatch });
+      Object.assign(beta, { max: c.limits.maxBeta });
       showDataset();
     }, () => {});
     /** The training-set size follows the dataset held (Data panel): all of it unless cut; the
@@ -250,7 +251,7 @@ export default {
 
     function onProgress(run, d) {
       lastProgress = d;
-      const batchSize = handle?.options.batch ?? 64;
+      const batchSize = handle?.options.batch ?? lab.constants.batch;
       if (d.chunk.steps > 0 && d.ms > 0) {
         const now = (d.chunk.steps * batchSize * 1000) / d.ms;
         rate = rate === null ? now : 0.8 * rate + 0.2 * now;
