@@ -11,7 +11,6 @@
 //   after a failed compile) bypasses this cache too.
 // - A new deploy installs beside the old one and waits: the page offers a reload, and the new
 //   service worker takes over only then (or when every tab of the app is closed).
-/* global self, caches */
 const FILES = self.VAE_LAB_FILES;
 const CACHE = 'vae-lab-v1';
 const BASE = new URL('./', self.location.href);

@@ -2,7 +2,7 @@
 // request is in flight, run names across reloads, concurrent dataset additions. Seconds, no browser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeWorker, workers, settle } from './fake-worker.mjs';
+import { workers, settle } from './fake-worker.mjs';
 import { createVaeLab } from '../../www/vaelab.js';
 import { putModel, putRun, allDatasets, modelNames } from '../../www/store.js';
 
