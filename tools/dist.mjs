@@ -44,4 +44,4 @@ const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => {
   else bytes += fs.statSync(p).size;
 });
 walk(out);
-console.log(`wrote ${out}/ (${(bytes / 1e6).toFixed(1)} MB, and ${(copies / 1e6).toFixed(1)} MB of .br/.gz copies): serve it with any static server, e.g. node tools/serve.mjs --root ${out}`);
+console.log(`wrote ${out}/ (${(bytes / 1e6).toFixed(1)} MB, and ${(copies / 1e6).toFixed(1)} MB of ` + `.br/.gz copies): serve it with any static server, e.g. node tools/serve.mjs --root ${out}`);

@@ -36,6 +36,6 @@ function hashOf(file) {
 export function serviceWorker(root) {
   const files = Object.fromEntries(offlineFiles(root).map((f) => [f, hashOf(path.join(root, f))]));
   const version = crypto.createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 12);
-  const head = `// generated for this deploy by tools/offline.mjs\nself.VAE_LAB_VERSION = ${JSON.stringify(version)};\nself.VAE_LAB_FILES = ${JSON.stringify(files, null, 1)};\n`;
+  const head = `// generated for this deploy by tools/offline.mjs\nself.VAE_LAB_VERSION = ` + `${JSON.stringify(version)};\nself.VAE_LAB_FILES = ${JSON.stringify(files, null, 1)};\n`;
   return head + fs.readFileSync(path.join(root, 'www/sw.js'), 'utf8');
 }

@@ -419,7 +419,7 @@ async function probeBackends(adapter) {
   const useGpu = webgpu && webgpu.ms_per_step < cpu.ms_per_step;
   const fmt = (p) => `${p.ms_per_step.toFixed(1)} ms`;
   const reason = failed ? `WebGPU failed in the probe (${failed}); the CPU trains model C at ${fmt(cpu)} per step`
-    : `a training step of model C took ${fmt(webgpu)} on WebGPU (${adapter.name || 'this adapter'}, after ${(webgpu.warmup_ms / 1000).toFixed(1)} s of warm-up) ` +
+    : `a training step of model C took ${fmt(webgpu)} on WebGPU (${adapter.name || 'this adapter'}, ` + `after ${(webgpu.warmup_ms / 1000).toFixed(1)} s of warm-up) ` +
       `and ${fmt(cpu)} on the CPU, so ${useGpu ? 'WebGPU' : 'the CPU'} is used`;
   if (useGpu) {
     cpuLab.free();

@@ -82,7 +82,7 @@ function eagerInflater() {
   return stats;
 }
 
-test('an entry that under-declares its size stops inflating there and is named as corrupt (1,000 bytes declared, 2 MB of deflate making 2 GB)', async () => {
+test('an entry that under-declares its size stops inflating there and is ' + 'named as corrupt (1,000 bytes declared, 2 MB of deflate making 2 GB)', async () => {
   const bomb = zeros(2048);
   assert.ok(bomb.length > 2_000_000 && bomb.length < 2_200_000);
   const zip = makeZip([{ name: 'ok.png', data: Buffer.alloc(3000, 5), deflate: true }, { name: 'bomb.png', body: bomb, size: 1000, deflate: true }]);
@@ -103,7 +103,7 @@ test('an entry that under-declares its size stops inflating there and is named a
   await assert.rejects(unzip(liar), /big\.png: corrupt entry, \d+ bytes of deflate data cannot inflate to the 209715200/);
 });
 
-test('caps are checked on the directory before any entry is read: 20,000 entries declaring 280 MB are refused at once; a limit reads only the first', async () => {
+test('caps are checked on the directory before any entry is read: 20,000 ' + 'entries declaring 280 MB are refused at once; a limit reads only the first', async () => {
   const body = zlib.deflateRawSync(Buffer.alloc(14 << 10));
   const many = (n, size) => makeZip(Array.from({ length: n }, (_, i) => ({ name: `p/${i}.png`, body, size, deflate: true })));
   const stats = eagerInflater();

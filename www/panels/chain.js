@@ -144,7 +144,7 @@ export default {
         saveBlob(new Blob([bytes], { type: 'image/gif' }), `chain-${lab.current}-seed${seed.value}.gif`);
         gif.dataset.bytes = String(bytes.length);
         gif.dataset.frames = String(steps.length);
-        app.say(`Saved chain-${lab.current}-seed${seed.value}.gif (${steps.length} frames, every second step, ${(bytes.length / 1e6).toFixed(1)} MB).`);
+        app.say(`Saved chain-${lab.current}-seed${seed.value}.gif (${steps.length} ` + `frames, every second step, ${(bytes.length / 1e6).toFixed(1)} MB).`);
       });
     }
     const gif = el('button', { id: 'chain-gif', disabled: true, onclick: saveGif, title: 'Save the animation as a looping GIF (every second step, with a step counter)' }, 'Save GIF');

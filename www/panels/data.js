@@ -121,13 +121,13 @@ export default {
       const have = (await lab.datasets()).find((d) => d.own && d.name === dataset)?.n ?? 0;
       const room = Math.max(0, max - have);
       if (room === 0) {
-        throw new Error(`'${dataset}' is full: it holds ${have.toLocaleString('en')} images, the most a dataset may hold (${max.toLocaleString('en')}). Delete it, or give a new name to start another dataset.`);
+        throw new Error(`'${dataset}' is full: it holds ${have.toLocaleString('en')} images, the most a dataset may ` + `hold (${max.toLocaleString('en')}). Delete it, or give a new name to start another dataset.`);
       }
       // zips are listed from their directory (caps checked there); nothing is decoded yet
       const found = await imageFiles(list, { limit: room });
       const { failed, pictures } = found;
       if (found.found > pictures.length) {
-        app.say(`'${dataset}' has room for ${room.toLocaleString('en')} more of the ${plural(found.found, 'picture')} (at most ${max.toLocaleString('en')} images): the first ${pictures.length.toLocaleString('en')} are added.`, 'warn');
+        app.say(`'${dataset}' has room for ${room.toLocaleString('en')} more of the ${plural(found.found, 'picture')} (at ` + `most ${max.toLocaleString('en')} images): the first ${pictures.length.toLocaleString('en')} are added.`, 'warn');
       }
       if (!pictures.length && !failed.length) throw new Error('No pictures found: drop PNG or JPEG files, or a zip of them.');
       const images = [];
@@ -217,7 +217,7 @@ export default {
     const root = el('div', {},
       choices, grid, caption,
       el('h3', {}, 'Your own images'),
-      el('p', { class: 'muted' }, 'Pictures become 28×28 grey images as a drawing does: ink bright on dark (a light background is inverted), cropped, scaled and centred. Every tenth is held out. They stay in this browser with your models.'),
+      el('p', { class: 'muted' }, 'Pictures become 28×28 grey images as a drawing does: ink bright on dark (a light background is inverted), ' + 'cropped, scaled and centred. Every tenth is held out. They stay in this browser with your models.'),
       el('div', { class: 'row' }, labelled('Dataset name', name), useOwn, addDrawn, removeOwn),
       drop, files, adding, ownStatus);
     return { root, show: refresh, figure: () => ({ canvas: grid, name: `data-${lab.data?.name ?? 'mnist'}` }) };

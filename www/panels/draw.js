@@ -192,7 +192,7 @@ export default {
         const r = await lab.addImages(name, [app.drawn]);
         app.setParam('own', name);
         clear();
-        note.textContent = `Added to '${r.name}': ${r.n} image${r.n === 1 ? '' : 's'}. Draw the next one; train on them from the Data panel.`;
+        note.textContent = `Added to '${r.name}': ${r.n} image${r.n === 1 ? '' : 's'}. ` + `Draw the next one; train on them from the Data panel.`;
         pad.dataset.added = String(r.n);
       });
     }

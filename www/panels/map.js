@@ -97,7 +97,7 @@ export default {
         let total = 0;
         for (let j = 0; j < d; j++) total += variance((i) => mu[i * d + j]);
         const [e1, e2] = [variance((i) => points[2 * i]), variance((i) => points[2 * i + 1])].map((v) => (100 * v) / total);
-        axes.textContent = `Horizontal: the first principal component of the ${d} latent means (${e1.toFixed(0)}% of their variance); vertical: the second (${e2.toFixed(0)}%).`;
+        axes.textContent = `Horizontal: the first principal component of the ${d} latent means ` + `(${e1.toFixed(0)}% of their variance); vertical: the second (${e2.toFixed(0)}%).`;
         canvas.dataset.explained = `${e1.toFixed(1)},${e2.toFixed(1)}`;
         let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
         for (let i = 0; i < n; i++) {
@@ -191,7 +191,7 @@ export default {
       const [e1, e2] = (canvas.dataset.explained ?? '').split(',');
       ctx.fillStyle = '#444';
       ctx.font = '11px sans-serif';
-      ctx.fillText(`Latent means of ${screen.length} held-out images, model ${lab.current}, by PCA: PC1 ${Math.round(e1)}%, PC2 ${Math.round(e2)}% of their variance.`,
+      ctx.fillText(`Latent means of ${screen.length} held-out images, model ${lab.current}, ` + `by PCA: PC1 ${Math.round(e1)}%, PC2 ${Math.round(e2)}% of their variance.`,
         12, H + legendH + captionH / 2, W - 24);
       canvas.dataset.figureLegend = entries.map((e) => e.label).join('|');
       return { canvas: big, name: `latent-map-${lab.current}`, pixelated: false };

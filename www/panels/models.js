@@ -78,7 +78,7 @@ export default {
 
     function showBackend() {
       backendInfo.textContent = lab.backend === 'webgpu'
-        ? `Running on the GPU through WebGPU${lab.gpu?.name ? ` (adapter: ${lab.gpu.name}${lab.gpu.software ? ', a software renderer' : ''})` : ''}.`
+        ? `Running on the GPU through ` + `WebGPU${lab.gpu?.name ? ` (adapter: ${lab.gpu.name}${lab.gpu.software ? ', a software renderer' : ''})` : ''}.`
         : `Running on the CPU (burn ndarray in WebAssembly)${lab.fallbackReason ? `: ${lab.fallbackReason}` : ''}.`;
       gpuButton.disabled = lab.backend === 'webgpu';
       cpuButton.disabled = lab.backend === 'cpu';
@@ -108,8 +108,8 @@ export default {
       drop, el('div', { class: 'visually-hidden' }, fileInput),
       el('p', { class: 'muted' }, 'Files are checked (format, architecture, checksum) before anything changes; a bad file leaves every model as it was.'),
       el('p', { class: 'muted', id: 'models-explained' }, 'Why is the nELBO negative? The decoder says each pixel is the decoder mean plus Gaussian noise of ',
-        'standard deviation σ. A Gaussian is a density, not a probability: once σ is below 1/√(2π) ≈ 0.4, the density of a well-reconstructed ',
-        'pixel exceeds 1 and −log p(x|z) goes below zero. These models learn σ ≈ 0.13–0.16, so the reconstruction term is about −450 nats ',
+        'standard deviation σ. A Gaussian is a density, not a probability: ' + 'once σ is below 1/√(2π) ≈ 0.4, the density of a well-reconstructed ',
+        'pixel exceeds 1 and −log p(x|z) goes below zero. These models ' + 'learn σ ≈ 0.13–0.16, so the reconstruction term is about −450 nats ',
         'and the nELBO (reconstruction + KL) is negative. Lower is still better; compare models by it, not by its sign.'),
       el('h3', {}, 'Backend'), backendInfo, el('div', { class: 'row' }, gpuButton, cpuButton));
     return { root, show: () => app.guard(refresh) };

@@ -54,7 +54,7 @@ export default {
     // held-out nELBO of −92, β = 1 all 12 at −380 (a few seconds each on the CPU engine), so both
     // models are good enough to look at. (3 epochs on 1,280 digits left both near untrained.)
     const DEMO = { epochs: 20, seed: 0, betas: [16, 1] };
-    const presetCollapse = el('button', { id: 'train-preset-collapse', title: `Trains model C twice (${DEMO.epochs} epochs on all training digits, seed ${DEMO.seed}), β = ${DEMO.betas[0]} then β = 1, and opens the Collapse panel to compare their active units`,
+    const presetCollapse = el('button', { id: 'train-preset-collapse', title: `Trains model C twice (${DEMO.epochs} epochs on all training digits, seed ${DEMO.seed}), β ` + `= ${DEMO.betas[0]} then β = 1, and opens the Collapse panel to compare their active units`,
       onclick: () => app.guard(collapseDemo) }, `Collapse demo (β = ${DEMO.betas[0]} vs 1)`);
     async function collapseDemo() {
       if (handle) throw new Error('A run is in progress: stop it first, then start the collapse demo.');
@@ -72,7 +72,7 @@ export default {
       Object.assign(lr, { value: lab.constants.lr });
       speed.value = '';
       limit.value = limit.max || lab.data.n_train;
-      app.say(`Collapse demo: model C twice on all ${Number(limit.value).toLocaleString('en')} training images, ${DEMO.epochs} epochs, seed ${DEMO.seed}: β = ${DEMO.betas[0]}, then β = 1; then their active units are compared.`);
+      app.say(`Collapse demo: model C twice on all ${Number(limit.value).toLocaleString('en')} training images, ${DEMO.epochs} ` + `epochs, seed ${DEMO.seed}: β = ${DEMO.betas[0]}, then β = 1; then their active units are compared.`);
       for (const b of DEMO.betas) {
         beta.value = b;
         if (await startRun(`collapse-beta${b}`) !== 'done') return; // stopped or failed: said already
@@ -146,7 +146,7 @@ export default {
       if (plain >= 1000) return { batch: c.batch, epochs: c.epochs, why: null };
       const b = Math.max(1, Math.min(c.batch, 2 ** Math.round(Math.log2(Math.max(1, n / 3)))));
       const e = Math.min(c.limits.maxEpochs, Math.max(c.epochs, Math.ceil(2000 / Math.ceil(n / b))));
-      return { batch: b, epochs: e, why: `Chosen for ${n.toLocaleString('en')} training images: batch ${b} and ${e} epochs, ${stepsOf(n, b, e).toLocaleString('en')} Adam steps (batch ${c.batch} for ${c.epochs} epochs would be ${plain}, too few to learn).` };
+      return { batch: b, epochs: e, why: `Chosen for ${n.toLocaleString('en')} training images: batch ${b} and ${e} epochs, ${stepsOf(n, b, e).toLocaleString('en')} ` + `Adam steps (batch ${c.batch} for ${c.epochs} epochs would be ${plain}, too few to learn).` };
     }
     lab.on('dataset', showDataset);
 
@@ -263,7 +263,7 @@ export default {
       const objective = d.kl_weight !== 1 && Number.isFinite(d.chunk.rec) ? ` · objective ${fmt(d.chunk.rec + d.kl_weight * d.chunk.kl)} (KL weight ${d.kl_weight.toFixed(2)})` : '';
       status.textContent = state === 'paused'
         ? `epoch ${Math.min(d.epoch + 1, d.epochs)}/${d.epochs} · step ${d.step}/${d.steps_per_epoch} · paused${objective}`
-        : `epoch ${Math.min(d.epoch + (d.done ? 0 : 1), d.epochs)}/${d.epochs} · step ${d.step}/${d.steps_per_epoch} · ${rate ? Math.round(rate).toLocaleString('en') : '–'} images/s · ETA ${eta}${objective}`;
+        : `epoch ${Math.min(d.epoch + (d.done ? 0 : 1), d.epochs)}/${d.epochs} · step ${d.step}/${d.steps_per_epoch} ` + `· ${rate ? Math.round(rate).toLocaleString('en') : '–'} images/s · ETA ${eta}${objective}`;
       status.dataset.images = String(d.images);
       if (d.grad_norms) showGradNorms(d.grad_norms);
       if (d.chunk.steps > 0 && Number.isFinite(d.chunk.nelbo)) {
@@ -295,7 +295,7 @@ export default {
       }
       // a run too short to learn anything is allowed, and said
       const steps = stepsOf(Math.min(Number(limit.value), lab.data.n_train), Number(batch.value), Number(epochs.value));
-      if (steps < 300) app.say(`This run is only ${steps} Adam steps: too few to learn much. Give it more epochs or a smaller batch (about 1,000 steps or more).`, 'warn');
+      if (steps < 300) app.say(`This run is only ${steps} Adam steps: too few to learn much. Give ` + `it more epochs or a smaller batch (about 1,000 steps or more).`, 'warn');
       ensureCharts();
       const arch = (preset.value === 'custom' ? `[${widths.join(',')}] z=${latent.value}` : preset.value)
         + (Number(beta.value) !== 1 ? ` β=${beta.value}` : '') + (Number(warmup.value) > 0 ? ` warm-up ${warmup.value}` : '');
@@ -336,7 +336,7 @@ export default {
         await h.done;
         run.status = run.epochs.length >= run.total ? 'done' : 'stopped';
         // the message, the table and the status line say the same thing
-        app.say(`${run.name} ${run.status === 'done' ? 'finished' : `stopped after epoch ${run.epochs.length} of ${run.total}`}: held-out nELBO ${fmt(run.epochs.at(-1)?.[2])}. It is now the current model.`);
+        app.say(`${run.name} ${run.status === 'done' ? 'finished' : `stopped after epoch ${run.epochs.length} of ${run.total}`}: ` + `held-out nELBO ${fmt(run.epochs.at(-1)?.[2])}. It is now the current model.`);
       } catch (e) {
         // a run whose model storage refused has trained: it is here, only not kept
         run.status = e.kind === 'storage' ? 'done, not kept' : 'error';
