@@ -36,7 +36,9 @@ export async function mount(host) {
   const token = {};
   host._mountToken = token;
   const current = () => host._mountToken === token;
-  const fire = (type, detail) => { if (current()) host.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true })); };
+  const fire = (type, detail) => {
+    if (current()) host.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  };
   const wanted = (host.getAttribute('panel') ?? 'sample').toLowerCase();
   const panelId = PANEL_IDS.includes(wanted) ? wanted : 'sample';
   const arch = (host.getAttribute('arch') ?? 'C').toUpperCase();
@@ -54,14 +56,21 @@ export async function mount(host) {
   shadow.replaceChildren(
     el('link', { rel: 'stylesheet', href: new URL('vendor/uPlot.min.css', import.meta.url).href }),
     el('link', { rel: 'stylesheet', href: new URL('style.css', import.meta.url).href }),
-    messages, body, note);
+    messages,
+    body,
+    note,
+  );
   if (wanted !== panelId) fire('error', { message: `unknown panel '${wanted}' (expected one of ${PANEL_IDS.join(', ')}): showing sample` });
 
   const say = (text, kind = 'info') => {
     if (!current()) return;
     // errors are shown and bubble out; other remarks only show briefly
-    const item = el('div', { class: `msg ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
-      el('span', {}, text), el('button', { class: 'close', 'aria-label': 'dismiss', onclick: () => item.remove() }, '×'));
+    const item = el(
+      'div',
+      { class: `msg ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+      el('span', {}, text),
+      el('button', { class: 'close', 'aria-label': 'dismiss', onclick: () => item.remove() }, '×'),
+    );
     messages.append(item);
     if (kind !== 'error') setTimeout(() => item.remove(), 6000);
     while (messages.children.length > 2) messages.firstChild.remove();
@@ -99,7 +108,13 @@ export async function mount(host) {
         noticeShown = true;
         host._noticeOwner = true;
       }
-      note.replaceChildren(el('span', { title: reason ?? '' }, `VAE Lab · model ${lab.current ?? '…'} · ${lab.backend === 'webgpu' ? 'WebGPU' : 'CPU'}${reason ? ' (see why)' : ''}`));
+      note.replaceChildren(
+        el(
+          'span',
+          { title: reason ?? '' },
+          `VAE Lab · model ${lab.current ?? '…'} · ${lab.backend === 'webgpu' ? 'WebGPU' : 'CPU'}${reason ? ' (see why)' : ''}`,
+        ),
+      );
     };
     lab.on('current', showNote);
     // an element shows a shipped model (it has no stored models of its own)
@@ -110,7 +125,8 @@ export async function mount(host) {
     // for held-out images: the first element's that names one)
     const asked = host.getAttribute('dataset');
     const dataset = datasetOf(host);
-    if (asked !== null && !SHIPPED_DATASETS.includes(asked.toLowerCase())) say(`unknown dataset '${asked.slice(0, 24)}' (expected one of ${SHIPPED_DATASETS.join(', ')}): showing mnist`, 'error');
+    if (asked !== null && !SHIPPED_DATASETS.includes(asked.toLowerCase()))
+      say(`unknown dataset '${asked.slice(0, 24)}' (expected one of ${SHIPPED_DATASETS.join(', ')}): showing mnist`, 'error');
     await lab.loadPretrained(name, { dataset }).catch((e) => say(e.message, 'error'));
     if (!current()) return;
     // `persist`: what visitors made on this page before (models) comes back, once per page
@@ -154,7 +170,10 @@ function luminanceOf(color) {
   const m = /rgba?\(([\d.]+)[ ,]+([\d.]+)[ ,]+([\d.]+)(?:[ ,/]+([\d.]+%?))?\)/.exec(color ?? '');
   if (!m) return null;
   const alpha = m[4] === undefined ? 1 : m[4].endsWith('%') ? parseFloat(m[4]) / 100 : Number(m[4]);
-  const lin = (c) => { const v = c / 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lin = (c) => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
   return { alpha, l: 0.2126 * lin(+m[1]) + 0.7152 * lin(+m[2]) + 0.0722 * lin(+m[3]) };
 }
 
@@ -187,6 +206,7 @@ export function applyTheme(host) {
     host._themeWatch = true;
     darkOs?.addEventListener('change', resolve);
     const watch = new MutationObserver(resolve);
-    for (const n of [document.documentElement, document.body].filter(Boolean)) watch.observe(n, { attributes: true, attributeFilter: ['class', 'style', 'data-theme'] });
+    for (const n of [document.documentElement, document.body].filter(Boolean))
+      watch.observe(n, { attributes: true, attributeFilter: ['class', 'style', 'data-theme'] });
   }
 }

@@ -22,12 +22,18 @@ test('requests go out in order with their own ids, and answers find their caller
   const first = lab.info('A');
   const second = lab.info('B');
   await settle();
-  assert.deepEqual(worker.ops('info').map((r) => r.args.slot), ['A', 'B']);
+  assert.deepEqual(
+    worker.ops('info').map((r) => r.args.slot),
+    ['A', 'B'],
+  );
   assert.deepEqual(await second, { slot: 'B' }); // answered before the first
   releaseFirst();
   assert.deepEqual(await first, { slot: 'A' });
   const ids = worker.requests.map((r) => r.id);
-  assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+  assert.deepEqual(
+    ids,
+    [...ids].sort((a, b) => a - b),
+  );
   assert.equal(new Set(ids).size, ids.length);
   assert.equal(worker.requests[0].op, 'init');
 });
@@ -103,7 +109,10 @@ test('run names: the first free runN, across reloads (stored models and unfinish
   await again.ready;
   const next = again.train({ arch: 'A', epochs: 1 });
   assert.equal(await next.started, 'run3');
-  assert.deepEqual((await again.unfinishedRuns()).map((r) => r.slot), ['run2']);
+  assert.deepEqual(
+    (await again.unfinishedRuns()).map((r) => r.slot),
+    ['run2'],
+  );
   next.stop();
   last().event('train-stopped', {});
   await next.done;
@@ -124,13 +133,19 @@ test('concurrent dataset additions: two tabs and overlapping calls keep every im
     two.addImages('mine', images(4, 0)),
     two.addImages('other', images(1, 0)),
   ]);
-  assert.deepEqual(added.map((a) => a.name), ['mine', 'mine', 'mine', 'other']);
+  assert.deepEqual(
+    added.map((a) => a.name),
+    ['mine', 'mine', 'mine', 'other'],
+  );
   const stored = new Map(await allDatasets());
   assert.equal(stored.get('mine').labels.length, 9);
   assert.equal(stored.get('other').labels.length, 1);
   // one tab's calls run one after another, in call order
   const mine = [...stored.get('mine').labels];
-  assert.deepEqual(mine.filter((l) => l !== 255), [7, 8]);
+  assert.deepEqual(
+    mine.filter((l) => l !== 255),
+    [7, 8],
+  );
   // refused before anything is stored: a shipped name, too many images
   await assert.rejects(one.addImages('mnist', images(1, 0)), (e) => e.kind === 'input');
   await assert.rejects(one.addImages('mine', new Float32Array(785)), (e) => e.kind === 'input');

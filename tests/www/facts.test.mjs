@@ -52,17 +52,50 @@ for (const [fact, source, pattern] of MOVED) {
 
 // [fact, the name it should have in Lab.constants(), the pattern, the places allowed today, a sample]
 const PENDING = [
-  ['the lr range', 'limits.minLr / limits.maxLr (exclusive: 0 and 1)', /min:\s*0\.00001,\s*max:\s*0\.1\b/, { 'panels/train.js': 1 },
-    "{ type: 'number', min: 0.00001, max: 0.1, step: 0.0001 }"],
-  ['the 200-byte description cap', 'limits.maxDescription', /utf8Prefix\(.*,\s*200\)/, { 'worker.js': 1 }, 'utf8Prefix(String(d || `x`), 200)'],
+  [
+    'the lr range',
+    'limits.minLr / limits.maxLr (exclusive: 0 and 1)',
+    /min:\s*0\.00001,\s*max:\s*0\.1\b/,
+    { 'panels/train.js': 1 },
+    "{ type: 'number', min: 0.00001, max: 0.1, step: 0.0001 }",
+  ],
+  [
+    'the 200-byte description cap',
+    'limits.maxDescription',
+    /utf8Prefix\(.*,\s*200\)/,
+    { 'worker.js': 1 },
+    'utf8Prefix(String(d || `x`), 200)',
+  ],
   ['the 4096-pixel drawing side', 'limits.maxPictureSide', /\b4096\s*\*\s*4096\b/, { 'images.js': 1 }, 'MAX_PICTURE_PIXELS = 4096 * 4096;'],
-  ['the weights file size bound', 'limits.maxWeightsBytes', /\(1\s*<<\s*20\)\s*\+\s*24\b/, { 'lab/models.js': 1 }, 'maxParams * 4 + (1 << 20) + 24'],
+  [
+    'the weights file size bound',
+    'limits.maxWeightsBytes',
+    /\(1\s*<<\s*20\)\s*\+\s*24\b/,
+    { 'lab/models.js': 1 },
+    'maxParams * 4 + (1 << 20) + 24',
+  ],
   ['the shipped datasets', 'datasets', /\[\s*'mnist',\s*'fashion'\s*\]/, { 'lab/input.js': 1, 'worker.js': 1 }, "= ['mnist', 'fashion'];"],
-  ['the backends', 'backends', /\[\s*('auto',\s*)?'webgpu',\s*'cpu'\s*\]/, { 'app.js': 1, 'lab/create.js': 1, 'lab/models.js': 1 },
-    "['auto', 'webgpu', 'cpu']"],
-  ["1,000 held-out images before the engine has said", "the default dataset's n_test", /n_test\s*\?\?\s*1000\b/, BEFORE_READY, 'n_test ?? 1000'],
-  ['the 64-character name limit of links', 'limits.maxSlotName (before the engine answers)', /\{\s*max:\s*64\b/, { 'shell.js': 3 },
-    'own: { max: 64, cut: true }'],
+  [
+    'the backends',
+    'backends',
+    /\[\s*('auto',\s*)?'webgpu',\s*'cpu'\s*\]/,
+    { 'app.js': 1, 'lab/create.js': 1, 'lab/models.js': 1 },
+    "['auto', 'webgpu', 'cpu']",
+  ],
+  [
+    '1,000 held-out images before the engine has said',
+    "the default dataset's n_test",
+    /n_test\s*\?\?\s*1000\b/,
+    BEFORE_READY,
+    'n_test ?? 1000',
+  ],
+  [
+    'the 64-character name limit of links',
+    'limits.maxSlotName (before the engine answers)',
+    /\{\s*max:\s*64\b/,
+    { 'shell.js': 3 },
+    'own: { max: 64, cut: true }',
+  ],
 ];
 for (const [fact, name, pattern, allowed] of PENDING) {
   test(`${fact}: restated nowhere new (only ${Object.keys(allowed).join(', ')} until Lab.constants() has ${name})`, () => {

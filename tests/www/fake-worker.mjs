@@ -74,7 +74,14 @@ export class FakeWorker {
 
 /** Default answers, per op. */
 FakeWorker.answers = {
-  init: (args) => ({ backend: args.backend === 'webgpu' ? 'webgpu' : 'cpu', fallbackReason: null, data: MNIST, gpu: null, constants: CONSTANTS, choice: null }),
+  init: (args) => ({
+    backend: args.backend === 'webgpu' ? 'webgpu' : 'cpu',
+    fallbackReason: null,
+    data: MNIST,
+    gpu: null,
+    constants: CONSTANTS,
+    choice: null,
+  }),
   slots: () => [],
   loadWeights: ({ slot }) => ({ slot, params: 10 }),
   loadPretrained: ({ slot }) => ({ info: { slot }, bytes: new Uint8Array([1, 2, 3]) }),

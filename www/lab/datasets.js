@@ -177,7 +177,10 @@ function imagesIn(n, images, labels, limits) {
   const max = limits.maxImagesPerCall;
   const count = images instanceof Float32Array ? images.length / PIXELS : images?.length;
   if (!Number.isInteger(count) || count <= 0) {
-    throw input(TypeError, images instanceof Float32Array ? `${images.length} floats is not a whole number of 784-value images` : 'no images');
+    throw input(
+      TypeError,
+      images instanceof Float32Array ? `${images.length} floats is not a whole number of 784-value images` : 'no images',
+    );
   }
   if (count > max) throw input(RangeError, `${count} images is more than a dataset holds (${max})`);
   const list =

@@ -90,7 +90,11 @@ export function addRuns(core) {
     if (!stored) {
       const problem = core.storage.problems.get(`runs:${slot}`);
       const busy = (await heldRunLocks()).has(runLock(slot));
-      const why = problem ? `its record is damaged (${problem.problem})` : busy ? 'another tab is training it' : 'there is no unfinished run of that name';
+      const why = problem
+        ? `its record is damaged (${problem.problem})`
+        : busy
+          ? 'another tab is training it'
+          : 'there is no unfinished run of that name';
       throw cannot(why);
     }
     const [, r] = stored;

@@ -51,8 +51,7 @@ export function createTransport(url, hooks) {
         worker.postMessage({ id, op, args }, transfer);
       }),
     /** Requests made while a crashed engine is being replaced wait until its models are back. */
-    call: (op, args, transfer) =>
-      recovering ? recovering.then(() => t.post(op, args, transfer)) : t.post(op, args, transfer),
+    call: (op, args, transfer) => (recovering ? recovering.then(() => t.post(op, args, transfer)) : t.post(op, args, transfer)),
     /** Start a Worker and send it `init` with `initArgs`; resolves to init's answer. */
     start(initArgs) {
       worker = startWorker(url);
