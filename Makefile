@@ -148,6 +148,8 @@ lint:
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	$(CARGO) clippy --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE) -- -D warnings
 	$(CARGO) clippy --lib --target $(WASM_TARGET) --profile $(WASM_PROFILE) --features gpu --target-dir $(WASM_GPU_DIR) -- -D warnings
+	npx prettier --check 'www/**/*.js' 'tools/**/*.mjs' 'tests/**/*.mjs' eslint.config.js
+	npx eslint www tools tests eslint.config.js
 
 test-server:
 	node --test tests/server/ tests/docs/ tests/www/

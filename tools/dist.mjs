@@ -8,8 +8,18 @@ import { serviceWorker } from './offline.mjs';
 import { precompressAll } from './precompress.mjs';
 const i = process.argv.indexOf('--out');
 const out = i >= 0 ? process.argv[i + 1] : 'dist';
-const need = ['index.html', 'www/vendor/uPlot.esm.js', 'pkg/vae_lab_cpu_bg.wasm', 'pkg/vae_lab_gpu_bg.wasm', 'www/data/mnist-subset.json',
-  'www/data/mnist-subset-train.bin', 'www/data/mnist-subset-test.bin', 'www/data/fashion-subset.json', 'weights/C.bin', 'weights/fashion/C.bin'];
+const need = [
+  'index.html',
+  'www/vendor/uPlot.esm.js',
+  'pkg/vae_lab_cpu_bg.wasm',
+  'pkg/vae_lab_gpu_bg.wasm',
+  'www/data/mnist-subset.json',
+  'www/data/mnist-subset-train.bin',
+  'www/data/mnist-subset-test.bin',
+  'www/data/fashion-subset.json',
+  'weights/C.bin',
+  'weights/fashion/C.bin',
+];
 for (const f of need) {
   if (!fs.existsSync(f)) {
     console.error(`missing ${f}: run \`make build\` first`);
@@ -34,14 +44,23 @@ copy('weights', (f) => fs.statSync(f).isDirectory() || withCopies(f).endsWith('.
 fs.writeFileSync(path.join(out, 'sw.js'), serviceWorker(out));
 // Netlify / Cloudflare Pages read _headers (the dev server's headers, CSP included); other hosts:
 // index.html carries the same Content-Security-Policy in a meta tag.
-fs.writeFileSync(path.join(out, '_headers'), `/*\n${Object.entries(HEADERS).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`);
+fs.writeFileSync(
+  path.join(out, '_headers'),
+  `/*\n${Object.entries(HEADERS)
+    .map(([k, v]) => `  ${k}: ${v}\n`)
+    .join('')}`,
+);
 let bytes = 0;
 let copies = 0;
-const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => {
-  const p = path.join(d, e.name);
-  if (e.isDirectory()) walk(p);
-  else if (/\.(br|gz)$/.test(p)) copies += fs.statSync(p).size;
-  else bytes += fs.statSync(p).size;
-});
+const walk = (d) =>
+  fs.readdirSync(d, { withFileTypes: true }).forEach((e) => {
+    const p = path.join(d, e.name);
+    if (e.isDirectory()) walk(p);
+    else if (/\.(br|gz)$/.test(p)) copies += fs.statSync(p).size;
+    else bytes += fs.statSync(p).size;
+  });
 walk(out);
-console.log(`wrote ${out}/ (${(bytes / 1e6).toFixed(1)} MB, and ${(copies / 1e6).toFixed(1)} MB of .br/.gz copies): serve it with any static server, e.g. node tools/serve.mjs --root ${out}`);
+console.log(
+  `wrote ${out}/ (${(bytes / 1e6).toFixed(1)} MB, and ${(copies / 1e6).toFixed(1)} MB of ` +
+    `.br/.gz copies): serve it with any static server, e.g. node tools/serve.mjs --root ${out}`,
+);

@@ -5,7 +5,10 @@
 import { launch, BASE_FLAGS } from '../tests/e2e/browser.mjs';
 import { startServer } from './serve.mjs';
 
-const arg = (name, d) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : d; };
+const arg = (name, d) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : d;
+};
 const seconds = Number(arg('--seconds', 120));
 const windowS = Number(arg('--window', 30));
 const { server, url } = await startServer({ port: 0, root: arg('--root', '.'), quiet: true });
@@ -26,7 +29,7 @@ for (let t = windowS; t <= seconds; t += windowS) {
   await page.waitForTimeout(windowS * 1000 - (Date.now() - lastT) + (t - windowS === 0 ? 0 : 0));
   const [im, sc, now] = [await images(), await metric('ScriptDuration'), Date.now()];
   const dt = (now - lastT) / 1000;
-  rows.push({ at_s: t, images_per_s: Math.round((im - lastImages) / dt), script_s_per_min: +((sc - lastScript) / dt * 60).toFixed(2) });
+  rows.push({ at_s: t, images_per_s: Math.round((im - lastImages) / dt), script_s_per_min: +(((sc - lastScript) / dt) * 60).toFixed(2) });
   console.log(JSON.stringify(rows.at(-1)));
   [lastImages, lastScript, lastT] = [im, sc, now];
 }

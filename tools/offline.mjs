@@ -17,7 +17,12 @@ export function offlineFiles(root) {
       else if (keep(rel)) files.push(rel);
     }
   };
-  walk('www', (f) => (/\.(js|css|woff2)$/.test(f) && !f.endsWith('/sw.js')) || /data\/(mnist|fashion)-subset(-test|-train)\.bin$|data\/(mnist|fashion)-subset\.json$/.test(f));
+  walk(
+    'www',
+    (f) =>
+      (/\.(js|css|woff2)$/.test(f) && !f.endsWith('/sw.js')) ||
+      /data\/(mnist|fashion)-subset(-test|-train)\.bin$|data\/(mnist|fashion)-subset\.json$/.test(f),
+  );
   walk('pkg', (f) => /vae_lab_(cpu|gpu)(_bg\.wasm|\.js)$/.test(f));
   walk('weights', (f) => /\/[A-Z]\.bin$/.test(f));
   return files.filter((f) => fs.existsSync(path.join(root, f))).sort();
@@ -36,6 +41,8 @@ function hashOf(file) {
 export function serviceWorker(root) {
   const files = Object.fromEntries(offlineFiles(root).map((f) => [f, hashOf(path.join(root, f))]));
   const version = crypto.createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 12);
-  const head = `// generated for this deploy by tools/offline.mjs\nself.VAE_LAB_VERSION = ${JSON.stringify(version)};\nself.VAE_LAB_FILES = ${JSON.stringify(files, null, 1)};\n`;
+  const head =
+    `// generated for this deploy by tools/offline.mjs\nself.VAE_LAB_VERSION = ` +
+    `${JSON.stringify(version)};\nself.VAE_LAB_FILES = ${JSON.stringify(files, null, 1)};\n`;
   return head + fs.readFileSync(path.join(root, 'www/sw.js'), 'utf8');
 }

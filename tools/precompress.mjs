@@ -16,7 +16,10 @@ const brotli = promisify(zlib.brotliCompress);
 const gzip = promisify(zlib.gzip);
 
 /** The encodings, in the order a server prefers them, with their file suffixes. */
-export const ENCODINGS = [{ name: 'br', ext: '.br' }, { name: 'gzip', ext: '.gz' }];
+export const ENCODINGS = [
+  { name: 'br', ext: '.br' },
+  { name: 'gzip', ext: '.gz' },
+];
 /** A copy smaller than this share of its source is worth sending. */
 const WORTH = 0.95;
 
@@ -61,13 +64,24 @@ async function precompress(root, rel) {
   const copies = ENCODINGS.map((e) => ({ ...e, path: file + e.ext }));
   if (copies.every((c) => fresh(c.path, st))) return { rel, size: st.size, fresh: true };
   const bytes = fs.readFileSync(file);
-  const made = await Promise.all(copies.map(async (c) => {
-    const out = c.name === 'br'
-      ? await brotli(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
-        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length, [zlib.constants.BROTLI_PARAM_MODE]: /\.(wasm|bin)$/.test(rel) ? zlib.constants.BROTLI_MODE_GENERIC : zlib.constants.BROTLI_MODE_TEXT } })
-      : await gzip(bytes, { level: 9 });
-    return { ...c, size: out.length, out };
-  }));
+  const made = await Promise.all(
+    copies.map(async (c) => {
+      const out =
+        c.name === 'br'
+          ? await brotli(bytes, {
+              params: {
+                [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+                [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
+                [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+                [zlib.constants.BROTLI_PARAM_MODE]: /\.(wasm|bin)$/.test(rel)
+                  ? zlib.constants.BROTLI_MODE_GENERIC
+                  : zlib.constants.BROTLI_MODE_TEXT,
+              },
+            })
+          : await gzip(bytes, { level: 9 });
+      return { ...c, size: out.length, out };
+    }),
+  );
   const result = { rel, size: st.size };
   for (const c of made) {
     if (c.size < st.size * WORTH) {
@@ -130,6 +144,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const t = Date.now();
     const results = await precompressAll(root, { log: quiet ? () => {} : console.log });
     const made = results.filter((r) => !r.fresh).length;
-    console.log(`precompressed ${made} of ${results.length} files (${results.length - made} up to date) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `precompressed ${made} of ${results.length} files (${results.length - made} up to date) in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    );
   }
 }

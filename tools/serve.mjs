@@ -19,9 +19,18 @@ const brotliDecompress = promisify(zlib.brotliDecompress);
 const gunzip = promisify(zlib.gunzip);
 
 const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png',
-  '.svg': 'image/svg+xml', '.gif': 'image/gif', '.ico': 'image/x-icon', '.bin': 'application/octet-stream', '.woff2': 'font/woff2',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.gif': 'image/gif',
+  '.ico': 'image/x-icon',
+  '.bin': 'application/octet-stream',
+  '.woff2': 'font/woff2',
 };
 
 /** No inline script and no eval anywhere; wasm may compile ('wasm-unsafe-eval'). Inline styles
@@ -29,8 +38,15 @@ const TYPES = {
  *  any host may embed a panel by iframe. The same policy is in index.html's meta tag and in the
  *  static export's _headers. */
 export const CSP = [
-  "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "worker-src 'self'", "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
 ].join('; ');
 
 /** Every file is public and static, so any origin may load it: a course page on another host
@@ -70,8 +86,10 @@ export function resolvePath(urlPath, base) {
   if (parts.some((p) => p.startsWith('.'))) return 404; // .git, .cargo, .ci, ...
   let name = parts.join('/');
   if (name === '' || name.endsWith('/')) name += 'index.html';
-  const ok = ALLOWED.some((a) => (name === a.prefix || (a.prefix.endsWith('/') && name.startsWith(a.prefix)))
-    && a.exts.includes(path.extname(name).toLowerCase()));
+  const ok = ALLOWED.some(
+    (a) =>
+      (name === a.prefix || (a.prefix.endsWith('/') && name.startsWith(a.prefix))) && a.exts.includes(path.extname(name).toLowerCase()),
+  );
   if (!ok) return 404;
   return path.join(base, name);
 }
@@ -125,20 +143,36 @@ function decodesToSource(file, st, copyPath, cst, encoding) {
 async function copyOf(file, st, encodings) {
   for (const { name, ext } of encodings) {
     const cst = await fs.promises.stat(file + ext).catch(() => null);
-    if (cst?.isFile() && await decodesToSource(file, st, file + ext, cst, name)) return { encoding: name, path: file + ext, st: cst };
+    if (cst?.isFile() && (await decodesToSource(file, st, file + ext, cst, name))) return { encoding: name, path: file + ext, st: cst };
   }
   return null;
 }
 
 /** `gzip`: compress on the fly, without a Content-Length, as nginx does (the page must still
  *  show its downloads ending). `precompressed` (the default): serve the build's .br/.gz copies. */
-export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet = false, gzip = false, precompressed = true, onResponse = null } = {}) {
+export function startServer({
+  port = 8080,
+  root = '.',
+  host = '127.0.0.1',
+  quiet = false,
+  gzip = false,
+  precompressed = true,
+  onResponse = null,
+} = {}) {
   const base = path.resolve(root);
   const server = http.createServer((req, res) => {
-    const fail = (status) => res.writeHead(status, { 'Content-Type': 'text/plain', ...HEADERS }).end(status === 400 ? 'bad request' : 'not found');
+    const fail = (status) =>
+      res.writeHead(status, { 'Content-Type': 'text/plain', ...HEADERS }).end(status === 400 ? 'bad request' : 'not found');
     if (req.method === 'OPTIONS') {
       // a CORS preflight (a host's fetch with custom headers): GET and HEAD only
-      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': '*', 'Access-Control-Max-Age': '86400', ...HEADERS }).end();
+      res
+        .writeHead(204, {
+          'Access-Control-Allow-Methods': 'GET, HEAD',
+          'Access-Control-Allow-Headers': '*',
+          'Access-Control-Max-Age': '86400',
+          ...HEADERS,
+        })
+        .end();
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -167,34 +201,39 @@ export function startServer({ port = 8080, root = '.', host = '127.0.0.1', quiet
       if (err || !st.isFile()) return fail(404);
       const type = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
       const encodings = precompressed && !gzip && !type.startsWith('image/') ? acceptedEncodings(req.headers) : [];
-      copyOf(file, st, encodings).then((copy) => {
-        // validators: a second visit revalidates (no-cache) and gets a bodiless 304 for every file
-        // that has not changed, instead of downloading it again
-        const validators = validatorsOf(copy ? copy.st : st, copy?.encoding);
-        // the answer depends on Accept-Encoding wherever the server may compress
-        const vary = precompressed || gzip ? { Vary: 'Accept-Encoding' } : {};
-        const known = req.headers['if-none-match'];
-        if (known && known.split(',').some((t) => t.trim() === validators.ETag)) {
-          res.writeHead(304, { ...validators, ...vary, ...HEADERS }).end();
-          return;
-        }
-        const compress = gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '') && !type.startsWith('image/');
-        const encoded = copy || compress;
-        res.writeHead(200, {
-          'Content-Type': type,
-          ...(copy ? { 'Content-Encoding': copy.encoding, 'Content-Length': copy.st.size }
-            : compress ? { 'Content-Encoding': 'gzip' } : { 'Content-Length': st.size }),
-          // the size the page's fetch will count (it sees the decoded body): its progress stays
-          // honest where Content-Length counts compressed bytes or is missing
-          ...(encoded ? { 'X-Decoded-Length': st.size, 'Access-Control-Expose-Headers': 'Content-Encoding, X-Decoded-Length' } : {}),
-          ...vary,
-          ...validators,
-          ...HEADERS,
-        });
-        if (req.method === 'HEAD') return res.end();
-        const body = fs.createReadStream(copy ? copy.path : file).on('error', () => res.destroy());
-        (compress ? body.pipe(zlib.createGzip({ level: 6 })) : body).pipe(res);
-      }).catch(() => res.destroy());
+      copyOf(file, st, encodings)
+        .then((copy) => {
+          // validators: a second visit revalidates (no-cache) and gets a bodiless 304 for every file
+          // that has not changed, instead of downloading it again
+          const validators = validatorsOf(copy ? copy.st : st, copy?.encoding);
+          // the answer depends on Accept-Encoding wherever the server may compress
+          const vary = precompressed || gzip ? { Vary: 'Accept-Encoding' } : {};
+          const known = req.headers['if-none-match'];
+          if (known && known.split(',').some((t) => t.trim() === validators.ETag)) {
+            res.writeHead(304, { ...validators, ...vary, ...HEADERS }).end();
+            return;
+          }
+          const compress = gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '') && !type.startsWith('image/');
+          const encoded = copy || compress;
+          res.writeHead(200, {
+            'Content-Type': type,
+            ...(copy
+              ? { 'Content-Encoding': copy.encoding, 'Content-Length': copy.st.size }
+              : compress
+                ? { 'Content-Encoding': 'gzip' }
+                : { 'Content-Length': st.size }),
+            // the size the page's fetch will count (it sees the decoded body): its progress stays
+            // honest where Content-Length counts compressed bytes or is missing
+            ...(encoded ? { 'X-Decoded-Length': st.size, 'Access-Control-Expose-Headers': 'Content-Encoding, X-Decoded-Length' } : {}),
+            ...vary,
+            ...validators,
+            ...HEADERS,
+          });
+          if (req.method === 'HEAD') return res.end();
+          const body = fs.createReadStream(copy ? copy.path : file).on('error', () => res.destroy());
+          (compress ? body.pipe(zlib.createGzip({ level: 6 })) : body).pipe(res);
+        })
+        .catch(() => res.destroy());
     });
   });
   // a malformed request line must not take the server down
@@ -213,5 +252,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const i = process.argv.indexOf(name);
     return i >= 0 ? process.argv[i + 1] : dflt;
   };
-  await startServer({ port: Number(arg('--port', process.env.PORT ?? 8080)), root: arg('--root', '.'), gzip: process.argv.includes('--gzip'), precompressed: !process.argv.includes('--identity') });
+  await startServer({
+    port: Number(arg('--port', process.env.PORT ?? 8080)),
+    root: arg('--root', '.'),
+    gzip: process.argv.includes('--gzip'),
+    precompressed: !process.argv.includes('--identity'),
+  });
 }

@@ -12,7 +12,10 @@ const copies = [
   ['node_modules/katex/dist/katex.min.css', 'katex.min.css'],
   ['node_modules/katex/LICENSE', 'katex.LICENSE'],
   // woff2 only: every browser that runs WebAssembly reads it (the CSS lists woff/ttf after it)
-  ...fs.readdirSync('node_modules/katex/dist/fonts').filter((f) => f.endsWith('.woff2')).map((f) => [`node_modules/katex/dist/fonts/${f}`, `fonts/${f}`]),
+  ...fs
+    .readdirSync('node_modules/katex/dist/fonts')
+    .filter((f) => f.endsWith('.woff2'))
+    .map((f) => [`node_modules/katex/dist/fonts/${f}`, `fonts/${f}`]),
 ];
 for (const [from, to] of copies) fs.copyFileSync(from, `${out}/${to}`);
 const version = (p) => JSON.parse(fs.readFileSync(`node_modules/${p}/package.json`)).version;

@@ -6,7 +6,10 @@
 import fs from 'node:fs';
 import { create, globals } from 'webgpu';
 
-const arg = (name, d) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : d; };
+const arg = (name, d) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : d;
+};
 const steps = Number(arg('--steps', 200));
 // 'gpu' (the app's WebGPU engine) or 'nofusion' (`make wasm-nofusion`)
 const name = arg('--engine', 'gpu');
@@ -19,7 +22,15 @@ Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: t
 
 const adapter = await gpu.requestAdapter();
 const info = adapter?.info ?? {};
-console.log(JSON.stringify({ what: 'adapter', vendor: info.vendor, architecture: info.architecture, description: info.description, device: info.device }));
+console.log(
+  JSON.stringify({
+    what: 'adapter',
+    vendor: info.vendor,
+    architecture: info.architecture,
+    description: info.description,
+    device: info.device,
+  }),
+);
 
 const engine = await import(new URL(`../pkg/vae_lab_${name}.js`, import.meta.url));
 await engine.default({ module_or_path: fs.readFileSync(new URL(`../pkg/vae_lab_${name}_bg.wasm`, import.meta.url)) });
@@ -41,7 +52,11 @@ for (const backend of name === 'gpu' ? ['webgpu', 'cpu'] : ['webgpu']) {
   lab.loadWeights('C', weights);
   const x = lab.testImages(Uint32Array.from({ length: 60 }, (_, i) => i));
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  const time = async (f) => { const t0 = performance.now(); await f(); return performance.now() - t0; };
+  const time = async (f) => {
+    const t0 = performance.now();
+    await f();
+    return performance.now() - t0;
+  };
   const warmRecon = await time(() => lab.reconstruct('C', x, false, 0));
   const recon = [];
   for (let i = 0; i < 21; i++) recon.push(await time(() => lab.reconstruct('C', x, false, 0)));
@@ -61,16 +76,40 @@ for (const backend of name === 'gpu' ? ['webgpu', 'cpu'] : ['webgpu']) {
   }
   const msPerStep = (performance.now() - t) / done;
   // where the time goes: one step per call against 50, and the floor of one readback (decode 1)
-  const perCall = async (k, calls) => { const t0 = performance.now(); for (let i = 0; i < calls; i++) await lab.trainRun(k); return (performance.now() - t0) / (k * calls); };
+  const perCall = async (k, calls) => {
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) await lab.trainRun(k);
+    return (performance.now() - t0) / (k * calls);
+  };
   const oneStepCalls = await perCall(1, 20);
   const fiftyStepCalls = await perCall(50, 2);
   const readback = [];
   const z1 = new Float32Array(12);
   for (let i = 0; i < 21; i++) readback.push(await time(() => lab.decode('C', z1)));
-  console.log(JSON.stringify({ engine: name, backend, ms_per_step_1_per_call: oneStepCalls, ms_per_step_50_per_call: fiftyStepCalls, decode_1_median_ms: median(readback) }));
+  console.log(
+    JSON.stringify({
+      engine: name,
+      backend,
+      ms_per_step_1_per_call: oneStepCalls,
+      ms_per_step_50_per_call: fiftyStepCalls,
+      decode_1_median_ms: median(readback),
+    }),
+  );
   lab.trainStop();
-  console.log(JSON.stringify({ engine: name, backend, create_ms: createMs, first_train_step_ms: firstStepMs, train_ms_per_step: msPerStep, steps: done,
-    reconstruct_60_first_ms: warmRecon, reconstruct_60_median_ms: median(recon), chain_warmup_ms: warmChain, chain_60x100_median_ms: median(chains) }));
+  console.log(
+    JSON.stringify({
+      engine: name,
+      backend,
+      create_ms: createMs,
+      first_train_step_ms: firstStepMs,
+      train_ms_per_step: msPerStep,
+      steps: done,
+      reconstruct_60_first_ms: warmRecon,
+      reconstruct_60_median_ms: median(recon),
+      chain_warmup_ms: warmChain,
+      chain_60x100_median_ms: median(chains),
+    }),
+  );
   lab.free();
 }
 delete globalThis.navigator; // Dawn keeps Node alive while referenced

@@ -17,7 +17,14 @@ const backend = BACKENDS.includes(askedBackend) ? askedBackend : 'auto';
 const firstArch = (params.get('arch') ?? 'C').toUpperCase();
 // the dataset in view: a shipped one starts with the engine; one of the visitor's own follows
 const askedData = params.get('data') ?? 'mnist';
-const lab = createVaeLab({ backend, base: new URL('../', import.meta.url), persistRuns: !embed, preload: [firstArch], probe: params.get('probe') === '1', dataset: askedData });
+const lab = createVaeLab({
+  backend,
+  base: new URL('../', import.meta.url),
+  persistRuns: !embed,
+  preload: [firstArch],
+  probe: params.get('probe') === '1',
+  dataset: askedData,
+});
 window.vaeLab = lab;
 const [{ el }, { PANEL_IDS, PANEL_TITLES, panelContext, panelSection }] = await Promise.all([import('./ui.js'), import('./shell.js')]);
 
@@ -33,7 +40,10 @@ const panelRetries = new Map();
 function panelModule(id) {
   if (!panelModules.has(id)) {
     const retry = panelRetries.get(id) ?? 0;
-    panelModules.set(id, import(`./panels/${id}.js${retry ? `?retry=${retry}` : ''}`).then((m) => m.default));
+    panelModules.set(
+      id,
+      import(`./panels/${id}.js${retry ? `?retry=${retry}` : ''}`).then((m) => m.default),
+    );
   }
   return panelModules.get(id);
 }
@@ -53,7 +63,9 @@ function dismissed() {
 function remember(key) {
   try {
     localStorage.setItem(DISMISSED, JSON.stringify([...new Set([...dismissed(), key])].slice(-20)));
-  } catch { /* storage off: it shows again next time */ }
+  } catch {
+    /* storage off: it shows again next time */
+  }
 }
 /** Write the state into the address (no new history entry per slider move). */
 function keepState() {
@@ -65,11 +77,23 @@ const app = panelContext({
   /** `dismissKey`: a remark that, once dismissed, is not shown again in this browser. */
   say(text, kind = 'info', { dismissKey } = {}) {
     if (dismissKey && dismissed().includes(dismissKey)) return;
-    const item = el('div', { class: `msg ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
-      el('span', {}, text), el('button', { class: 'close', 'aria-label': 'dismiss', onclick: () => {
-        item.remove();
-        if (dismissKey) remember(dismissKey);
-      } }, '×'));
+    const item = el(
+      'div',
+      { class: `msg ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+      el('span', {}, text),
+      el(
+        'button',
+        {
+          class: 'close',
+          'aria-label': 'dismiss',
+          onclick: () => {
+            item.remove();
+            if (dismissKey) remember(dismissKey);
+          },
+        },
+        '×',
+      ),
+    );
     messages.append(item);
     if (kind !== 'error') setTimeout(() => item.remove(), 8000);
     while (messages.children.length > 5) messages.firstChild.remove();
@@ -96,19 +120,22 @@ let current = null;
 /** Create a panel (once): its section takes the place kept for it, in tab order. */
 function createPanel(id) {
   const inst = instances.get(id);
-  inst.created ??= panelModule(id).then((P) => {
-    inst.panel = P.create(app);
-    const root = panelSection(P, inst.panel, app);
-    root.hidden = current !== id;
-    inst.root.replaceWith(root);
-    inst.root = root;
-  }, (e) => {
-    // a failed download (offline before the service worker kept it) is tried again next time
-    inst.created = null;
-    panelModules.delete(id);
-    panelRetries.set(id, (panelRetries.get(id) ?? 0) + 1);
-    throw e;
-  });
+  inst.created ??= panelModule(id).then(
+    (P) => {
+      inst.panel = P.create(app);
+      const root = panelSection(P, inst.panel, app);
+      root.hidden = current !== id;
+      inst.root.replaceWith(root);
+      inst.root = root;
+    },
+    (e) => {
+      // a failed download (offline before the service worker kept it) is tried again next time
+      inst.created = null;
+      panelModules.delete(id);
+      panelRetries.set(id, (panelRetries.get(id) ?? 0) + 1);
+      throw e;
+    },
+  );
   return inst.created;
 }
 
@@ -145,7 +172,11 @@ function show(id) {
 if (!embed) app.show = show;
 
 for (const id of PANEL_IDS) {
-  const tab = el('button', { id: `tab-${id}`, role: 'tab', class: 'tab', 'aria-controls': `panel-${id}`, onclick: () => show(id) }, PANEL_TITLES[id]);
+  const tab = el(
+    'button',
+    { id: `tab-${id}`, role: 'tab', class: 'tab', 'aria-controls': `panel-${id}`, onclick: () => show(id) },
+    PANEL_TITLES[id],
+  );
   tablist.append(tab);
   // the panel's place until its module has loaded (a section of the same id only once it has)
   const root = el('div', { class: 'panel', hidden: true, 'aria-busy': 'true' });
@@ -182,8 +213,14 @@ function showEmbedNote(reason) {
   const full = new URL(location.href);
   full.searchParams.delete('embed');
   embedNote.replaceChildren(
-    el('span', { title: reason ?? '' }, `VAE Lab · model ${lab.current ?? '…'} · ${lab.backend === 'webgpu' ? 'WebGPU' : 'CPU'}${reason ? ' (see why)' : ''}`),
-    ' · ', el('a', { href: full.href, target: '_blank', rel: 'noopener' }, 'open the full app'));
+    el(
+      'span',
+      { title: reason ?? '' },
+      `VAE Lab · model ${lab.current ?? '…'} · ${lab.backend === 'webgpu' ? 'WebGPU' : 'CPU'}${reason ? ' (see why)' : ''}`,
+    ),
+    ' · ',
+    el('a', { href: full.href, target: '_blank', rel: 'noopener' }, 'open the full app'),
+  );
   if (reason) embedNote.dataset.reason = reason;
 }
 /** A remark about the backend: a message on the page, the small note in an embed. */
@@ -197,8 +234,12 @@ let softwareNoticeShown = false;
 function noticeSoftwareGpu() {
   if (lab.backend !== 'webgpu' || !lab.gpu?.software || softwareNoticeShown) return;
   softwareNoticeShown = true;
-  notice(`WebGPU runs on a software renderer here${lab.gpu.name ? ` (${lab.gpu.name})` : ''}, which is much slower than ` +
-    'the CPU backend. For faster training switch to the CPU in the Models panel.', 'info', 'software-gpu');
+  notice(
+    `WebGPU runs on a software renderer here${lab.gpu.name ? ` (${lab.gpu.name})` : ''}, which is much slower than ` +
+      'the CPU backend. For faster training switch to the CPU in the Models panel.',
+    'info',
+    'software-gpu',
+  );
 }
 
 async function refreshModels() {
@@ -219,7 +260,10 @@ function keepModel() {
   app.setParam('model', shipped ? null : lab.current);
   if (embed) showEmbedNote(embedNote.dataset.reason ?? null);
 }
-lab.on('current', () => { modelSelect.value = lab.current; keepModel(); });
+lab.on('current', () => {
+  modelSelect.value = lab.current;
+  keepModel();
+});
 lab.on('models', keepModel);
 lab.on('backend', (d) => {
   showBackend();
@@ -237,7 +281,8 @@ lab.on('download', ({ label, loaded, total, done }) => {
   const got = all.reduce((a, d) => a + d.loaded, 0);
   const known = all.every((d) => d.total > 0); // behind a compressing server there is no total
   const of = all.reduce((a, d) => a + d.total, 0);
-  download.querySelector('span').textContent = `${[...downloads.keys()].join(' + ')}: ${(got / 1e6).toFixed(1)}${known ? ` / ${(of / 1e6).toFixed(1)}` : ''} MB`;
+  download.querySelector('span').textContent =
+    `${[...downloads.keys()].join(' + ')}: ${(got / 1e6).toFixed(1)}${known ? ` / ${(of / 1e6).toFixed(1)}` : ''} MB`;
   const bar = download.querySelector('progress');
   if (known) {
     bar.max = of;
@@ -249,7 +294,8 @@ lab.on('fatal', ({ message }) => app.say(`${message}. Reload the page to start a
 // refused model or dataset also rejects the call that made it, whose panel says so.)
 lab.on('storage', ({ key, message, notice, problem, kept }) => {
   if (kept) return;
-  if (notice || problem || !key) app.say(message, 'warn'); // (no key: stored data could not be read)
+  if (notice || problem || !key)
+    app.say(message, 'warn'); // (no key: stored data could not be read)
   else if (key?.startsWith('run:')) app.say(`${message}. Export the model when the run ends to keep it.`, 'error');
 });
 // user-made models persist across reloads: the API stores them (persistRuns), except in embeds,
@@ -269,11 +315,13 @@ window.addEventListener('beforeunload', (e) => {
 });
 
 // --- start --------------------------------------------------------------------------------
-if (backend !== askedBackend) app.say(`Unknown backend '${askedBackend}' in the address (expected ${BACKENDS.join(', ')}): using auto.`, 'warn');
+if (backend !== askedBackend)
+  app.say(`Unknown backend '${askedBackend}' in the address (expected ${BACKENDS.join(', ')}): using auto.`, 'warn');
 // the panel in view is created now, so it hears the first model arrive; it renders once the
 // engine is ready (`show` below)
 select(firstPanel);
-if (wanted !== null && wanted !== firstPanel) app.say(`The link's panel '${wanted.slice(0, 24)}' is not one of ${PANEL_IDS.join(', ')}: showing ${PANEL_TITLES[firstPanel]}.`, 'warn');
+if (wanted !== null && wanted !== firstPanel)
+  app.say(`The link's panel '${wanted.slice(0, 24)}' is not one of ${PANEL_IDS.join(', ')}: showing ${PANEL_TITLES[firstPanel]}.`, 'warn');
 const firstCreated = createPanel(firstPanel);
 firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine is ready
 (async () => {
@@ -287,7 +335,10 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   showBackend();
   noticeSoftwareGpu();
   if (lab.backendChoice) {
-    notice(`Backend chosen by measuring${lab.backendChoice.remembered ? ' (on an earlier visit)' : ''}: ${lab.backendChoice.reason}.`, 'info');
+    notice(
+      `Backend chosen by measuring${lab.backendChoice.remembered ? ' (on an earlier visit)' : ''}: ${lab.backendChoice.reason}.`,
+      'info',
+    );
   } else if (lab.backend === 'cpu' && lab.fallbackReason && backend !== 'cpu') {
     // a software adapter, or none: either way the CPU runs it, and the reason says which
     notice(`Running on the CPU: ${lab.fallbackReason}.`, lab.gpu?.software ? 'info' : 'warn', 'cpu-fallback');
@@ -295,7 +346,11 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   // the first model and the visitor's saved ones load side by side; the panels wait for both (a
   // restore must not land in a slot the visitor is already training)
   const first = lab.presets.some((p) => p.name === firstArch) ? firstArch : 'C';
-  if (first !== firstArch) app.say(`The link's arch '${firstArch.slice(0, 24)}' is not one of ${lab.presets.map((p) => p.name).join(', ')}: showing ${first}.`, 'warn');
+  if (first !== firstArch)
+    app.say(
+      `The link's arch '${firstArch.slice(0, 24)}' is not one of ${lab.presets.map((p) => p.name).join(', ')}: showing ${first}.`,
+      'warn',
+    );
   const loaded = app.guard(() => lab.loadPretrained(first));
   if (!embed) {
     await restoreSavedModels();
@@ -310,7 +365,9 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   const linkedData = app.param('data'); // checked: a name longer than any dataset's is left out
   if (linkedData && lab.data.name !== linkedData && !embed) {
     // one of the visitor's own datasets (kept in IndexedDB)
-    await lab.useDataset(linkedData).catch((e) => app.say(`The link's dataset could not be used: ${e.message}. Showing ${lab.data.title}.`, 'warn'));
+    await lab
+      .useDataset(linkedData)
+      .catch((e) => app.say(`The link's dataset could not be used: ${e.message}. Showing ${lab.data.title}.`, 'warn'));
   }
   // a link to a run that a reload cut off names a model that is not back yet: the message about
   // unfinished runs below says what to do, once
@@ -323,14 +380,21 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   main.inert = false; // index.html keeps the panels inert until the engine can answer them
   await show(current);
   // the other panels, now that the first figure is on screen (an embed shows only its own)
-  if (!embed) await Promise.all(PANEL_IDS.map((id) => createPanel(id).catch((e) => app.say(`The ${PANEL_TITLES[id]} panel could not load: ${e.message}`, 'error'))));
+  if (!embed)
+    await Promise.all(
+      PANEL_IDS.map((id) => createPanel(id).catch((e) => app.say(`The ${PANEL_TITLES[id]} panel could not load: ${e.message}`, 'error'))),
+    );
   document.body.dataset.ready = 'true';
   keepModel();
   goOffline().catch((e) => console.info('VAE Lab: offline use unavailable:', e.message));
   if (!embed) {
     if (unfinished.length) {
-      app.say(`Training that a reload or a closed tab interrupted can go on from its last epoch: ${unfinished.map((u) =>
-        `${u.slot} (${u.epoch} of ${u.epochs} epochs)`).join(', ')}. Resume it in the Train panel.`, 'warn');
+      app.say(
+        `Training that a reload or a closed tab interrupted can go on from its last epoch: ${unfinished
+          .map((u) => `${u.slot} (${u.epoch} of ${u.epochs} epochs)`)
+          .join(', ')}. Resume it in the Train panel.`,
+        'warn',
+      );
     }
   }
 })();
@@ -351,17 +415,19 @@ if (embed && window.parent !== window) {
 
 // --- sharing: the address reproduces the figure -----------------------------------------------
 const copyLink = document.getElementById('copy-link');
-copyLink?.addEventListener('click', () => app.guard(async () => {
-  const link = location.href;
-  try {
-    await navigator.clipboard.writeText(link);
-    app.say('Link copied: it opens this panel with the same model, seed and settings.');
-  } catch {
-    // no clipboard permission (an insecure origin, an old browser): show it to copy by hand
-    window.prompt('Copy this link:', link);
-  }
-  copyLink.dataset.copied = link;
-}));
+copyLink?.addEventListener('click', () =>
+  app.guard(async () => {
+    const link = location.href;
+    try {
+      await navigator.clipboard.writeText(link);
+      app.say('Link copied: it opens this panel with the same model, seed and settings.');
+    } catch {
+      // no clipboard permission (an insecure origin, an old browser): show it to copy by hand
+      window.prompt('Copy this link:', link);
+    }
+    copyLink.dataset.copied = link;
+  }),
+);
 
 // --- offline: a service worker keeps what the app has used --------------------------------------
 // Registered once the app runs and every panel is in (it never competes with the first load).
@@ -383,7 +449,9 @@ async function goOffline() {
     for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister();
     return;
   }
-  const reg = await navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: new URL('../', import.meta.url).pathname });
+  const reg = await navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), {
+    scope: new URL('../', import.meta.url).pathname,
+  });
   navigator.serviceWorker.addEventListener('message', (e) => {
     // everything this visit loaded so far is kept: a reload works offline (a hook for tests)
     if (e.data?.type === 'kept' && e.data.id === 'first-visit') document.body.dataset.offline = 'ready';
@@ -394,8 +462,21 @@ async function goOffline() {
   // a new deploy waits until the visitor reloads: never old scripts with a new engine
   const offerUpdate = () => {
     if (!reg.waiting || !navigator.serviceWorker.controller || embed) return;
-    const item = el('div', { class: 'msg', role: 'status' }, el('span', {}, 'A new version of VAE Lab is ready.'),
-      el('button', { onclick: () => { updating = true; reg.waiting?.postMessage({ type: 'skip-waiting' }); } }, 'Reload to use it'));
+    const item = el(
+      'div',
+      { class: 'msg', role: 'status' },
+      el('span', {}, 'A new version of VAE Lab is ready.'),
+      el(
+        'button',
+        {
+          onclick: () => {
+            updating = true;
+            reg.waiting?.postMessage({ type: 'skip-waiting' });
+          },
+        },
+        'Reload to use it',
+      ),
+    );
     messages.append(item);
   };
   offerUpdate();

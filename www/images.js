@@ -39,7 +39,9 @@ export async function imageFiles(files, { limit = Infinity } = {}) {
   for (const f of files) {
     if (/\.zip$/i.test(f.name) || f.type === 'application/zip' || f.type === 'application/x-zip-compressed') {
       try {
-        const z = await listZip(f, (n) => IMAGE_NAME.test(n) && !n.startsWith('__MACOSX/'), { limit: Math.max(0, limit - pictures.length) });
+        const z = await listZip(f, (n) => IMAGE_NAME.test(n) && !n.startsWith('__MACOSX/'), {
+          limit: Math.max(0, limit - pictures.length),
+        });
         found += z.found;
         for (const e of z.entries) pictures.push({ name: `${f.name}/${e.name}`, size: e.size, blob: () => readEntry(e) });
       } catch (e) {
@@ -88,8 +90,14 @@ export function pictureInfo(head) {
     while (p + 4 <= b.length) {
       if (b[p] !== 0xff) throw damaged('JPEG');
       const m = b[p + 1];
-      if (m === 0xff) { p++; continue; } // fill byte
-      if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { p += 2; continue; } // no length
+      if (m === 0xff) {
+        p++;
+        continue;
+      } // fill byte
+      if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+        p += 2;
+        continue;
+      } // no length
       if (m === 0xd9 || m === 0xda) break; // the end or the scan before any frame header
       const len = u16be(b, p + 2);
       if (len < 2) throw damaged('JPEG');
@@ -138,7 +146,10 @@ export async function checkPicture(blob) {
   const head = new Uint8Array(await blob.slice(0, HEAD_BYTES).arrayBuffer());
   const info = pictureInfo(head);
   if (!info) {
-    if (blob.size > MAX_OTHER_PICTURE_BYTES) throw new Error(`not a PNG, JPEG, GIF, WebP or BMP picture, and too big to try (${mb(blob.size)}; at most ${mb(MAX_OTHER_PICTURE_BYTES)})`);
+    if (blob.size > MAX_OTHER_PICTURE_BYTES)
+      throw new Error(
+        `not a PNG, JPEG, GIF, WebP or BMP picture, and too big to try (${mb(blob.size)}; at most ${mb(MAX_OTHER_PICTURE_BYTES)})`,
+      );
     return null;
   }
   checkSize(info.width, info.height);
@@ -149,7 +160,9 @@ export async function checkPicture(blob) {
 function checkSize(width, height) {
   if (!(width > 0 && height > 0)) throw new Error(`the picture says it is ${width} × ${height} pixels`);
   if (width * height > MAX_PICTURE_PIXELS) {
-    throw new Error(`${fmt(width)} × ${fmt(height)} pixels is too big: a picture may have at most ${fmt(MAX_PICTURE_PIXELS)} pixels, 4096 × 4096`);
+    throw new Error(
+      `${fmt(width)} × ${fmt(height)} pixels is too big: a picture may have at most ${fmt(MAX_PICTURE_PIXELS)} pixels, 4096 × 4096`,
+    );
   }
 }
 
@@ -189,7 +202,10 @@ export async function decodeInk(blob) {
   const gray = inkOf(ctx.getImageData(0, 0, width, height).data, width, height);
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of gray) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  for (const v of gray) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
   return { gray, width, height, blank: hi - lo < BLANK_RANGE };
 }
 
@@ -209,8 +225,14 @@ function inkOf(rgba, width, height) {
   }
   let border = 0;
   let m = 0;
-  for (let x = 0; x < width; x++) { border += gray[x] + gray[(height - 1) * width + x]; m += 2; }
-  for (let y = 0; y < height; y++) { border += gray[y * width] + gray[y * width + width - 1]; m += 2; }
+  for (let x = 0; x < width; x++) {
+    border += gray[x] + gray[(height - 1) * width + x];
+    m += 2;
+  }
+  for (let y = 0; y < height; y++) {
+    border += gray[y * width] + gray[y * width + width - 1];
+    m += 2;
+  }
   if (border / m > 0.5) for (let i = 0; i < gray.length; i++) gray[i] = 1 - gray[i];
   return gray;
 }
@@ -250,7 +272,12 @@ function decoder() {
     else p.resolve(data);
   };
   // the worker could not load: this page decodes itself from now on
-  w.onerror = (e) => { e.preventDefault?.(); w.terminate(); worker = false; stopAll(true); };
+  w.onerror = (e) => {
+    e.preventDefault?.();
+    w.terminate();
+    worker = false;
+    stopAll(true);
+  };
   const handle = {
     decode(blob) {
       clearTimeout(idle);
@@ -261,7 +288,12 @@ function decoder() {
       }).finally(() => {
         if (pending.size === 0) {
           clearTimeout(idle);
-          idle = setTimeout(() => { if (pending.size === 0 && worker === handle) { w.terminate(); worker = null; } }, 20_000);
+          idle = setTimeout(() => {
+            if (pending.size === 0 && worker === handle) {
+              w.terminate();
+              worker = null;
+            }
+          }, 20_000);
         }
       });
     },

@@ -4,12 +4,13 @@
 // the whole run at one even resolution. (A 10-minute run sends ~15,000 chunks; drawing all of
 // them on every update made the page's script time per minute grow fivefold.)
 
-const mean = (a, b, wa, wb) => a.map((v, k) => {
-  const u = b[k];
-  if (v === null || v === undefined) return u ?? null;
-  if (u === null || u === undefined) return v;
-  return (v * wa + u * wb) / (wa + wb);
-});
+const mean = (a, b, wa, wb) =>
+  a.map((v, k) => {
+    const u = b[k];
+    if (v === null || v === undefined) return u ?? null;
+    if (u === null || u === undefined) return v;
+    return (v * wa + u * wb) / (wa + wb);
+  });
 
 export class DecimatedSeries {
   constructor(max = 1000) {

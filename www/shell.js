@@ -7,8 +7,17 @@ import { explanation } from './explain.js';
  *  last. Here rather than in each panel's module, so that the page can lay out every tab while
  *  it loads only the panel in view. */
 export const PANEL_TITLES = {
-  draw: 'Draw', inside: 'Inside', sample: 'Sample', reconstruct: 'Reconstruct', chain: 'Chain', latent: 'Latent',
-  map: 'Map', collapse: 'Collapse', data: 'Data', train: 'Train', models: 'Models',
+  draw: 'Draw',
+  inside: 'Inside',
+  sample: 'Sample',
+  reconstruct: 'Reconstruct',
+  chain: 'Chain',
+  latent: 'Latent',
+  map: 'Map',
+  collapse: 'Collapse',
+  data: 'Data',
+  train: 'Train',
+  models: 'Models',
 };
 export const PANEL_IDS = Object.keys(PANEL_TITLES);
 
@@ -87,7 +96,13 @@ export function panelContext({ lab, say, isVisible, param, setParam, where = 'li
     },
   };
   // the latest drawn digit (784 floats), for the Chain and Latent panels
-  Object.defineProperty(app, 'drawn', { get: () => shared.drawn, set: (v) => { shared.drawn = v; }, enumerable: true });
+  Object.defineProperty(app, 'drawn', {
+    get: () => shared.drawn,
+    set: (v) => {
+      shared.drawn = v;
+    },
+    enumerable: true,
+  });
   return app;
 }
 
@@ -102,18 +117,21 @@ const typical = new Map();
 export function typicalDigit(lab, slot = lab.current) {
   const key = `${slot}|${lab.data?.name}`;
   if (!typical.has(key)) {
-    typical.set(key, (async () => {
-      const n = lab.data?.n_test ?? 0;
-      if (!slot || n < 1) return 0;
-      const x = await lab.testImages(Array.from({ length: n }, (_, i) => i));
-      const r = await lab.reconstruct(x, { slot });
-      const errors = Array.from({ length: n }, (_, i) => {
-        let e = 0;
-        for (let p = i * 784; p < (i + 1) * 784; p++) e += (x[p] - r[p]) ** 2;
-        return [e, i];
-      }).sort((a, b) => a[0] - b[0]);
-      return errors[n >> 1][1];
-    })().catch(() => 0));
+    typical.set(
+      key,
+      (async () => {
+        const n = lab.data?.n_test ?? 0;
+        if (!slot || n < 1) return 0;
+        const x = await lab.testImages(Array.from({ length: n }, (_, i) => i));
+        const r = await lab.reconstruct(x, { slot });
+        const errors = Array.from({ length: n }, (_, i) => {
+          let e = 0;
+          for (let p = i * 784; p < (i + 1) * 784; p++) e += (x[p] - r[p]) ** 2;
+          return [e, i];
+        }).sort((a, b) => a[0] - b[0]);
+        return errors[n >> 1][1];
+      })().catch(() => 0),
+    );
   }
   return typical.get(key);
 }
@@ -128,8 +146,12 @@ export function typicalDigit(lab, slot = lab.current) {
 export function defaultDigit(app, source, index) {
   let picked = app.linked('digit') || app.linked('source');
   let defaulted = false;
-  source.addEventListener('change', () => { picked = true; });
-  index.addEventListener('change', () => { picked = true; });
+  source.addEventListener('change', () => {
+    picked = true;
+  });
+  index.addEventListener('change', () => {
+    picked = true;
+  });
   return async () => {
     if (!picked && app.drawn) source.value = 'drawn';
     else if (!picked && !defaulted) {
@@ -149,7 +171,7 @@ export async function chosenDigit(app, kind, index, hint = '') {
     if (!app.drawn) throw new Error(`Draw a digit in the Draw panel first${hint}.`);
     return app.drawn;
   }
-  const n = app.lab.data?.n_test ?? 1000;
+  const n = app.lab.data.n_test;
   return app.lab.testImages([Math.max(0, Math.min(n - 1, Math.floor(Number(index) || 0)))]);
 }
 
@@ -160,28 +182,51 @@ export async function chosenDigit(app, kind, index, hint = '') {
 export function panelSection(P, panel, app, { title = true } = {}) {
   const tools = el('div', { class: 'figure-tools' });
   if (panel.figure) {
-    tools.append(el('button', {
-      class: 'small', 'data-save': 'png', title: 'Save this figure as a PNG at print resolution (about 1800 px wide)',
-      onclick: () => app.guard(async () => {
-        const f = await panel.figure();
-        if (!f) throw new Error('Nothing to save yet: the figure is still empty.');
-        const { blob, width, height } = await canvasPng(f.canvas, { pixelated: f.pixelated !== false });
-        saveBlob(blob, `vae-lab-${f.name}.png`);
-        app.say(`Saved vae-lab-${f.name}.png (${width} × ${height} px).`);
-      }),
-    }, 'Save PNG'));
+    tools.append(
+      el(
+        'button',
+        {
+          class: 'small',
+          'data-save': 'png',
+          title: 'Save this figure as a PNG at print resolution (about 1800 px wide)',
+          onclick: () =>
+            app.guard(async () => {
+              const f = await panel.figure();
+              if (!f) throw new Error('Nothing to save yet: the figure is still empty.');
+              const { blob, width, height } = await canvasPng(f.canvas, { pixelated: f.pixelated !== false });
+              saveBlob(blob, `vae-lab-${f.name}.png`);
+              app.say(`Saved vae-lab-${f.name}.png (${width} × ${height} px).`);
+            }),
+        },
+        'Save PNG',
+      ),
+    );
   }
   if (panel.csv) {
-    tools.append(el('button', {
-      class: 'small', 'data-save': 'csv', title: 'Save the numbers behind this figure as CSV',
-      onclick: () => app.guard(async () => {
-        const c = await panel.csv();
-        if (!c || c.rows.length < 2) throw new Error('Nothing to save yet: there are no numbers to export.');
-        saveBlob(new Blob([toCsv(c.rows)], { type: 'text/csv' }), `vae-lab-${c.name}.csv`);
-        app.say(`Saved vae-lab-${c.name}.csv (${c.rows.length - 1} rows).`);
-      }),
-    }, 'Save CSV'));
+    tools.append(
+      el(
+        'button',
+        {
+          class: 'small',
+          'data-save': 'csv',
+          title: 'Save the numbers behind this figure as CSV',
+          onclick: () =>
+            app.guard(async () => {
+              const c = await panel.csv();
+              if (!c || c.rows.length < 2) throw new Error('Nothing to save yet: there are no numbers to export.');
+              saveBlob(new Blob([toCsv(c.rows)], { type: 'text/csv' }), `vae-lab-${c.name}.csv`);
+              app.say(`Saved vae-lab-${c.name}.csv (${c.rows.length - 1} rows).`);
+            }),
+        },
+        'Save CSV',
+      ),
+    );
   }
-  return el('section', { id: `panel-${P.id}`, class: 'panel', role: 'tabpanel', 'aria-labelledby': `tab-${P.id}` },
-    el('div', { class: 'panel-head' }, title ? el('h2', {}, PANEL_TITLES[P.id]) : null, tools), explanation(P.id), panel.root);
+  return el(
+    'section',
+    { id: `panel-${P.id}`, class: 'panel', role: 'tabpanel', 'aria-labelledby': `tab-${P.id}` },
+    el('div', { class: 'panel-head' }, title ? el('h2', {}, PANEL_TITLES[P.id]) : null, tools),
+    explanation(P.id),
+    panel.root,
+  );
 }

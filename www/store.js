@@ -23,10 +23,14 @@ const notice = (message) => storageNotices.dispatchEvent(new CustomEvent('notice
 /** A storage failure as the app reports it: kind 'storage', the browser's reason in words. */
 export function storageError(e, what = 'the write') {
   const name = e?.name ?? '';
-  const why = name === 'QuotaExceededError' ? "this browser's storage for the app is full"
-    : name === 'VersionError' || name === 'InvalidStateError' ? 'another tab changed the storage (a newer version of the app?)'
-      : name === 'UnknownError' ? 'the browser could not write to disk (full disk?)'
-        : e?.message || String(e);
+  const why =
+    name === 'QuotaExceededError'
+      ? "this browser's storage for the app is full"
+      : name === 'VersionError' || name === 'InvalidStateError'
+        ? 'another tab changed the storage (a newer version of the app?)'
+        : name === 'UnknownError'
+          ? 'the browser could not write to disk (full disk?)'
+          : e?.message || String(e);
   return Object.assign(new Error(`${what} was not kept in this browser: ${why}`), { kind: 'storage', cause: e });
 }
 
@@ -62,11 +66,13 @@ function connect() {
     // closed by the browser (storage cleared, disk error): the next operation reopens
     db.onclose = () => {
       connection = null;
-      notice('The browser closed VAE Lab\'s storage (cleared, or a disk error); reconnecting for the next save.');
+      notice("The browser closed VAE Lab's storage (cleared, or a disk error); reconnecting for the next save.");
     };
     return db;
   })();
-  connection.catch(() => { connection = null; });
+  connection.catch(() => {
+    connection = null;
+  });
   return connection;
 }
 
@@ -102,7 +108,10 @@ async function runNow(mode, fn, store) {
     const fail = (e) => reject(thrown ?? storageError(e));
     let result;
     try {
-      result = fn(tx.objectStore(store), (e) => { thrown = e; tx.abort(); });
+      result = fn(tx.objectStore(store), (e) => {
+        thrown = e;
+        tx.abort();
+      });
     } catch (e) {
       thrown = e;
       tx.abort();
@@ -116,11 +125,20 @@ async function runNow(mode, fn, store) {
 
 const put = (store) => (key, value) => run('readwrite', (s) => s.put(value, key), store);
 const del = (store) => (key) => run('readwrite', (s) => s.delete(key), store);
-const all = (store) => run('readonly', (s) => {
-  const keys = s.getAllKeys();
-  const values = s.getAll(); // same transaction, so keys and values match
-  return { get result() { return keys.result.map((k, i) => [k, values.result[i]]); } };
-}, store);
+const all = (store) =>
+  run(
+    'readonly',
+    (s) => {
+      const keys = s.getAllKeys();
+      const values = s.getAll(); // same transaction, so keys and values match
+      return {
+        get result() {
+          return keys.result.map((k, i) => [k, values.result[i]]);
+        },
+      };
+    },
+    store,
+  );
 
 export const putModel = put(MODELS);
 export const deleteModel = del(MODELS);
@@ -146,19 +164,24 @@ export const allDatasets = () => all(DATASETS);
  * the same dataset keep each other's. `change(stored or undefined)` returns the new record (or
  * throws, which aborts and rejects with its error). Resolves to the record written.
  */
-export const mergeDataset = (name, change) => run('readwrite', (s, abort) => {
-  const out = { result: undefined };
-  const req = s.get(name);
-  req.onsuccess = () => {
-    try {
-      out.result = change(req.result);
-      s.put(out.result, name);
-    } catch (e) {
-      abort(e);
-    }
-  };
-  return out;
-}, DATASETS);
+export const mergeDataset = (name, change) =>
+  run(
+    'readwrite',
+    (s, abort) => {
+      const out = { result: undefined };
+      const req = s.get(name);
+      req.onsuccess = () => {
+        try {
+          out.result = change(req.result);
+          s.put(out.result, name);
+        } catch (e) {
+          abort(e);
+        }
+      };
+      return out;
+    },
+    DATASETS,
+  );
 
 // --- records as stored: anything can be there (an older version, a forged or damaged entry) ---
 const isBytes = (v) => v instanceof Uint8Array;

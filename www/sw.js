@@ -11,7 +11,6 @@
 //   after a failed compile) bypasses this cache too.
 // - A new deploy installs beside the old one and waits: the page offers a reload, and the new
 //   service worker takes over only then (or when every tab of the app is closed).
-/* global self, caches */
 const FILES = self.VAE_LAB_FILES;
 const CACHE = 'vae-lab-v1';
 const BASE = new URL('./', self.location.href);
@@ -62,20 +61,24 @@ async function network(file, url = new URL(file, BASE).href, event = null) {
 }
 
 self.addEventListener('install', (event) => {
-  event.waitUntil((async () => {
-    for (const f of SHELL) if (!(await intact(f))) await network(f);
-  })());
+  event.waitUntil(
+    (async () => {
+      for (const f of SHELL) if (!(await intact(f))) await network(f);
+    })(),
+  );
 });
 
 self.addEventListener('activate', (event) => {
-  event.waitUntil((async () => {
-    // drop every version that is not this deploy's (unchanged files keep their entries)
-    const cache = await caches.open(CACHE);
-    const current = new Set(Object.keys(FILES).map(keyOf));
-    for (const req of await cache.keys()) if (!current.has(req.url)) await cache.delete(req);
-    for (const name of await caches.keys()) if (name.startsWith('vae-lab-') && name !== CACHE) await caches.delete(name);
-    await self.clients.claim();
-  })());
+  event.waitUntil(
+    (async () => {
+      // drop every version that is not this deploy's (unchanged files keep their entries)
+      const cache = await caches.open(CACHE);
+      const current = new Set(Object.keys(FILES).map(keyOf));
+      for (const req of await cache.keys()) if (!current.has(req.url)) await cache.delete(req);
+      for (const name of await caches.keys()) if (name.startsWith('vae-lab-') && name !== CACHE) await caches.delete(name);
+      await self.clients.claim();
+    })(),
+  );
 });
 
 self.addEventListener('fetch', (event) => {
@@ -88,15 +91,17 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(network(file, request.url, event).catch(async () => (await intact(file)) ?? offline(file)));
     return;
   }
-  event.respondWith((async () => {
-    const kept = request.cache === 'reload' || request.cache === 'no-store' ? null : await intact(file);
-    if (kept) return kept;
-    try {
-      return await network(file, request.url, event);
-    } catch {
-      return offline(file);
-    }
-  })());
+  event.respondWith(
+    (async () => {
+      const kept = request.cache === 'reload' || request.cache === 'no-store' ? null : await intact(file);
+      if (kept) return kept;
+      try {
+        return await network(file, request.url, event);
+      } catch {
+        return offline(file);
+      }
+    })(),
+  );
 });
 
 /** The kept copy of `file` if its bytes still hash to this deploy's version; a damaged one is dropped. */
@@ -104,14 +109,18 @@ async function intact(file) {
   const kept = await caches.match(keyOf(file));
   if (!kept) return null;
   const body = await kept.arrayBuffer().catch(() => null);
-  if (body && (await hashHex(body)) === FILES[file]) return new Response(body, { status: kept.status, statusText: kept.statusText, headers: kept.headers });
+  if (body && (await hashHex(body)) === FILES[file])
+    return new Response(body, { status: kept.status, statusText: kept.statusText, headers: kept.headers });
   const cache = await caches.open(CACHE);
   await cache.delete(keyOf(file));
   return null;
 }
 
 function offline(file) {
-  return new Response(`VAE Lab: ${file} is not available offline (it was not used on an earlier visit)`, { status: 503, headers: { 'Content-Type': 'text/plain' } });
+  return new Response(`VAE Lab: ${file} is not available offline (it was not used on an earlier visit)`, {
+    status: 503,
+    headers: { 'Content-Type': 'text/plain' },
+  });
 }
 
 self.addEventListener('message', (event) => {
@@ -119,12 +128,14 @@ self.addEventListener('message', (event) => {
   if (type === 'skip-waiting') self.skipWaiting();
   if (type === 'keep' && Array.isArray(urls)) {
     // files the app loaded before this service worker controlled it (a first visit's Worker)
-    event.waitUntil((async () => {
-      for (const url of urls) {
-        const file = fileOf(url);
-        if (file && !(await intact(file))) await network(file).catch(() => {});
-      }
-      event.source?.postMessage({ type: 'kept', urls, id });
-    })());
+    event.waitUntil(
+      (async () => {
+        for (const url of urls) {
+          const file = fileOf(url);
+          if (file && !(await intact(file))) await network(file).catch(() => {});
+        }
+        event.source?.postMessage({ type: 'kept', urls, id });
+      })(),
+    );
   }
 });

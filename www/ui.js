@@ -143,7 +143,9 @@ export async function canvasPng(canvas, { pixelated = true } = {}) {
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, out.width, out.height);
   ctx.drawImage(canvas, 0, 0, out.width, out.height);
-  const blob = await new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error('the figure could not be encoded as PNG'))), 'image/png'));
+  const blob = await new Promise((resolve, reject) =>
+    out.toBlob((b) => (b ? resolve(b) : reject(new Error('the figure could not be encoded as PNG'))), 'image/png'),
+  );
   return { blob, width: out.width, height: out.height };
 }
 
@@ -165,23 +167,45 @@ export async function printChart(uPlot, u, scale = 3) {
   const S = scale;
   const font = (px, bold = '') => `${bold}${px * S}px system-ui, sans-serif`;
   const axis = (a, i) => ({
-    label: a.label, font: font(12), labelFont: font(12, 'bold '), size: (a._size ?? 50) * S, labelSize: 30 * S, space: (i === 0 ? 50 : 30) * S,
-    gap: 5 * S, ticks: { size: 10 * S, width: S }, grid: { width: S, stroke: '#0000001a' }, stroke: '#333',
+    label: a.label,
+    font: font(12),
+    labelFont: font(12, 'bold '),
+    size: (a._size ?? 50) * S,
+    labelSize: 30 * S,
+    space: (i === 0 ? 50 : 30) * S,
+    gap: 5 * S,
+    ticks: { size: 10 * S, width: S },
+    grid: { width: S, stroke: '#0000001a' },
+    stroke: '#333',
     // custom ticks (the histogram's bin edges) carry over; uPlot's defaults are the same functions
-    splits: a.splits, values: a.values,
+    splits: a.splits,
+    values: a.values,
   });
-  const colors = u.series.map((s, i) => (i && typeof s.stroke === 'function' ? s.stroke(u, i) : s.stroke ?? '#000'));
-  const fills = u.series.map((s, i) => (i && typeof s.fill === 'function' ? s.fill(u, i) : s.fill ?? null));
+  const colors = u.series.map((s, i) => (i && typeof s.stroke === 'function' ? s.stroke(u, i) : (s.stroke ?? '#000')));
+  const fills = u.series.map((s, i) => (i && typeof s.fill === 'function' ? s.fill(u, i) : (s.fill ?? null)));
   const opts = {
-    width: u.width * S, height: u.height * S, legend: { show: false }, cursor: { show: false },
+    width: u.width * S,
+    height: u.height * S,
+    legend: { show: false },
+    cursor: { show: false },
     // the right margin scales too (uPlot's default stays 25 px): the last x tick's label fits whole
     padding: [null, 25 * S, null, null],
     scales: Object.fromEntries(Object.entries(u.scales).map(([k, v]) => [k, { time: false, range: [v.min, v.max] }])),
     axes: u.axes.map(axis),
-    series: u.series.map((s, i) => (i === 0 ? {} : {
-      label: s.label, stroke: colors[i], fill: fills[i] ?? undefined, width: (s.width ?? 1) * S, dash: s.dash?.map((d) => d * S),
-      paths: s.paths, spanGaps: s.spanGaps, points: { show: false },
-    })),
+    series: u.series.map((s, i) =>
+      i === 0
+        ? {}
+        : {
+            label: s.label,
+            stroke: colors[i],
+            fill: fills[i] ?? undefined,
+            width: (s.width ?? 1) * S,
+            dash: s.dash?.map((d) => d * S),
+            paths: s.paths,
+            spanGaps: s.spanGaps,
+            points: { show: false },
+          },
+    ),
   };
   const holder = el('div', { style: { position: 'fixed', left: '-100000px', top: '0' } });
   document.body.append(holder);
@@ -192,7 +216,10 @@ export async function printChart(uPlot, u, scale = 3) {
   });
   const plot = big.ctx.canvas;
   const title = u.root.querySelector('.u-title')?.textContent ?? '';
-  const entries = u.series.slice(1).map((s, i) => ({ label: s.label, color: colors[i + 1] })).filter((e) => e.label);
+  const entries = u.series
+    .slice(1)
+    .map((s, i) => ({ label: s.label, color: colors[i + 1] }))
+    .filter((e) => e.label);
   const titleH = title ? 24 * S : 0;
   const legendH = entries.length ? (Math.ceil(entries.length / 3) * 18 + 8) * S : 0;
   const out = el('canvas', { width: plot.width, height: plot.height + titleH + legendH });

@@ -24,32 +24,41 @@ const manifests = {};
 function manifestOf(name) {
   if (!manifests[name]) {
     const url = new URL(`www/data/${name}-subset.json`, base);
-    manifests[name] = fetch(url).then((r) => {
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      fetched(url);
-      return r.json();
-    }).then((m) => {
-      if (!m?.train || !m?.test) throw new Error('it lists no train and test parts');
-      return m;
-    }).catch((e) => {
-      delete manifests[name]; // a failed fetch may be retried
-      throw Object.assign(new Error(`could not read the dataset manifest www/data/${name}-subset.json: ${e.message}`), { kind: 'data' });
-    });
+    manifests[name] = fetch(url)
+      .then((r) => {
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        fetched(url);
+        return r.json();
+      })
+      .then((m) => {
+        if (!m?.train || !m?.test) throw new Error('it lists no train and test parts');
+        return m;
+      })
+      .catch((e) => {
+        delete manifests[name]; // a failed fetch may be retried
+        throw Object.assign(new Error(`could not read the dataset manifest www/data/${name}-subset.json: ${e.message}`), { kind: 'data' });
+      });
   }
   return manifests[name];
 }
 /** Where a shipped model's weights are: MNIST's in weights/, another dataset's in weights/<name>/. */
-const weightsUrl = (arch, dataset = 'mnist') => new URL(dataset === 'mnist' ? `weights/${arch}.bin` : `weights/${dataset}/${arch}.bin`, base);
+const weightsUrl = (arch, dataset = 'mnist') =>
+  new URL(dataset === 'mnist' ? `weights/${arch}.bin` : `weights/${dataset}/${arch}.bin`, base);
 let queue = Promise.resolve();
 /** `rate`: steps per second in slow motion (one step per chunk, then a wait), null: full speed. */
 const training = { running: false, paused: false, stopRequested: false, stepsPerCall: 2, rate: null };
 /** Ends the slow-motion wait early (pause, stop, a new speed). */
 let wake = null;
-const sleep = (ms) => new Promise((resolve) => {
-  const done = () => { clearTimeout(timer); wake = null; resolve(); };
-  const timer = setTimeout(done, ms);
-  wake = done;
-});
+const sleep = (ms) =>
+  new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      wake = null;
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    wake = done;
+  });
 /** Target length of one training chunk: a request that arrives during a run waits at most about
  *  this long (plus its own time) before the engine answers it. */
 const CHUNK_MS = 40;
@@ -60,7 +69,10 @@ const CHUNK_MS = 40;
 function yieldToEvents() {
   return new Promise((resolve) => {
     const { port1, port2 } = new MessageChannel();
-    port1.onmessage = () => { port1.close(); resolve(); };
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
     port2.postMessage(0);
   });
 }
@@ -102,22 +114,24 @@ async function download(url, label, init = undefined) {
   if (!res.ok) throw new Error(`could not fetch ${label} (${url}): HTTP ${res.status}`);
   let total = decodedLength(res);
   let got = 0;
-  return res.body.pipeThrough(new TransformStream({
-    transform(chunk, out) {
-      got += chunk.length;
-      // a Content-Length of compressed bytes whose encoding a cross-origin response hides: unknown
-      // from here on, never past 100%
-      if (got > total) total = 0;
-      event('download', { label, loaded: got, total });
-      out.enqueue(chunk);
-    },
-    // the end, said plainly: behind a compressing server there is no Content-Length (total 0),
-    // or it counts compressed bytes; either way the page must be told that this one is over
-    flush() {
-      event('download', { label, loaded: got, total: got, done: true });
-      fetched(url);
-    },
-  }));
+  return res.body.pipeThrough(
+    new TransformStream({
+      transform(chunk, out) {
+        got += chunk.length;
+        // a Content-Length of compressed bytes whose encoding a cross-origin response hides: unknown
+        // from here on, never past 100%
+        if (got > total) total = 0;
+        event('download', { label, loaded: got, total });
+        out.enqueue(chunk);
+      },
+      // the end, said plainly: behind a compressing server there is no Content-Length (total 0),
+      // or it counts compressed bytes; either way the page must be told that this one is over
+      flush() {
+        event('download', { label, loaded: got, total: got, done: true });
+        fetched(url);
+      },
+    }),
+  );
 }
 
 async function fetchBytes(url, label) {
@@ -138,7 +152,11 @@ async function maybeFallBack(err) {
   if (!lab || lab.backend() !== 'webgpu' || kindOf(err) !== 'gpu') return false;
   const text = String(err?.message ?? err);
   await lab.setBackend('cpu');
-  event('backend', { backend: 'cpu', gpu: null, fallbackReason: `WebGPU failed (${text}); continuing on the CPU with the current weights` });
+  event('backend', {
+    backend: 'cpu',
+    gpu: null,
+    fallbackReason: `WebGPU failed (${text}); continuing on the CPU with the current weights`,
+  });
   return true;
 }
 
@@ -180,7 +198,8 @@ function checkArgs(op, args) {
 /** Hand the run's newest checkpoint (if any) to the page, which keeps it in IndexedDB. */
 function emitCheckpoint(progress) {
   const bytes = lab.takeCheckpoint();
-  if (bytes) post({ event: 'checkpoint', detail: { slot: training.slot, epoch: progress.epoch, epochs: progress.epochs, bytes } }, [bytes.buffer]);
+  if (bytes)
+    post({ event: 'checkpoint', detail: { slot: training.slot, epoch: progress.epoch, epochs: progress.epochs, bytes } }, [bytes.buffer]);
 }
 
 /** The engine module `name` ('cpu' or 'gpu'), fetched, compiled while it streams in (with
@@ -194,13 +213,16 @@ async function engine(name) {
       const moduleUrl = new URL(`pkg/vae_lab_${name}.js`, base);
       const module = await import(moduleUrl.href);
       fetched(moduleUrl);
-      const start = async (wasm) => module.default({ module_or_path: new Response(await wasm, { headers: { 'Content-Type': 'application/wasm' } }) });
+      const start = async (wasm) =>
+        module.default({ module_or_path: new Response(await wasm, { headers: { 'Content-Type': 'application/wasm' } }) });
       try {
         await start(wasmResponse);
       } catch (e) {
         if (!(e instanceof WebAssembly.CompileError)) throw e;
         // a damaged copy (a cache entry, a proxy's): once more past every cache, then the error
-        await start(download(new URL(`pkg/vae_lab_${name}_bg.wasm`, base), name === 'gpu' ? 'WebGPU engine' : 'engine', { cache: 'reload' }));
+        await start(
+          download(new URL(`pkg/vae_lab_${name}_bg.wasm`, base), name === 'gpu' ? 'WebGPU engine' : 'engine', { cache: 'reload' }),
+        );
       }
       return module;
     })();
@@ -237,12 +259,27 @@ function holdData(target) {
 }
 
 /** A dataset as the page is told of it, from its manifest. */
-const describe = (name, m) => ({ name, title: m.title ?? name, classes: m.classes ?? [], own: !!m.own, n_train: m.train.digits, n_test: m.test.digits });
+const describe = (name, m) => ({
+  name,
+  title: m.title ?? name,
+  classes: m.classes ?? [],
+  own: !!m.own,
+  n_train: m.train.digits,
+  n_test: m.test.digits,
+});
 /** The dataset the Lab holds. */
 const datasetInfo = () => describe(data.name, data.manifest);
 
 /** The requests that read digits, and whether they need the training part too. */
-const NEEDS_DATA = { testImages: false, testLabels: false, collapse: false, latentMap: false, evaluate: false, trainStart: true, trainResumeRun: true };
+const NEEDS_DATA = {
+  testImages: false,
+  testLabels: false,
+  collapse: false,
+  latentMap: false,
+  evaluate: false,
+  trainStart: true,
+  restoreRun: true,
+};
 
 const ops = {
   async init({ backend, base: b, preload, probe, remembered, dataset }) {
@@ -252,7 +289,11 @@ const ops = {
     const prefetched = new Map();
     // each into the slot the page's loadPretrained will ask for ('C', 'fashion-C': vaelab.js names them)
     for (const { arch, slot } of Array.isArray(preload) ? preload : []) {
-      if (/^[A-Z]$/.test(arch) && typeof slot === 'string') prefetched.set(slot, fetchBytes(weightsUrl(arch, data.name), `weights ${slot}`).catch(() => null));
+      if (/^[A-Z]$/.test(arch) && typeof slot === 'string')
+        prefetched.set(
+          slot,
+          fetchBytes(weightsUrl(arch, data.name), `weights ${slot}`).catch(() => null),
+        );
     }
     // 'auto' never takes a software adapter (SwiftShader, llvmpipe, WARP): it computes on the CPU
     // through an emulated GPU, ~100x slower than the CPU backend. 'webgpu' still forces it. On a
@@ -273,7 +314,8 @@ const ops = {
       why = 'this browser offers no WebGPU adapter';
     } else if (wanted === 'auto' && adapter.software && !probe) {
       wanted = 'cpu';
-      why = `the only WebGPU adapter here is a software renderer (${adapter.name || 'an emulated GPU'}), slower than the CPU backend; ` +
+      why =
+        `the only WebGPU adapter here is a software renderer (${adapter.name || 'an emulated GPU'}), slower than the CPU backend; ` +
         'switch to WebGPU in the Models panel to use it anyway';
     } else if (wanted === 'auto') {
       choice = remembered?.[adapter.name] ?? null;
@@ -296,17 +338,27 @@ const ops = {
       try {
         lab.loadWeights(slot, got);
         preloaded.set(slot, got);
-      } catch { /* not preloaded: loadPretrained fetches again and reports the error */ }
+      } catch {
+        /* not preloaded: loadPretrained fetches again and reports the error */
+      }
     }
     data.manifest = await manifestFetch;
     holdData(lab);
     const gpu = lab.backend() === 'webgpu' ? adapter : null;
     const { Lab } = await engine(labEngine);
-    return { backend: lab.backend(), fallbackReason: why ?? lab.fallbackReason() ?? null, data: datasetInfo(), gpu, constants: Lab.constants(), choice }; // presets, defaults, caps
+    return {
+      backend: lab.backend(),
+      fallbackReason: why ?? lab.fallbackReason() ?? null,
+      data: datasetInfo(),
+      gpu,
+      constants: Lab.constants(),
+      choice,
+    }; // presets, defaults, caps
   },
   /** A shipped model of a dataset (default MNIST) into `slot`. */
   async loadPretrained({ arch, slot = arch, dataset = 'mnist' }) {
-    if (!BUILTIN.includes(dataset)) throw Object.assign(new Error(`no shipped models for the dataset '${dataset}': train one in the Train panel`), { kind: 'input' });
+    if (!BUILTIN.includes(dataset))
+      throw Object.assign(new Error(`no shipped models for the dataset '${dataset}': train one in the Train panel`), { kind: 'input' });
     if (preloaded.has(slot)) {
       const bytes = preloaded.get(slot);
       preloaded.delete(slot); // once: a later call reloads the shipped weights
@@ -339,11 +391,19 @@ const ops = {
         holdData(lab); // the dataset held before, as it was: the page still names it
         throw e;
       }
-      const manifest = { title: title ?? name, description: said, classes: [], own: true, train: { digits: sizes.n_train }, test: { digits: sizes.n_test } };
+      const manifest = {
+        title: title ?? name,
+        description: said,
+        classes: [],
+        own: true,
+        train: { digits: sizes.n_train },
+        test: { digits: sizes.n_test },
+      };
       Object.assign(data, { name, manifest, bytes: { all: bytes } });
       return datasetInfo();
     }
-    if (!BUILTIN.includes(name)) throw Object.assign(new Error(`unknown dataset '${name}': expected ${BUILTIN.join(', ')} or one of your own`), { kind: 'input' });
+    if (!BUILTIN.includes(name))
+      throw Object.assign(new Error(`unknown dataset '${name}': expected ${BUILTIN.join(', ')} or one of your own`), { kind: 'input' });
     Object.assign(data, { name, manifest: await manifestOf(name), bytes: {} });
     holdData(lab);
     return datasetInfo();
@@ -384,13 +444,15 @@ const ops = {
   /** One mini-batch of a paused run (slow motion's "step"), reported like any chunk. */
   async trainStep() {
     if (!training.running) throw Object.assign(new Error('no training run to step: start one first'), { kind: 'input' });
-    if (!training.paused || training.looping) throw Object.assign(new Error('pause the run first: step advances a paused run by one mini-batch'), { kind: 'input' });
+    if (!training.paused || training.looping)
+      throw Object.assign(new Error('pause the run first: step advances a paused run by one mini-batch'), { kind: 'input' });
     const t0 = performance.now();
     const progress = await lab.trainRun(1);
     await afterChunk(progress, performance.now() - t0, true);
     return progress;
   },
-  trainResumeRun({ bytes, slot }) {
+  /** Restore a run from its checkpoint (the API's `resumeRun`) and go on training it. */
+  restoreRun({ bytes, slot }) {
     const run = lab.trainResume(bytes, slot ?? null);
     Object.assign(training, { running: true, paused: false, stopRequested: false, slot: run.slot, stepsPerCall: 2 });
     trainLoop();
@@ -417,8 +479,10 @@ async function probeBackends(adapter) {
   }
   const useGpu = webgpu && webgpu.ms_per_step < cpu.ms_per_step;
   const fmt = (p) => `${p.ms_per_step.toFixed(1)} ms`;
-  const reason = failed ? `WebGPU failed in the probe (${failed}); the CPU trains model C at ${fmt(cpu)} per step`
-    : `a training step of model C took ${fmt(webgpu)} on WebGPU (${adapter.name || 'this adapter'}, after ${(webgpu.warmup_ms / 1000).toFixed(1)} s of warm-up) ` +
+  const reason = failed
+    ? `WebGPU failed in the probe (${failed}); the CPU trains model C at ${fmt(cpu)} per step`
+    : `a training step of model C took ${fmt(webgpu)} on WebGPU (${adapter.name || 'this adapter'}, ` +
+      `after ${(webgpu.warmup_ms / 1000).toFixed(1)} s of warm-up) ` +
       `and ${fmt(cpu)} on the CPU, so ${useGpu ? 'WebGPU' : 'the CPU'} is used`;
   if (useGpu) {
     cpuLab.free();
@@ -429,8 +493,14 @@ async function probeBackends(adapter) {
     lab = cpuLab;
     labEngine = 'cpu';
   }
-  return { backend: useGpu ? 'webgpu' : 'cpu', adapter: adapter.name, cpuMsPerStep: cpu.ms_per_step, webgpuMsPerStep: webgpu?.ms_per_step ?? null,
-    webgpuWarmupMs: webgpu?.warmup_ms ?? null, reason };
+  return {
+    backend: useGpu ? 'webgpu' : 'cpu',
+    adapter: adapter.name,
+    cpuMsPerStep: cpu.ms_per_step,
+    webgpuMsPerStep: webgpu?.ms_per_step ?? null,
+    webgpuWarmupMs: webgpu?.warmup_ms ?? null,
+    reason,
+  };
 }
 
 /** Swap the CPU engine's Lab for a new one in the WebGPU engine, taking every model and the
@@ -453,7 +523,7 @@ async function moveToGpuEngine() {
   labEngine = 'gpu';
 }
 
-/** Pause, resume and stop do not wait in the queue: they only set flags that the training loop
+/** Pause, unpause and stop do not wait in the queue: they only set flags that the training loop
  *  reads between chunks, so they take effect within one chunk (about CHUNK_MS). */
 const controls = {
   trainPause() {
@@ -466,7 +536,8 @@ const controls = {
     training.rate = stepsPerSecond === null || !Number.isFinite(r) || r <= 0 ? null : Math.min(60, Math.max(0.1, r));
     wake?.();
   },
-  trainResume() {
+  /** A paused run goes on (the run handle's `resume()`). */
+  unpause() {
     if (training.running && training.paused) {
       training.paused = false;
       trainLoop();

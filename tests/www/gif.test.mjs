@@ -27,7 +27,10 @@ function decodeGif(b) {
       const min = b[p + 10];
       p += 11;
       const data = [];
-      while (b[p]) { data.push(...b.subarray(p + 1, p + 1 + b[p])); p += b[p] + 1; }
+      while (b[p]) {
+        data.push(...b.subarray(p + 1, p + 1 + b[p]));
+        p += b[p] + 1;
+      }
       p++;
       frames.push(lzwDecode(data, min));
     } else throw new Error(`unexpected block 0x${b[p].toString(16)} at ${p}`);
@@ -40,7 +43,10 @@ function lzwDecode(data, min) {
   const end = clear + 1;
   let size = min + 1;
   let table = [];
-  const reset = () => { table = Array.from({ length: clear + 2 }, (_, i) => [i]); size = min + 1; };
+  const reset = () => {
+    table = Array.from({ length: clear + 2 }, (_, i) => [i]);
+    size = min + 1;
+  };
   reset();
   const out = [];
   let prev = null;
@@ -48,7 +54,11 @@ function lzwDecode(data, min) {
   for (;;) {
     let code = 0;
     for (let i = 0; i < size; i++, bit++) code |= ((data[bit >> 3] >> (bit & 7)) & 1) << i;
-    if (code === clear) { reset(); prev = null; continue; }
+    if (code === clear) {
+      reset();
+      prev = null;
+      continue;
+    }
     if (code === end) break;
     let entry;
     if (code < table.length) entry = table[code];
@@ -56,7 +66,7 @@ function lzwDecode(data, min) {
     else throw new Error(`bad code ${code}`);
     out.push(...entry);
     if (prev && table.length < 4096) table.push([...prev, entry[0]]);
-    if (table.length === (1 << size) && size < 12) size++;
+    if (table.length === 1 << size && size < 12) size++;
     prev = entry;
   }
   return out;
@@ -103,8 +113,13 @@ test('by default: 15 gray levels and a transparent index (a 4-bit palette); unch
   assert.equal(d.transparent[0], 15);
   // the nearest of the 15 levels (0, 18, 36, ... 255), at most half a step off
   const shown = composite(d);
-  [ramp, next].forEach((f, i) => f.forEach((v, p) => assert.ok(Math.abs(shown[i][p] - v) <= 255 / 28 + 0.5, `frame ${i} pixel ${p}: ${shown[i][p]} for ${v}`)));
-  assert.ok(d.frames[1].slice(100).every((k) => k === 15), 'the unchanged pixels are not all transparent');
+  [ramp, next].forEach((f, i) =>
+    f.forEach((v, p) => assert.ok(Math.abs(shown[i][p] - v) <= 255 / 28 + 0.5, `frame ${i} pixel ${p}: ${shown[i][p]} for ${v}`)),
+  );
+  assert.ok(
+    d.frames[1].slice(100).every((k) => k === 15),
+    'the unchanged pixels are not all transparent',
+  );
 });
 
 test('a figure of digits in a few gray levels is much smaller than with 256', () => {

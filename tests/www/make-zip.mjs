@@ -42,7 +42,6 @@ export function makeZip(entries) {
   return new Uint8Array(Buffer.concat([...locals, dir, end]));
 }
 
-
 /** Raw deflate data that inflates to `mb` MiB of zeros in 2 KB or so per MiB (a bomb's payload):
  *  one sync-flushed MiB repeated, then an empty final block. */
 export function zeros(mb) {

@@ -18,7 +18,10 @@ test('stored and deflated entries come back byte for byte; folders and unwanted 
     { name: 'notes.txt', data: Buffer.from('skip me'), deflate: true },
   ]);
   const out = await unzip(zip, (n) => n.endsWith('.png'));
-  assert.deepEqual(out.map((e) => e.name), ['pics/a.png', 'pics/b.png']);
+  assert.deepEqual(
+    out.map((e) => e.name),
+    ['pics/a.png', 'pics/b.png'],
+  );
   assert.equal(Buffer.from(out[0].bytes).toString(), 'stored bytes');
   assert.ok(Buffer.from(out[1].bytes).equals(big));
 });
@@ -59,77 +62,111 @@ function eagerInflater() {
       inf.on('data', (d) => {
         stats.produced += d.length;
         mine += d.length;
-        if (mine > 64 << 20 && !failed) { failed = new Error(`ran away: ${mine} bytes inflated from one entry`); inf.destroy(); }
+        if (mine > 64 << 20 && !failed) {
+          failed = new Error(`ran away: ${mine} bytes inflated from one entry`);
+          inf.destroy();
+        }
         if (!failed) out.push(new Uint8Array(d));
       });
-      inf.on('error', (e) => { failed ??= e; });
-      // the whole chunk is inflated before anything of it is queued, as in a browser
-      const settle = (ctl, resolve, reject) => setImmediate(() => {
-        if (failed) { reject(failed); return; }
-        for (const d of out) ctl.enqueue(d);
-        out = [];
-        resolve();
+      inf.on('error', (e) => {
+        failed ??= e;
       });
+      // the whole chunk is inflated before anything of it is queued, as in a browser
+      const settle = (ctl, resolve, reject) =>
+        setImmediate(() => {
+          if (failed) {
+            reject(failed);
+            return;
+          }
+          for (const d of out) ctl.enqueue(d);
+          out = [];
+          resolve();
+        });
       const ts = new TransformStream({
-        transform: (chunk, ctl) => new Promise((resolve, reject) => { inf.write(chunk, () => settle(ctl, resolve, reject)); }),
-        flush: (ctl) => new Promise((resolve, reject) => { inf.end(() => settle(ctl, resolve, reject)); }),
+        transform: (chunk, ctl) =>
+          new Promise((resolve, reject) => {
+            inf.write(chunk, () => settle(ctl, resolve, reject));
+          }),
+        flush: (ctl) =>
+          new Promise((resolve, reject) => {
+            inf.end(() => settle(ctl, resolve, reject));
+          }),
       });
       this.readable = ts.readable;
       this.writable = ts.writable;
     }
   };
-  stats.restore = () => { globalThis.DecompressionStream = Real; };
+  stats.restore = () => {
+    globalThis.DecompressionStream = Real;
+  };
   return stats;
 }
 
-test('an entry that under-declares its size stops inflating there and is named as corrupt (1,000 bytes declared, 2 MB of deflate making 2 GB)', async () => {
-  const bomb = zeros(2048);
-  assert.ok(bomb.length > 2_000_000 && bomb.length < 2_200_000);
-  const zip = makeZip([{ name: 'ok.png', data: Buffer.alloc(3000, 5), deflate: true }, { name: 'bomb.png', body: bomb, size: 1000, deflate: true }]);
-  const stats = eagerInflater();
-  try {
-    await assert.rejects(unzip(zip), /bomb\.png: corrupt entry, inflates to more than the 1000 bytes the zip says/);
-    // ok.png's 3,000 bytes, then at most a few slices of the bomb (1 KB slices: 1 MB each)
-    assert.ok(stats.produced < 4 << 20, `${stats.produced} bytes were inflated`);
-    // the other entries stay readable when the page reads them one by one
-    const { entries } = await zipModule.listZip(zip);
-    assert.equal(Buffer.from(await entries[0].read()).equals(Buffer.alloc(3000, 5)), true);
-    await assert.rejects(entries[1].read(), /corrupt entry/);
-  } finally {
-    stats.restore();
-  }
-  // a size beyond what deflate can make of the bytes it has is refused before inflating at all
-  const liar = makeZip([{ name: 'big.png', body: zeros(1), size: 200 << 20, deflate: true }]);
-  await assert.rejects(unzip(liar), /big\.png: corrupt entry, \d+ bytes of deflate data cannot inflate to the 209715200/);
-});
+test(
+  'an entry that under-declares its size stops inflating there and is ' +
+    'named as corrupt (1,000 bytes declared, 2 MB of deflate making 2 GB)',
+  async () => {
+    const bomb = zeros(2048);
+    assert.ok(bomb.length > 2_000_000 && bomb.length < 2_200_000);
+    const zip = makeZip([
+      { name: 'ok.png', data: Buffer.alloc(3000, 5), deflate: true },
+      { name: 'bomb.png', body: bomb, size: 1000, deflate: true },
+    ]);
+    const stats = eagerInflater();
+    try {
+      await assert.rejects(unzip(zip), /bomb\.png: corrupt entry, inflates to more than the 1000 bytes the zip says/);
+      // ok.png's 3,000 bytes, then at most a few slices of the bomb (1 KB slices: 1 MB each)
+      assert.ok(stats.produced < 4 << 20, `${stats.produced} bytes were inflated`);
+      // the other entries stay readable when the page reads them one by one
+      const { entries } = await zipModule.listZip(zip);
+      assert.equal(Buffer.from(await entries[0].read()).equals(Buffer.alloc(3000, 5)), true);
+      await assert.rejects(entries[1].read(), /corrupt entry/);
+    } finally {
+      stats.restore();
+    }
+    // a size beyond what deflate can make of the bytes it has is refused before inflating at all
+    const liar = makeZip([{ name: 'big.png', body: zeros(1), size: 200 << 20, deflate: true }]);
+    await assert.rejects(unzip(liar), /big\.png: corrupt entry, \d+ bytes of deflate data cannot inflate to the 209715200/);
+  },
+);
 
-test('caps are checked on the directory before any entry is read: 20,000 entries declaring 280 MB are refused at once; a limit reads only the first', async () => {
-  const body = zlib.deflateRawSync(Buffer.alloc(14 << 10));
-  const many = (n, size) => makeZip(Array.from({ length: n }, (_, i) => ({ name: `p/${i}.png`, body, size, deflate: true })));
-  const stats = eagerInflater();
-  try {
-    const t0 = performance.now();
-    await assert.rejects(unzip(many(20_000, 14 << 10)), /the zip's pictures would inflate to more than 256 MB/);
-    assert.equal(stats.made, 0, `${stats.made} entries were inflated before the cap said no`);
-    assert.ok(performance.now() - t0 < 2000, `refusing took ${performance.now() - t0} ms`);
-    // more entries than the cap: refused from the end record alone
-    await assert.rejects(unzip(makeZip(Array.from({ length: 20_001 }, (_, i) => ({ name: `${i}.png`, data: Buffer.alloc(1) })))), /the zip lists 20,001 files: at most 20,000/);
-    assert.equal(stats.made, 0);
-    // a dataset with room for 100 more reads 100 entries, not 20,000
-    const zip = many(20_000, 14 << 10).slice(); // same bytes; the limit keeps the total small
-    const out = await unzip(zip, () => true, { limit: 100 });
-    assert.equal(out.length, 100);
-    assert.equal(stats.made, 100);
-    const listed = await zipModule.listZip(zip, () => true, { limit: 100 });
-    assert.equal(listed.found, 20_000);
-    assert.equal(stats.made, 100); // listing reads no entry
-  } finally {
-    stats.restore();
-  }
-});
+test(
+  'caps are checked on the directory before any entry is read: 20,000 ' +
+    'entries declaring 280 MB are refused at once; a limit reads only the first',
+  async () => {
+    const body = zlib.deflateRawSync(Buffer.alloc(14 << 10));
+    const many = (n, size) => makeZip(Array.from({ length: n }, (_, i) => ({ name: `p/${i}.png`, body, size, deflate: true })));
+    const stats = eagerInflater();
+    try {
+      const t0 = performance.now();
+      await assert.rejects(unzip(many(20_000, 14 << 10)), /the zip's pictures would inflate to more than 256 MB/);
+      assert.equal(stats.made, 0, `${stats.made} entries were inflated before the cap said no`);
+      assert.ok(performance.now() - t0 < 2000, `refusing took ${performance.now() - t0} ms`);
+      // more entries than the cap: refused from the end record alone
+      await assert.rejects(
+        unzip(makeZip(Array.from({ length: 20_001 }, (_, i) => ({ name: `${i}.png`, data: Buffer.alloc(1) })))),
+        /the zip lists 20,001 files: at most 20,000/,
+      );
+      assert.equal(stats.made, 0);
+      // a dataset with room for 100 more reads 100 entries, not 20,000
+      const zip = many(20_000, 14 << 10).slice(); // same bytes; the limit keeps the total small
+      const out = await unzip(zip, () => true, { limit: 100 });
+      assert.equal(out.length, 100);
+      assert.equal(stats.made, 100);
+      const listed = await zipModule.listZip(zip, () => true, { limit: 100 });
+      assert.equal(listed.found, 20_000);
+      assert.equal(stats.made, 100); // listing reads no entry
+    } finally {
+      stats.restore();
+    }
+  },
+);
 
 test('a zip is read from its tail: a 2.5 GB file gives its pictures after reading a few kilobytes of it', async () => {
-  const pics = [{ name: 'a.png', data: Buffer.from('first picture') }, { name: 'b.png', data: Buffer.alloc(40_000, 9), deflate: true }];
+  const pics = [
+    { name: 'a.png', data: Buffer.from('first picture') },
+    { name: 'b.png', data: Buffer.alloc(40_000, 9), deflate: true },
+  ];
   const zip = makeZip(pics);
   // the same zip behind 2.5 GB of something else (offsets moved by as much), as a File that is
   // never in memory: only the slices read are made
@@ -151,13 +188,16 @@ test('a zip is read from its tail: a 2.5 GB file gives its pictures after readin
     },
   };
   const out = await unzip(file, (n) => n.endsWith('.png'));
-  assert.deepEqual(out.map((e) => e.name), ['a.png', 'b.png']);
+  assert.deepEqual(
+    out.map((e) => e.name),
+    ['a.png', 'b.png'],
+  );
   assert.equal(Buffer.from(out[0].bytes).toString(), 'first picture');
   assert.ok(Buffer.from(out[1].bytes).equals(pics[1].data));
   assert.ok(read < 100_000, `${read} bytes were read of ${file.size}`);
 });
 
-test('a visitor\'s images become a digit file with every tenth held out', () => {
+test("a visitor's images become a digit file with every tenth held out", () => {
   const n = 23;
   const pixels = new Uint8Array(n * 784).map((_, i) => Math.floor(i / 784)); // image k is all k
   const labels = new Uint8Array(n).fill(255);

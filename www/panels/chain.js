@@ -15,10 +15,24 @@ export default {
   create(app) {
     const { lab } = app;
     const canvas = el('canvas', { id: 'chain-canvas', class: 'grid', role: 'img', 'aria-label': 'fixed-point chains' });
-    const startFrom = el('select', { id: 'chain-start' }, el('option', { value: 'prior' }, 'z ~ N(0, I)'), el('option', { value: 'drawn' }, 'the drawn digit'));
+    const startFrom = el(
+      'select',
+      { id: 'chain-start' },
+      el('option', { value: 'prior' }, 'z ~ N(0, I)'),
+      el('option', { value: 'drawn' }, 'the drawn digit'),
+    );
     const seed = el('input', { id: 'chain-seed', type: 'number', min: 0, value: Math.max(0, Math.floor(Number(app.param('seed')) || 0)) });
     const scrub = el('input', { id: 'chain-scrub', type: 'range', min: 0, max: STEPS, value: 0, 'aria-label': 'chain step' });
-    const speed = el('select', { id: 'chain-speed' }, ...[['5', '5 steps/s'], ['10', '10 steps/s'], ['25', '25 steps/s'], ['60', '60 steps/s']].map(([v, t]) => el('option', { value: v }, t)));
+    const speed = el(
+      'select',
+      { id: 'chain-speed' },
+      ...[
+        ['5', '5 steps/s'],
+        ['10', '10 steps/s'],
+        ['25', '25 steps/s'],
+        ['60', '60 steps/s'],
+      ].map(([v, t]) => el('option', { value: v }, t)),
+    );
     speed.value = '10';
     if (app.param('start') === 'drawn') startFrom.value = 'drawn';
     /** Until the first run: the start the link named (it may name a drawing this page lacks). */
@@ -39,9 +53,10 @@ export default {
       scrub.value = String(at);
       canvas.dataset.frame = String(at);
       if (!timer) app.setParam('step', at || null);
-      caption.textContent = at === STEPS
-        ? `Step ${STEPS} of ${STEPS}: the limiting distribution of model ${lab.current} (as far as ${STEPS} steps show it).`
-        : `Step ${at} of ${STEPS}.`;
+      caption.textContent =
+        at === STEPS
+          ? `Step ${STEPS} of ${STEPS}: the limiting distribution of model ${lab.current} (as far as ${STEPS} steps show it).`
+          : `Step ${at} of ${STEPS}.`;
     }
 
     function stopPlaying() {
@@ -54,16 +69,30 @@ export default {
     function startPlaying() {
       if (at >= STEPS) showFrame(0);
       play.textContent = 'Pause';
-      timer = setInterval(() => {
-        showFrame(at + 1);
-        if (at >= STEPS) stopPlaying();
-      }, 1000 / Number(speed.value));
+      timer = setInterval(
+        () => {
+          showFrame(at + 1);
+          if (at >= STEPS) stopPlaying();
+        },
+        1000 / Number(speed.value),
+      );
     }
 
     play.addEventListener('click', () => (timer ? stopPlaying() : startPlaying()));
-    step.addEventListener('click', () => { stopPlaying(); showFrame(at + 1); });
-    scrub.addEventListener('input', () => { stopPlaying(); showFrame(Number(scrub.value)); });
-    speed.addEventListener('change', () => { if (timer) { stopPlaying(); startPlaying(); } });
+    step.addEventListener('click', () => {
+      stopPlaying();
+      showFrame(at + 1);
+    });
+    scrub.addEventListener('input', () => {
+      stopPlaying();
+      showFrame(Number(scrub.value));
+    });
+    speed.addEventListener('change', () => {
+      if (timer) {
+        stopPlaying();
+        startPlaying();
+      }
+    });
 
     async function run() {
       if (!lab.current) return;
@@ -73,9 +102,12 @@ export default {
         // a link to chains from a drawing, opened where nothing is drawn: the prior's chains, and
         // one message saying why
         startFrom.value = 'prior';
-        app.say('This link shows chains from a drawn digit, but nothing is drawn on this page yet: '
-          + 'showing chains from z ~ N(0, I) instead. Draw a digit in the Draw panel, then choose '
-          + "'the drawn digit' here to chain from it.", 'warn');
+        app.say(
+          'This link shows chains from a drawn digit, but nothing is drawn on this page yet: ' +
+            'showing chains from z ~ N(0, I) instead. Draw a digit in the Draw panel, then choose ' +
+            "'the drawn digit' here to chain from it.",
+          'warn',
+        );
       }
       fromLink = false;
       if (startFrom.value === 'drawn') {
@@ -140,19 +172,49 @@ export default {
           return g;
         });
         const delay = Math.round((100 * GIF_STRIDE) / Number(speed.value));
-        const bytes = encodeGif(gray, frame.width, frame.height, steps.map((i) => (i === STEPS ? 200 : delay)));
+        const bytes = encodeGif(
+          gray,
+          frame.width,
+          frame.height,
+          steps.map((i) => (i === STEPS ? 200 : delay)),
+        );
         saveBlob(new Blob([bytes], { type: 'image/gif' }), `chain-${lab.current}-seed${seed.value}.gif`);
         gif.dataset.bytes = String(bytes.length);
         gif.dataset.frames = String(steps.length);
-        app.say(`Saved chain-${lab.current}-seed${seed.value}.gif (${steps.length} frames, every second step, ${(bytes.length / 1e6).toFixed(1)} MB).`);
+        app.say(
+          `Saved chain-${lab.current}-seed${seed.value}.gif (${steps.length} ` +
+            `frames, every second step, ${(bytes.length / 1e6).toFixed(1)} MB).`,
+        );
       });
     }
-    const gif = el('button', { id: 'chain-gif', disabled: true, onclick: saveGif, title: 'Save the animation as a looping GIF (every second step, with a step counter)' }, 'Save GIF');
-    lab.on('current', () => { frames = null; if (app.isVisible('chain')) run(); });
-    const root = el('div', {},
+    const gif = el(
+      'button',
+      {
+        id: 'chain-gif',
+        disabled: true,
+        onclick: saveGif,
+        title: 'Save the animation as a looping GIF (every second step, with a step counter)',
+      },
+      'Save GIF',
+    );
+    lab.on('current', () => {
+      frames = null;
+      if (app.isVisible('chain')) run();
+    });
+    const root = el(
+      'div',
+      {},
       el('div', { class: 'row' }, labelled('Start from', startFrom), labelled('Seed', seed), runButton),
       el('div', { class: 'row' }, play, step, scrub, labelled('Speed', speed), gif),
-      canvas, caption);
-    return { root, show: () => { if (!frames) run(); }, figure: () => (frames ? { canvas, name: `chain-${lab.current}-seed${seed.value}-step${at}` } : null) };
+      canvas,
+      caption,
+    );
+    return {
+      root,
+      show: () => {
+        if (!frames) run();
+      },
+      figure: () => (frames ? { canvas, name: `chain-${lab.current}-seed${seed.value}-step${at}` } : null),
+    };
   },
 };

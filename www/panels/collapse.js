@@ -60,40 +60,112 @@ export default {
         for (let b = 0; b < bins; b++) {
           stats.forEach((s, m) => {
             xs.push(b + (m + 1) / (k + 1));
-            ys.forEach((col, j) => col.push(j === m ? s.kl_per_latent.filter((v) => Math.min(bins - 1, Math.floor(v / width)) === b).length : null));
+            ys.forEach((col, j) =>
+              col.push(j === m ? s.kl_per_latent.filter((v) => Math.min(bins - 1, Math.floor(v / width)) === b).length : null),
+            );
           });
         }
         chart?.destroy();
-        chart = new uPlot({
-          title: `Per-latent KL(q(z_i|x) ‖ N(0,1)), ${lab.constants.collapseDigits} held-out digits`,
-          width: chartWidth(box, 760), height: 300,
-          legend: { live: false },
-          scales: { x: { time: false, range: [0, bins] }, y: { range: [0, Math.max(...ys.flat().filter((v) => v !== null)) + 1] } },
-          axes: [{ label: 'mean KL per latent [nats] (bin edges)', splits: edgeTicks(bins, (b) => (b * width).toFixed(2)),
-            values: (_, splits) => splits.map((b) => (b * width).toFixed(2)) }, { label: 'number of latents' }],
-          series: [{ label: 'KL' }, ...stats.map((s, m) => ({
-            label: `${s.slot} (${s.active_units} active)`, fill: SERIES_COLORS[m % 10], stroke: SERIES_COLORS[m % 10],
-            paths: uPlot.paths.bars({ size: [0.9, 40] }), points: { show: false } }))],
-        }, [xs, ...ys], box);
+        chart = new uPlot(
+          {
+            title: `Per-latent KL(q(z_i|x) ‖ N(0,1)), ${lab.constants.collapseDigits} held-out digits`,
+            width: chartWidth(box, 760),
+            height: 300,
+            legend: { live: false },
+            scales: { x: { time: false, range: [0, bins] }, y: { range: [0, Math.max(...ys.flat().filter((v) => v !== null)) + 1] } },
+            axes: [
+              {
+                label: 'mean KL per latent [nats] (bin edges)',
+                splits: edgeTicks(bins, (b) => (b * width).toFixed(2)),
+                values: (_, splits) => splits.map((b) => (b * width).toFixed(2)),
+              },
+              { label: 'number of latents' },
+            ],
+            series: [
+              { label: 'KL' },
+              ...stats.map((s, m) => ({
+                label: `${s.slot} (${s.active_units} active)`,
+                fill: SERIES_COLORS[m % 10],
+                stroke: SERIES_COLORS[m % 10],
+                paths: uPlot.paths.bars({ size: [0.9, 40] }),
+                points: { show: false },
+              })),
+            ],
+          },
+          [xs, ...ys],
+          box,
+        );
         table.replaceChildren(
           // one definition of "active" throughout (the engine's, as in the CLI and the README):
           // Var over x of E[z_i] > 0.01; every other latent is collapsed, and is struck through
-          el('thead', {}, el('tr', {}, ...['model', 'active units', 'collapsed', 'total KL', 'per-latent KL (nats; collapsed struck through)'].map((h) => el('th', {}, h)))),
-          el('tbody', {}, ...stats.map((s) => el('tr', {}, el('td', {}, s.slot), el('td', {}, `${s.active_units} / ${s.kl_per_latent.length}`),
-            el('td', {}, s.kl_per_latent.length - s.active_units), el('td', {}, fmt(s.total_kl, 2)),
-            el('td', { class: 'mono' }, ...s.kl_per_latent.flatMap((v, i) => [i ? ' ' : '',
-              (s.mu_variance?.[i] ?? 1) > 0.01 ? v.toFixed(2) : el('s', { title: `collapsed: Var over x of E[z_${i + 1}] = ${s.mu_variance?.[i]?.toExponential(1)}` }, v.toFixed(2))]))))));
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              ...['model', 'active units', 'collapsed', 'total KL', 'per-latent KL (nats; collapsed struck through)'].map((h) =>
+                el('th', {}, h),
+              ),
+            ),
+          ),
+          el(
+            'tbody',
+            {},
+            ...stats.map((s) =>
+              el(
+                'tr',
+                {},
+                el('td', {}, s.slot),
+                el('td', {}, `${s.active_units} / ${s.kl_per_latent.length}`),
+                el('td', {}, s.kl_per_latent.length - s.active_units),
+                el('td', {}, fmt(s.total_kl, 2)),
+                el(
+                  'td',
+                  { class: 'mono' },
+                  ...s.kl_per_latent.flatMap((v, i) => [
+                    i ? ' ' : '',
+                    (s.mu_variance?.[i] ?? 1) > 0.01
+                      ? v.toFixed(2)
+                      : el(
+                          's',
+                          { title: `collapsed: Var over x of E[z_${i + 1}] = ${s.mu_variance?.[i]?.toExponential(1)}` },
+                          v.toFixed(2),
+                        ),
+                  ]),
+                ),
+              ),
+            ),
+          ),
+        );
       });
     }
 
-    lab.on('models', () => { if (app.isVisible('collapse')) render(); });
-    lab.on('dataset', () => { if (app.isVisible('collapse')) render(); });
-    const root = el('div', {},
-      el('p', { class: 'muted' }, 'Latents whose KL sits near zero carry no information about x (posterior collapse). Active units: Var over x of E[z_i] > 0.01.'),
+    lab.on('models', () => {
+      if (app.isVisible('collapse')) render();
+    });
+    lab.on('dataset', () => {
+      if (app.isVisible('collapse')) render();
+    });
+    const root = el(
+      'div',
+      {},
+      el(
+        'p',
+        { class: 'muted' },
+        'Latents whose KL sits near zero carry no information about x (posterior collapse). Active units: Var over x of E[z_i] > 0.01.',
+      ),
       el('div', { class: 'row' }, el('button', { id: 'collapse-refresh', onclick: render }, 'Recompute')),
-      box, table);
-    const csv = () => ({ name: 'per-latent-kl', rows: [['model', 'latent', 'kl_nats', 'active_units'],
-      ...last.flatMap((s) => s.kl_per_latent.map((v, i) => [s.slot, i, v, s.active_units]))] });
+      box,
+      table,
+    );
+    const csv = () => ({
+      name: 'per-latent-kl',
+      rows: [
+        ['model', 'latent', 'kl_nats', 'active_units'],
+        ...last.flatMap((s) => s.kl_per_latent.map((v, i) => [s.slot, i, v, s.active_units])),
+      ],
+    });
     const figure = async () => (chart ? { canvas: await printChart(uPlot, chart), name: 'per-latent-kl', pixelated: false } : null);
     return { root, show: render, csv, figure };
   },

@@ -60,8 +60,15 @@ export default {
   id: 'draw',
   create(app) {
     const { lab } = app;
-    const pad = el('canvas', { id: 'draw-canvas', class: 'pad', width: SIZE, height: SIZE, tabIndex: 0, role: 'img',
-      'aria-label': 'Drawing area: draw a digit with mouse, touch or pen' });
+    const pad = el('canvas', {
+      id: 'draw-canvas',
+      class: 'pad',
+      width: SIZE,
+      height: SIZE,
+      tabIndex: 0,
+      role: 'img',
+      'aria-label': 'Drawing area: draw a digit with mouse, touch or pen',
+    });
     const ctx = pad.getContext('2d', { willReadFrequently: true });
     const input = digitCanvas('preprocessed 28x28 input', 'digit big');
     input.id = 'draw-input';
@@ -69,7 +76,13 @@ export default {
     recMean.id = 'draw-rec-mean';
     const recSample = digitCanvas('reconstruction from a sample z ~ q(z|x)', 'digit big');
     recSample.id = 'draw-rec-sample';
-    const bars = el('canvas', { id: 'draw-bars', width: 480, height: 200, role: 'img', 'aria-label': 'q(z|x): mean ± one standard deviation per latent' });
+    const bars = el('canvas', {
+      id: 'draw-bars',
+      width: 480,
+      height: 200,
+      role: 'img',
+      'aria-label': 'q(z|x): mean ± one standard deviation per latent',
+    });
     const note = el('p', { class: 'muted', id: 'draw-note' }, 'Draw a digit; it is encoded as you draw.');
     let last = null;
     let sampleSeed = 1;
@@ -167,7 +180,7 @@ export default {
     /** Keyboard and test path: put a held-out digit onto the pad, scaled up. */
     async function useTestDigit() {
       await app.guard(async () => {
-        const i = Math.floor(Math.random() * (lab.data?.n_test ?? 1000));
+        const i = Math.floor(Math.random() * lab.data.n_test);
         const x = await lab.testImages([i]);
         const small = document.createElement('canvas');
         small.width = small.height = 28;
@@ -192,7 +205,8 @@ export default {
         const r = await lab.addImages(name, [app.drawn]);
         app.setParam('own', name);
         clear();
-        note.textContent = `Added to '${r.name}': ${r.n} image${r.n === 1 ? '' : 's'}. Draw the next one; train on them from the Data panel.`;
+        note.textContent =
+          `Added to '${r.name}': ${r.n} image${r.n === 1 ? '' : 's'}. ` + `Draw the next one; train on them from the Data panel.`;
         pad.dataset.added = String(r.n);
       });
     }
@@ -217,7 +231,11 @@ export default {
       ctx.textAlign = 'center';
       ctx.textBaseline = 'middle';
       ctx.font = '15px sans-serif';
-      ctx.fillText(failed ? 'The engine could not load' : all.length ? `Loading ${[...downloads.keys()].join(' + ')}` : 'Loading…', SIZE / 2, SIZE / 2 - 34);
+      ctx.fillText(
+        failed ? 'The engine could not load' : all.length ? `Loading ${[...downloads.keys()].join(' + ')}` : 'Loading…',
+        SIZE / 2,
+        SIZE / 2 - 34,
+      );
       ctx.font = '13px sans-serif';
       ctx.fillText(text, SIZE / 2, SIZE / 2 + 30, SIZE - 20);
       // the bar: its share where the total is known, a plain outline where it is not
@@ -262,18 +280,44 @@ export default {
     });
     clear();
     if (waiting) paintWait();
-    const root = el('div', { class: 'draw' },
-      el('div', { class: 'col' }, pad,
-        el('div', { class: 'row' }, el('button', { id: 'draw-clear', onclick: clear }, 'Clear'),
+    const root = el(
+      'div',
+      { class: 'draw' },
+      el(
+        'div',
+        { class: 'col' },
+        pad,
+        el(
+          'div',
+          { class: 'row' },
+          el('button', { id: 'draw-clear', onclick: clear }, 'Clear'),
           el('button', { id: 'draw-test-digit', onclick: useTestDigit }, 'Use a held-out digit'),
-          el('button', { id: 'draw-add', title: 'Add this drawing to your own dataset (Data panel) and clear the pad for the next one', onclick: addToOwn }, 'Add to my images')),
-        el('p', { class: 'muted' }, 'Esc clears. Mouse, touch and pen all draw.')),
-      el('div', { class: 'col' },
-        el('div', { class: 'row figures' },
+          el(
+            'button',
+            {
+              id: 'draw-add',
+              title: 'Add this drawing to your own dataset (Data panel) and clear the pad for the next one',
+              onclick: addToOwn,
+            },
+            'Add to my images',
+          ),
+        ),
+        el('p', { class: 'muted' }, 'Esc clears. Mouse, touch and pen all draw.'),
+      ),
+      el(
+        'div',
+        { class: 'col' },
+        el(
+          'div',
+          { class: 'row figures' },
           el('figure', {}, input, el('figcaption', {}, 'input (28×28)')),
           el('figure', {}, recMean, el('figcaption', {}, 'from mean')),
-          el('figure', {}, recSample, el('figcaption', {}, 'from a sample'))),
-        el('figure', {}, bars, el('figcaption', {}, 'q(z|x) per latent')), note));
+          el('figure', {}, recSample, el('figcaption', {}, 'from a sample')),
+        ),
+        el('figure', {}, bars, el('figcaption', {}, 'q(z|x) per latent')),
+        note,
+      ),
+    );
     /** The drawing, its 28×28 input, both reconstructions and q(z|x), with captions, at print size. */
     function figure() {
       if (!code) return null;
@@ -284,11 +328,18 @@ export default {
       const width = right + 480 + m;
       const height = titleH + Math.max(SIZE + 26, big + 26 + 200 + 26) + m;
       const { canvas, ctx } = printFigure(width, height, printScale(width));
-      text(ctx, `Model ${code.model}: a drawn digit, the model's 28×28 input, its reconstructions and q(z|x)`, width / 2, titleH / 2 + 4, { size: 14, bold: true });
+      text(ctx, `Model ${code.model}: a drawn digit, the model's 28×28 input, its reconstructions and q(z|x)`, width / 2, titleH / 2 + 4, {
+        size: 14,
+        bold: true,
+      });
       ctx.imageSmoothingEnabled = true;
       ctx.drawImage(pad, m, titleH, SIZE, SIZE);
       text(ctx, 'drawn', m + SIZE / 2, titleH + SIZE + 13, { color: MUTED });
-      [[input, 'input (28×28)'], [recMean, 'from the mean of q(z|x)'], [recSample, 'from a sample z ~ q(z|x)']].forEach(([c, caption], i) => {
+      [
+        [input, 'input (28×28)'],
+        [recMean, 'from the mean of q(z|x)'],
+        [recSample, 'from a sample z ~ q(z|x)'],
+      ].forEach(([c, caption], i) => {
         const x = right + i * (big + 36);
         pixels(ctx, c, x, titleH, big, big);
         text(ctx, caption, x + big / 2, titleH + big + 13, { color: MUTED, max: big + 30 });
@@ -301,6 +352,12 @@ export default {
       text(ctx, 'q(z|x) per latent: mean (blue) ± one standard deviation (red)', right + 240, barsY + 200 + 13, { color: MUTED });
       return { canvas, name: `drawn-${code.model}`, pixelated: false };
     }
-    return { root, show: () => { if (app.drawn) encode(); }, figure };
+    return {
+      root,
+      show: () => {
+        if (app.drawn) encode();
+      },
+      figure,
+    };
   },
 };

@@ -7,19 +7,38 @@ export default {
   id: 'latent',
   create(app) {
     const { lab } = app;
-    const source = el('select', { id: 'latent-source' }, el('option', { value: 'test' }, 'held-out digit #'), el('option', { value: 'drawn' }, 'the drawn digit'));
-    const index = el('input', { id: 'latent-index', type: 'number', min: 0, max: 999, value: 0 });
+    const source = el(
+      'select',
+      { id: 'latent-source' },
+      el('option', { value: 'test' }, 'held-out digit #'),
+      el('option', { value: 'drawn' }, 'the drawn digit'),
+    );
+    const index = el('input', { id: 'latent-index', type: 'number', min: 0, value: 0 });
     const original = digitCanvas('chosen digit', 'digit big');
     const decoded = digitCanvas('decoded from the sliders', 'digit big');
     decoded.id = 'latent-decoded';
     const sliders = el('div', { class: 'sliders', id: 'latent-sliders' });
-    const indexB = el('input', { id: 'latent-index-b', type: 'number', min: 0, max: 999, value: 1 });
-    const sourceB = el('select', { id: 'latent-source-b' }, el('option', { value: 'test' }, 'held-out digit #'), el('option', { value: 'drawn' }, 'the drawn digit'));
+    const indexB = el('input', { id: 'latent-index-b', type: 'number', min: 0, value: 1 });
+    const sourceB = el(
+      'select',
+      { id: 'latent-source-b' },
+      el('option', { value: 'test' }, 'held-out digit #'),
+      el('option', { value: 'drawn' }, 'the drawn digit'),
+    );
     const strip = el('canvas', { id: 'latent-strip', class: 'grid', role: 'img', 'aria-label': 'interpolation between two digits' });
     // a model with two latents: the whole decoded plane, z1 across and z2 down, over [-3, 3]²
     const plane = el('canvas', { id: 'latent-plane', class: 'grid', role: 'img', 'aria-label': 'decoded grid over (z1, z2)' });
-    const planeBox = el('div', { hidden: true }, el('h3', {}, 'The decoded plane'),
-      el('p', { class: 'muted' }, 'This model has two latents: each cell decodes (z1, z2) on a 15 × 15 grid over [−3, 3]², z1 left to right, z2 top to bottom.'), plane);
+    const planeBox = el(
+      'div',
+      { hidden: true },
+      el('h3', {}, 'The decoded plane'),
+      el(
+        'p',
+        { class: 'muted' },
+        'This model has two latents: each cell decodes (z1, z2) on a 15 × 15 grid over [−3, 3]², z1 left to right, z2 top to bottom.',
+      ),
+      plane,
+    );
     async function drawPlane() {
       const k = 15;
       const zs = new Float32Array(k * k * 2);
@@ -62,6 +81,8 @@ export default {
     async function load() {
       if (!lab.current) return;
       await chooseDefault();
+      // the dataset held says how many held-out images there are
+      index.max = indexB.max = lab.data.n_test - 1;
       const mine = ++loads;
       await app.guard(async () => {
         const x = await digit(source.value, index.value);
@@ -75,17 +96,19 @@ export default {
         if (wantZ.length === z.length && wantZ.every(Number.isFinite)) z.set(wantZ.map((v) => Math.max(-4, Math.min(4, v))));
         else app.setParam('z', null);
         wantZ = [];
-        sliders.replaceChildren(...Array.from(z, (v, i) => {
-          const out = el('output', {}, v.toFixed(2));
-          const range = el('input', { type: 'range', min: -4, max: 4, step: 0.05, value: v, 'aria-label': `latent z${i}` });
-          range.addEventListener('input', () => {
-            z[i] = Number(range.value);
-            out.textContent = z[i].toFixed(2);
-            app.setParam('z', Array.from(z, (u) => u.toFixed(2)).join(','));
-            app.guard(decode);
-          });
-          return el('label', { class: 'slider' }, el('span', {}, `z${i}`), range, out);
-        }));
+        sliders.replaceChildren(
+          ...Array.from(z, (v, i) => {
+            const out = el('output', {}, v.toFixed(2));
+            const range = el('input', { type: 'range', min: -4, max: 4, step: 0.05, value: v, 'aria-label': `latent z${i}` });
+            range.addEventListener('input', () => {
+              z[i] = Number(range.value);
+              out.textContent = z[i].toFixed(2);
+              app.setParam('z', Array.from(z, (u) => u.toFixed(2)).join(','));
+              app.guard(decode);
+            });
+            return el('label', { class: 'slider' }, el('span', {}, `z${i}`), range, out);
+          }),
+        );
         await decode();
         await interpolate();
       });
@@ -117,18 +140,47 @@ export default {
 
     for (const c of [source, index]) c.addEventListener('change', load);
     for (const c of [sourceB, indexB]) c.addEventListener('change', interpolate);
-    lab.on('current', () => { if (app.isVisible('latent')) load(); });
-    lab.on('dataset', () => { z = null; if (app.isVisible('latent')) load(); });
-    const root = el('div', {},
-      el('div', { class: 'row' }, labelled('Digit', source), labelled('#', index),
-        el('button', { id: 'latent-reset', onclick: load }, 'Reset sliders')),
-      el('div', { class: 'row figures' }, el('figure', {}, original, el('figcaption', {}, 'digit')), el('figure', {}, decoded, el('figcaption', {}, 'decoded z'))),
+    lab.on('current', () => {
+      if (app.isVisible('latent')) load();
+    });
+    lab.on('dataset', () => {
+      z = null;
+      if (app.isVisible('latent')) load();
+    });
+    const root = el(
+      'div',
+      {},
+      el(
+        'div',
+        { class: 'row' },
+        labelled('Digit', source),
+        labelled('#', index),
+        el('button', { id: 'latent-reset', onclick: load }, 'Reset sliders'),
+      ),
+      el(
+        'div',
+        { class: 'row figures' },
+        el('figure', {}, original, el('figcaption', {}, 'digit')),
+        el('figure', {}, decoded, el('figcaption', {}, 'decoded z')),
+      ),
       sliders,
       el('h3', {}, 'Interpolation'),
-      el('div', { class: 'row' }, labelled('From', el('span', {}, 'the digit above')), labelled('To', sourceB), labelled('#', indexB),
-        el('button', { id: 'latent-interpolate', onclick: interpolate }, 'Interpolate')),
-      el('p', { class: 'muted' }, 'Left: first digit, right: second; between them the decoder means along the straight line between their latent means.'),
-      strip, planeBox);
+      el(
+        'div',
+        { class: 'row' },
+        labelled('From', el('span', {}, 'the digit above')),
+        labelled('To', sourceB),
+        labelled('#', indexB),
+        el('button', { id: 'latent-interpolate', onclick: interpolate }, 'Interpolate'),
+      ),
+      el(
+        'p',
+        { class: 'muted' },
+        'Left: first digit, right: second; between them the decoder means along the straight line between their latent means.',
+      ),
+      strip,
+      planeBox,
+    );
     /** The digit, its code decoded with the sliders' values, the interpolation strip and (two
      *  latents) the decoded plane, with captions, at print size. The values drawn are also in
      *  the decoded digit's data-figure-z (tests read them there). */
@@ -149,7 +201,10 @@ export default {
       const height = (showPlane ? planeY + plane.height * 2 + 26 : stripY + stripH + 30) + m;
       const { canvas, ctx } = printFigure(width, height, printScale(width));
       const what = source.value === 'drawn' ? 'the drawn digit' : `held-out digit #${index.value}`;
-      text(ctx, `Model ${lab.current}: ${what}, its code moved with the sliders, and an interpolation`, width / 2, titleH / 2 + 4, { size: 14, bold: true });
+      text(ctx, `Model ${lab.current}: ${what}, its code moved with the sliders, and an interpolation`, width / 2, titleH / 2 + 4, {
+        size: 14,
+        bold: true,
+      });
       pixels(ctx, original, m, titleH, big, big);
       text(ctx, 'digit', m + big / 2, titleH + big + 13, { color: MUTED });
       pixels(ctx, decoded, m + big + 24, titleH, big, big);
@@ -157,20 +212,39 @@ export default {
       const vx = m + 2 * big + 48;
       text(ctx, 'the sliders (z):', vx, titleH + 8, { align: 'left', color: MUTED });
       Array.from(z).forEach((v, i) => {
-        text(ctx, `z${i} = ${v.toFixed(2)}`, vx + Math.floor(i / perCol) * 110, titleH + 28 + (i % perCol) * 18, { align: 'left', size: 13 });
+        text(ctx, `z${i} = ${v.toFixed(2)}`, vx + Math.floor(i / perCol) * 110, titleH + 28 + (i % perCol) * 18, {
+          align: 'left',
+          size: 13,
+        });
       });
       text(ctx, 'Interpolation', m, stripY - 12, { align: 'left', bold: true, size: 13 });
       pixels(ctx, strip, m, stripY, stripW, stripH);
       const to = sourceB.value === 'drawn' ? 'the drawn digit' : `held-out #${indexB.value}`;
-      text(ctx, `left: the digit above; right: ${to}; between them the decoder means along the straight line between their latent means`,
-        m, stripY + stripH + 14, { align: 'left', color: MUTED, size: 11, max: width - 2 * m });
+      text(
+        ctx,
+        `left: the digit above; right: ${to}; between them the decoder means along the straight line between their latent means`,
+        m,
+        stripY + stripH + 14,
+        { align: 'left', color: MUTED, size: 11, max: width - 2 * m },
+      );
       if (showPlane) {
-        text(ctx, 'The decoded plane: (z1, z2) on a 15 × 15 grid over [−3, 3]², z1 left to right, z2 top to bottom', m, planeY - 12, { align: 'left', bold: true, size: 13, max: width - 2 * m });
+        text(ctx, 'The decoded plane: (z1, z2) on a 15 × 15 grid over [−3, 3]², z1 left to right, z2 top to bottom', m, planeY - 12, {
+          align: 'left',
+          bold: true,
+          size: 13,
+          max: width - 2 * m,
+        });
         pixels(ctx, plane, m, planeY, planeW, plane.height * 2);
       }
       decoded.dataset.figureZ = Array.from(z, (v) => v.toFixed(2)).join(',');
       return { canvas, name: `latent-${lab.current}`, pixelated: false };
     }
-    return { root, show: () => { if (!z) load(); }, figure };
+    return {
+      root,
+      show: () => {
+        if (!z) load();
+      },
+      figure,
+    };
   },
 };

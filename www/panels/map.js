@@ -10,8 +10,14 @@ export default {
   id: 'map',
   create(app) {
     const { lab } = app;
-    const canvas = el('canvas', { id: 'map-canvas', width: W, height: H, tabIndex: 0, role: 'img',
-      'aria-label': 'PCA map of latent means; arrow keys move between points' });
+    const canvas = el('canvas', {
+      id: 'map-canvas',
+      width: W,
+      height: H,
+      tabIndex: 0,
+      role: 'img',
+      'aria-label': 'PCA map of latent means; arrow keys move between points',
+    });
     const legend = el('div', { class: 'legend', id: 'map-legend' });
     /** The legend: a colour per class that has points, named as the dataset names its classes
      *  (Fashion-MNIST's 'Trouser', not 1); none for pictures without labels. */
@@ -20,7 +26,9 @@ export default {
       return SERIES_COLORS.map((color, d) => ({ color, d, label: String(lab.data?.classes?.[d] ?? d) })).filter((e) => present.has(e.d));
     };
     const paintLegend = () => {
-      legend.replaceChildren(...legendEntries().map((e) => el('span', {}, el('i', { class: 'swatch', style: { background: e.color } }), e.label)));
+      legend.replaceChildren(
+        ...legendEntries().map((e) => el('span', {}, el('i', { class: 'swatch', style: { background: e.color } }), e.label)),
+      );
     };
     const digit = digitCanvas('selected digit', 'digit big');
     const rec = digitCanvas('its reconstruction', 'digit big');
@@ -91,23 +99,32 @@ export default {
         const variance = (get) => {
           let s = 0;
           let s2 = 0;
-          for (let i = 0; i < n; i++) { const v = get(i); s += v; s2 += v * v; }
+          for (let i = 0; i < n; i++) {
+            const v = get(i);
+            s += v;
+            s2 += v * v;
+          }
           return s2 / n - (s / n) ** 2;
         };
         let total = 0;
         for (let j = 0; j < d; j++) total += variance((i) => mu[i * d + j]);
         const [e1, e2] = [variance((i) => points[2 * i]), variance((i) => points[2 * i + 1])].map((v) => (100 * v) / total);
-        axes.textContent = `Horizontal: the first principal component of the ${d} latent means (${e1.toFixed(0)}% of their variance); vertical: the second (${e2.toFixed(0)}%).`;
+        axes.textContent =
+          `Horizontal: the first principal component of the ${d} latent means ` +
+          `(${e1.toFixed(0)}% of their variance); vertical: the second (${e2.toFixed(0)}%).`;
         canvas.dataset.explained = `${e1.toFixed(1)},${e2.toFixed(1)}`;
         let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
         for (let i = 0; i < n; i++) {
-          x0 = Math.min(x0, points[2 * i]); x1 = Math.max(x1, points[2 * i]);
-          y0 = Math.min(y0, points[2 * i + 1]); y1 = Math.max(y1, points[2 * i + 1]);
+          x0 = Math.min(x0, points[2 * i]);
+          x1 = Math.max(x1, points[2 * i]);
+          y0 = Math.min(y0, points[2 * i + 1]);
+          y1 = Math.max(y1, points[2 * i + 1]);
         }
         const m = 12;
         screen = Array.from({ length: n }, (_, i) => [
           m + ((points[2 * i] - x0) / (x1 - x0 || 1)) * (W - 2 * m),
-          H - m - ((points[2 * i + 1] - y0) / (y1 - y0 || 1)) * (H - 2 * m)]);
+          H - m - ((points[2 * i + 1] - y0) / (y1 - y0 || 1)) * (H - 2 * m),
+        ]);
         canvas.dataset.points = String(n);
         paintLegend();
         // a point past this dataset's last (a smaller dataset since it was chosen): the first
@@ -127,7 +144,10 @@ export default {
       let bestD = Infinity;
       screen.forEach(([x, y], i) => {
         const d = (x - px) ** 2 + (y - py) ** 2;
-        if (d < bestD) { bestD = d; best = i; }
+        if (d < bestD) {
+          bestD = d;
+          best = i;
+        }
       });
       select(best);
     });
@@ -146,16 +166,35 @@ export default {
         const across = Math.abs((x - x0) * dir[1] - (y - y0) * dir[0]);
         if (i === selected || along <= 0 || across > along) return;
         const d = along + 2 * across; // prefer straight ahead
-        if (d < bestD) { bestD = d; best = i; }
+        if (d < bestD) {
+          bestD = d;
+          best = i;
+        }
       });
       if (best >= 0) select(best);
     });
-    lab.on('current', () => { if (app.isVisible('map')) render(); });
-    lab.on('dataset', () => { if (app.isVisible('map')) render(); });
-    const root = el('div', { class: 'map' },
+    lab.on('current', () => {
+      if (app.isVisible('map')) render();
+    });
+    lab.on('dataset', () => {
+      if (app.isVisible('map')) render();
+    });
+    const root = el(
+      'div',
+      { class: 'map' },
       el('div', { class: 'col' }, canvas, legend, axes),
-      el('div', { class: 'col' }, el('div', { class: 'row figures' },
-        el('figure', {}, digit, el('figcaption', {}, 'digit')), el('figure', {}, rec, el('figcaption', {}, 'reconstruction'))), info));
+      el(
+        'div',
+        { class: 'col' },
+        el(
+          'div',
+          { class: 'row figures' },
+          el('figure', {}, digit, el('figcaption', {}, 'digit')),
+          el('figure', {}, rec, el('figcaption', {}, 'reconstruction')),
+        ),
+        info,
+      ),
+    );
     /** The map redrawn at 4x for print (the points stay sharp), its colour legend and its axes'
      *  share of the variance below it. The legend's labels are also in the map's
      *  data-figure-legend (tests read them there). */
@@ -191,8 +230,13 @@ export default {
       const [e1, e2] = (canvas.dataset.explained ?? '').split(',');
       ctx.fillStyle = '#444';
       ctx.font = '11px sans-serif';
-      ctx.fillText(`Latent means of ${screen.length} held-out images, model ${lab.current}, by PCA: PC1 ${Math.round(e1)}%, PC2 ${Math.round(e2)}% of their variance.`,
-        12, H + legendH + captionH / 2, W - 24);
+      ctx.fillText(
+        `Latent means of ${screen.length} held-out images, model ${lab.current}, ` +
+          `by PCA: PC1 ${Math.round(e1)}%, PC2 ${Math.round(e2)}% of their variance.`,
+        12,
+        H + legendH + captionH / 2,
+        W - 24,
+      );
       canvas.dataset.figureLegend = entries.map((e) => e.label).join('|');
       return { canvas: big, name: `latent-map-${lab.current}`, pixelated: false };
     }

@@ -7,25 +7,37 @@ export default {
   id: 'reconstruct',
   create(app) {
     const { lab } = app;
-    const canvas = el('canvas', { id: 'reconstruct-canvas', class: 'grid', role: 'img', 'aria-label': 'held-out digits and reconstructions' });
+    const canvas = el('canvas', {
+      id: 'reconstruct-canvas',
+      class: 'grid',
+      role: 'img',
+      'aria-label': 'held-out digits and reconstructions',
+    });
     const header = el('p', { class: 'muted', id: 'reconstruct-rows' });
     // a label beside each row: the held-out digits, then each model's slot
-    const labels = el('div', { id: 'reconstruct-labels', class: 'muted',
-      style: { display: 'flex', flexDirection: 'column', fontSize: '0.75rem', textAlign: 'right', minWidth: '4.5em' } });
+    const labels = el('div', {
+      id: 'reconstruct-labels',
+      class: 'muted',
+      style: { display: 'flex', flexDirection: 'column', fontSize: '0.75rem', textAlign: 'right', minWidth: '4.5em' },
+    });
     canvas.style.alignSelf = 'flex-start';
     canvas.style.minWidth = '0';
     const framed = el('div', { style: { display: 'flex', gap: '0.4rem' } }, labels, canvas);
     let rowNames = [];
     const sampled = el('input', { type: 'checkbox', id: 'reconstruct-sampled', checked: true });
     // a shared link names its digits (16 held-out indices) and the seed of the sampled z
-    let picks = (app.param('digits') ?? '').split(',').filter((v) => /^\d+$/.test(v)).map(Number).slice(0, 16);
+    let picks = (app.param('digits') ?? '')
+      .split(',')
+      .filter((v) => /^\d+$/.test(v))
+      .map(Number)
+      .slice(0, 16);
     if (picks.length !== 16) picks = null;
     let seed = Math.max(1, Math.floor(Number(app.param('seed')) || 1));
     if (app.param('sampled') === '0') sampled.checked = false;
 
     async function render() {
       await app.guard(async () => {
-        const n = lab.data?.n_test ?? 1000;
+        const n = lab.data.n_test;
         if (!picks) {
           // 16 different digits (all of them when there are fewer)
           const pool = Array.from({ length: n }, (_, i) => i);
@@ -55,20 +67,45 @@ export default {
         canvas.dataset.columns = String(k);
         header.textContent = `Rows from the top: the held-out digits, then ${slots.map((s) => `model ${s}`).join(', ')}.`;
         rowNames = ['held-out', ...slots.map((s) => `model ${s}`)];
-        labels.replaceChildren(...rowNames.map((t) => el('div', { style: { flex: '1', display: 'flex', alignItems: 'center', justifyContent: 'flex-end' } }, t)));
+        labels.replaceChildren(
+          ...rowNames.map((t) => el('div', { style: { flex: '1', display: 'flex', alignItems: 'center', justifyContent: 'flex-end' } }, t)),
+        );
         canvas.dataset.rows = String(rows);
       });
     }
 
-    lab.on('models', () => { if (app.isVisible('reconstruct')) render(); });
-    lab.on('dataset', () => { if (app.isVisible('reconstruct')) render(); });
+    lab.on('models', () => {
+      if (app.isVisible('reconstruct')) render();
+    });
+    lab.on('dataset', () => {
+      if (app.isVisible('reconstruct')) render();
+    });
     sampled.addEventListener('change', render);
-    const root = el('div', {},
-      el('div', { class: 'row' },
-        el('button', { class: 'primary', id: 'reconstruct-shuffle', onclick: () => { picks = null; seed++; render(); } }, 'Reshuffle'),
-        el('label', { class: 'inline' }, sampled, ' decode a sampled z (as in the report); off: the mean')),
-      framed, header,
-      el('p', { class: 'muted' }, 'Load A–E in the Models panel to compare them all.'));
+    const root = el(
+      'div',
+      {},
+      el(
+        'div',
+        { class: 'row' },
+        el(
+          'button',
+          {
+            class: 'primary',
+            id: 'reconstruct-shuffle',
+            onclick: () => {
+              picks = null;
+              seed++;
+              render();
+            },
+          },
+          'Reshuffle',
+        ),
+        el('label', { class: 'inline' }, sampled, ' decode a sampled z (as in the report); off: the mean'),
+      ),
+      framed,
+      header,
+      el('p', { class: 'muted' }, 'Load A–E in the Models panel to compare them all.'),
+    );
     /** The grid with its row labels and a title, at print size. */
     function figure() {
       if (!canvas.dataset.rows) return null;
@@ -79,7 +116,13 @@ export default {
       const width = m + labelW + canvas.width * g + m;
       const height = titleH + canvas.height * g + m;
       const { canvas: out, ctx } = printFigure(width, height, printScale(width));
-      text(ctx, `Held-out digits and their reconstructions (${sampled.checked ? `a sampled z, seed ${seed}` : 'the mean of q(z|x)'})`, width / 2, titleH / 2 + 2, { size: 14, bold: true });
+      text(
+        ctx,
+        `Held-out digits and their reconstructions (${sampled.checked ? `a sampled z, seed ${seed}` : 'the mean of q(z|x)'})`,
+        width / 2,
+        titleH / 2 + 2,
+        { size: 14, bold: true },
+      );
       pixels(ctx, canvas, m + labelW, titleH, canvas.width * g, canvas.height * g);
       rowNames.forEach((t, r) => text(ctx, t, m + labelW - 10, titleH + (r * 29 + 15) * g, { align: 'right', size: 13, max: labelW - 12 }));
       return { canvas: out, name: 'reconstructions', pixelated: false };

@@ -22,11 +22,32 @@ export default {
     }
 
     seed.addEventListener('change', render);
-    lab.on('current', () => { if (app.isVisible('sample')) render(); });
-    const root = el('div', {},
-      el('div', { class: 'row' }, labelled('Seed', seed),
-        el('button', { class: 'primary', id: 'sample-resample', onclick: () => { seed.value = Number(seed.value) + 1; render(); } }, 'Resample')),
-      canvas, caption);
+    lab.on('current', () => {
+      if (app.isVisible('sample')) render();
+    });
+    const root = el(
+      'div',
+      {},
+      el(
+        'div',
+        { class: 'row' },
+        labelled('Seed', seed),
+        el(
+          'button',
+          {
+            class: 'primary',
+            id: 'sample-resample',
+            onclick: () => {
+              seed.value = Number(seed.value) + 1;
+              render();
+            },
+          },
+          'Resample',
+        ),
+      ),
+      canvas,
+      caption,
+    );
     return { root, show: render, figure: () => ({ canvas, name: `samples-${lab.current}-seed${seed.value}` }) };
   },
 };
