@@ -56,8 +56,13 @@ async function realObjects() {
     postMessage(message) {
       posted.push(message.op);
       if (message.op !== 'init') return;
-      const result = { backend: 'cpu', fallbackReason: null, gpu: null, data: { name: 'mnist', n_test: 1 },
-        constants: { presets: [{ name: 'C', hidden: [64], params: 1 }], limits: {} } };
+      const result = {
+        backend: 'cpu',
+        fallbackReason: null,
+        gpu: null,
+        data: { name: 'mnist', n_test: 1 },
+        constants: { presets: [{ name: 'C', hidden: [64], params: 1 }], limits: {} },
+      };
       queueMicrotask(() => this.onmessage?.({ data: { id: message.id, ok: true, result } }));
     }
     terminate() {}
@@ -110,21 +115,38 @@ test("a view has the lab's methods, and those of its own are documented", () => 
   const labs = methods(objects.lab);
   const own = missing(methods(objects.view), labs);
   const documented = mentions(section('Views'), 'view', { calls: true });
-  assert.deepEqual(own.filter((m) => !documented.has(m)), [], 'view methods missing from docs/api.md');
+  assert.deepEqual(
+    own.filter((m) => !documented.has(m)),
+    [],
+    'view methods missing from docs/api.md',
+  );
   assert.deepEqual(missing(documented, methods(objects.view)), [], 'documented view methods that do not exist');
   // every method of the engine is reachable through a view (it inherits them)
-  assert.deepEqual(sorted(labs).filter((m) => typeof objects.view[m] !== 'function'), [], 'lab methods a view lacks');
+  assert.deepEqual(
+    sorted(labs).filter((m) => typeof objects.view[m] !== 'function'),
+    [],
+    'lab methods a view lacks',
+  );
 });
 
 test('docs/api.md lists every <vae-lab> attribute the code reads, and no other', () => {
   const documented = firstCellNames(section('The `<vae-lab>` element'));
-  const observed = new Set(www.flatMap(({ text }) => [...text.matchAll(/observedAttributes\s*=\s*\[([^\]]*)\]/g)]
-    .flatMap((m) => [...m[1].matchAll(/'([\w-]+)'/g)].map((n) => n[1]))));
+  const observed = new Set(
+    www.flatMap(({ text }) =>
+      [...text.matchAll(/observedAttributes\s*=\s*\[([^\]]*)\]/g)].flatMap((m) => [...m[1].matchAll(/'([\w-]+)'/g)].map((n) => n[1])),
+    ),
+  );
   assert.ok(observed.size > 0, 'no observedAttributes found in www/');
   // attributes the element code reads (the panels read their state through the link parameters;
   // aria-* and data-* are the DOM's own)
-  const read = new Set([...matchesIn(www.filter(({ file }) => !file.includes(`${path.sep}panels${path.sep}`)),
-    /\.(?:get|has)Attribute\('([\w-]+)'\)/g)].filter((a) => !/^(?:aria|data)-/.test(a)));
+  const read = new Set(
+    [
+      ...matchesIn(
+        www.filter(({ file }) => !file.includes(`${path.sep}panels${path.sep}`)),
+        /\.(?:get|has)Attribute\('([\w-]+)'\)/g,
+      ),
+    ].filter((a) => !/^(?:aria|data)-/.test(a)),
+  );
   const code = new Set([...observed, ...read]);
   assert.deepEqual(missing(code, documented), [], 'attributes missing from docs/api.md');
   assert.deepEqual(missing(documented, code), [], 'documented attributes the code never reads');
@@ -151,10 +173,14 @@ test('docs/api.md lists every error kind, and each exists in the code', () => {
   const progressKinds = new Set(['download', 'train']);
   const js = new Set([...matchesIn(www, /\bkind:\s*'([\w-]+)'/g)].filter((k) => !progressKinds.has(k)));
   assert.deepEqual(missing(js, documented), [], 'error kinds thrown in www/ missing from docs/api.md');
-  const rust = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    return e.isDirectory() ? rust(p) : e.name.endsWith('.rs') ? [fs.readFileSync(p, 'utf8')] : [];
-  }).join('\n');
+  const rust = (dir) =>
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => {
+        const p = path.join(dir, e.name);
+        return e.isDirectory() ? rust(p) : e.name.endsWith('.rs') ? [fs.readFileSync(p, 'utf8')] : [];
+      })
+      .join('\n');
   const engine = rust('src');
   const unknown = sorted(documented).filter((k) => !js.has(k) && !engine.includes(`"${k}"`));
   assert.deepEqual(unknown, [], 'documented error kinds found neither in www/ nor in src/');
@@ -176,7 +202,10 @@ test('README.md opens with the two commands, and CI runs the test command it nam
   const readme = fs.readFileSync('README.md', 'utf8');
   const first = /```sh\n([\s\S]*?)```/.exec(readme);
   assert.ok(first && readme.indexOf(first[0]) < readme.indexOf('\n## '), 'README.md opens with a sh block');
-  const commands = first[1].split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  const commands = first[1]
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
   assert.deepEqual(commands, ['make serve', 'make test']);
   assert.match(fs.readFileSync('.ci/run', 'utf8'), /^make test$/m, '.ci/run calls make test');
 });

@@ -15,7 +15,10 @@ import zlib from 'node:zlib';
 import { BASE_FLAGS, WEBGPU_FLAGS, launch } from './browser.mjs';
 import { startServer } from '../../tools/serve.mjs';
 
-const arg = (name, d) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : d; };
+const arg = (name, d) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : d;
+};
 const only = arg('--only', null);
 const archs = arg('--archs', 'A,B,C,D,E').split(',');
 const configs = [
@@ -25,7 +28,10 @@ const configs = [
 ].filter((c) => !only || c.name === only);
 
 const rows = [];
-const emit = (row) => { rows.push(row); console.log(JSON.stringify(row)); };
+const emit = (row) => {
+  rows.push(row);
+  console.log(JSON.stringify(row));
+};
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const gz = new Map();
 const gzipped = (path) => {
@@ -61,12 +67,18 @@ async function coldLoad(cfg, reps = 5) {
       }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-seed'] });
     });
     await page.goto(`${url}index.html?panel=sample&backend=${cfg.name}`);
-    const [firstSampleMs, drawnAt] = await page.waitForFunction(() => window.__firstSample, null, { timeout: 180_000 })
+    const [firstSampleMs, drawnAt] = await page
+      .waitForFunction(() => window.__firstSample, null, { timeout: 180_000 })
       .then((h) => h.jsonValue());
     await new Promise((r) => setTimeout(r, 200)); // the last responses
     const needed = files.filter((f) => f.startedAt <= drawnAt);
     for (const f of needed) f.bytes = (await f.req.sizes().catch(() => null))?.responseBodySize ?? 0;
-    const list = needed.map((f) => ({ file: f.path, bytes: f.bytes, gzip: gzipped(f.path.slice(1)), requested_ms_before: drawnAt - f.startedAt }));
+    const list = needed.map((f) => ({
+      file: f.path,
+      bytes: f.bytes,
+      gzip: gzipped(f.path.slice(1)),
+      requested_ms_before: drawnAt - f.startedAt,
+    }));
     const sum = (k) => list.reduce((a, f) => a + (f[k] ?? f.bytes), 0);
     loads.push({ firstSampleMs, requests: list.length, bytes: sum('bytes'), gzipBytes: sum('gzip'), files: list });
     await context.close();
@@ -78,75 +90,150 @@ async function coldLoad(cfg, reps = 5) {
 
 for (const cfg of configs) {
   const cold = await coldLoad(cfg);
-  emit({ backend: cfg.name, what: 'cold load to first sample', ms: cold.firstSampleMs, runs_ms: cold.all, requests: cold.requests, bytes: cold.bytes, gzip_bytes: cold.gzipBytes, files: cold.files });
+  emit({
+    backend: cfg.name,
+    what: 'cold load to first sample',
+    ms: cold.firstSampleMs,
+    runs_ms: cold.all,
+    requests: cold.requests,
+    bytes: cold.bytes,
+    gzip_bytes: cold.gzipBytes,
+    files: cold.files,
+  });
 
   const browser = await launch(cfg.args);
   const page = await browser.newPage();
-  await page.goto(`${url}index.html?panel=models&backend=${cfg.name}${process.env.SW === "0" ? "&sw=0" : ""}`);
+  await page.goto(`${url}index.html?panel=models&backend=${cfg.name}${process.env.SW === '0' ? '&sw=0' : ''}`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
-  const r = await page.evaluate(async ({ limit, reps, archs }) => {
-    const lab = window.vaeLab;
-    const idx = Array.from({ length: 60 }, (_, i) => i);
-    const x = await lab.testImages(idx);
-    const time = async (f) => { const t = performance.now(); await f(); return performance.now() - t; };
-    const recon = [];
-    const chains = [];
-    await lab.reconstruct(x.slice(), { slot: 'C' }); // warm-up (GPU pipelines)
-    for (let i = 0; i < reps * 5; i++) recon.push(await time(() => lab.reconstruct(x.slice(), { slot: 'C' })));
-    await lab.chain(60, 2, 0, { slot: 'C' });
-    for (let i = 0; i < reps; i++) chains.push(await time(() => lab.chain(60, 100, i, { slot: 'C' })));
+  const r = await page.evaluate(
+    async ({ limit, reps, archs }) => {
+      const lab = window.vaeLab;
+      const idx = Array.from({ length: 60 }, (_, i) => i);
+      const x = await lab.testImages(idx);
+      const time = async (f) => {
+        const t = performance.now();
+        await f();
+        return performance.now() - t;
+      };
+      const recon = [];
+      const chains = [];
+      await lab.reconstruct(x.slice(), { slot: 'C' }); // warm-up (GPU pipelines)
+      for (let i = 0; i < reps * 5; i++) recon.push(await time(() => lab.reconstruct(x.slice(), { slot: 'C' })));
+      await lab.chain(60, 2, 0, { slot: 'C' });
+      for (let i = 0; i < reps; i++) chains.push(await time(() => lab.chain(60, 100, i, { slot: 'C' })));
 
-    const train = {};
-    const long = [];
-    const obs = new PerformanceObserver((l) => long.push(...l.getEntries().map((e) => e.duration)));
-    obs.observe({ type: 'longtask' });
-    // on the CPU, model C once more through burn's autodiff: the step before src/dense_step.rs
-    const runs = archs.map((arch) => ({ arch, label: arch }));
-    if (lab.backend === 'cpu' && archs.includes('C')) runs.push({ arch: 'C', label: 'C (burn autodiff)', engine: 'burn' });
-    for (const { arch, label, engine } of runs) {
-      let steps = 0; let ms = 0; let first = null;
-      const run = lab.train({ arch, engine, epochs: 1, limit, slot: `bench-${arch}`, onProgress: (p) => {
-        if (first === null) first = p.ms / Math.max(1, p.chunk.steps); // includes warm-up (shader compilation)
-        else if (!p.epoch_end) { steps += p.chunk.steps; ms += p.ms; }
-      } });
-      await run.done;
-      train[label] = { msPerStep: ms / steps, steps, firstChunkMsPerStep: first };
-      await lab.removeSlot(`bench-${arch}`);
-    }
-    obs.disconnect();
+      const train = {};
+      const long = [];
+      const obs = new PerformanceObserver((l) => long.push(...l.getEntries().map((e) => e.duration)));
+      obs.observe({ type: 'longtask' });
+      // on the CPU, model C once more through burn's autodiff: the step before src/dense_step.rs
+      const runs = archs.map((arch) => ({ arch, label: arch }));
+      if (lab.backend === 'cpu' && archs.includes('C')) runs.push({ arch: 'C', label: 'C (burn autodiff)', engine: 'burn' });
+      for (const { arch, label, engine } of runs) {
+        let steps = 0;
+        let ms = 0;
+        let first = null;
+        const run = lab.train({
+          arch,
+          engine,
+          epochs: 1,
+          limit,
+          slot: `bench-${arch}`,
+          onProgress: (p) => {
+            if (first === null)
+              first = p.ms / Math.max(1, p.chunk.steps); // includes warm-up (shader compilation)
+            else if (!p.epoch_end) {
+              steps += p.chunk.steps;
+              ms += p.ms;
+            }
+          },
+        });
+        await run.done;
+        train[label] = { msPerStep: ms / steps, steps, firstChunkMsPerStep: first };
+        await lab.removeSlot(`bench-${arch}`);
+      }
+      obs.disconnect();
 
-    // responsiveness: sample, export, pause and stop sent while a run is busy (3 times each)
-    const latency = { sample: [], export: [], pause: [], stop: [] };
-    for (let i = 0; i < 3; i++) {
-      let chunks = 0;
-      const busy = lab.train({ arch: 'C', epochs: 50, limit, slot: 'busy', onProgress: () => { chunks++; } });
-      const waitChunks = async (k) => { const c = chunks; while (chunks < c + k) await new Promise((r) => setTimeout(r, 5)); };
-      await waitChunks(2);
-      latency.sample.push(await time(() => lab.sample(4, i, 'C')));
-      await waitChunks(1);
-      latency.export.push(await time(() => lab.exportWeights('busy')));
-      await waitChunks(1);
-      // pause counts until the progress events stop (the chunk in flight ends)
-      latency.pause.push(await time(async () => {
-        await busy.pause();
-        const c = chunks;
-        await new Promise((r) => setTimeout(r, 150));
-        if (chunks > c + 1) throw new Error('pause did not take effect');
-      }) - 150);
-      await busy.resume();
-      await waitChunks(1);
-      latency.stop.push(await time(async () => { await busy.stop(); await busy.done; }));
-    }
-    await lab.removeSlot('busy');
-    return { backend: lab.backend, recon, chains, train, long, latency };
-  }, { limit: cfg.limit, reps: cfg.reps, archs });
-  emit({ backend: r.backend, what: 'reconstruct 60 (API round trip)', arch: 'C', median_ms: median(r.recon), min_ms: Math.min(...r.recon), runs: r.recon.length });
-  emit({ backend: r.backend, what: '60 chains x 100 steps (API round trip)', arch: 'C', median_ms: median(r.chains), min_ms: Math.min(...r.chains), runs: r.chains.length });
+      // responsiveness: sample, export, pause and stop sent while a run is busy (3 times each)
+      const latency = { sample: [], export: [], pause: [], stop: [] };
+      for (let i = 0; i < 3; i++) {
+        let chunks = 0;
+        const busy = lab.train({
+          arch: 'C',
+          epochs: 50,
+          limit,
+          slot: 'busy',
+          onProgress: () => {
+            chunks++;
+          },
+        });
+        const waitChunks = async (k) => {
+          const c = chunks;
+          while (chunks < c + k) await new Promise((r) => setTimeout(r, 5));
+        };
+        await waitChunks(2);
+        latency.sample.push(await time(() => lab.sample(4, i, 'C')));
+        await waitChunks(1);
+        latency.export.push(await time(() => lab.exportWeights('busy')));
+        await waitChunks(1);
+        // pause counts until the progress events stop (the chunk in flight ends)
+        latency.pause.push(
+          (await time(async () => {
+            await busy.pause();
+            const c = chunks;
+            await new Promise((r) => setTimeout(r, 150));
+            if (chunks > c + 1) throw new Error('pause did not take effect');
+          })) - 150,
+        );
+        await busy.resume();
+        await waitChunks(1);
+        latency.stop.push(
+          await time(async () => {
+            await busy.stop();
+            await busy.done;
+          }),
+        );
+      }
+      await lab.removeSlot('busy');
+      return { backend: lab.backend, recon, chains, train, long, latency };
+    },
+    { limit: cfg.limit, reps: cfg.reps, archs },
+  );
+  emit({
+    backend: r.backend,
+    what: 'reconstruct 60 (API round trip)',
+    arch: 'C',
+    median_ms: median(r.recon),
+    min_ms: Math.min(...r.recon),
+    runs: r.recon.length,
+  });
+  emit({
+    backend: r.backend,
+    what: '60 chains x 100 steps (API round trip)',
+    arch: 'C',
+    median_ms: median(r.chains),
+    min_ms: Math.min(...r.chains),
+    runs: r.chains.length,
+  });
   for (const [arch, t] of Object.entries(r.train)) {
-    emit({ backend: r.backend, what: 'training ms/step', arch, batch: 64, ms_per_step: t.msPerStep, steps: t.steps, first_chunk_ms_per_step: t.firstChunkMsPerStep });
+    emit({
+      backend: r.backend,
+      what: 'training ms/step',
+      arch,
+      batch: 64,
+      ms_per_step: t.msPerStep,
+      steps: t.steps,
+      first_chunk_ms_per_step: t.firstChunkMsPerStep,
+    });
   }
-  emit({ backend: r.backend, what: 'longest main-thread task while training', ms: r.long.length ? Math.max(...r.long) : 0, long_tasks: r.long.length });
-  for (const [k, xs] of Object.entries(r.latency)) emit({ backend: r.backend, what: `answer to ${k} while training`, median_ms: median(xs), max_ms: Math.max(...xs) });
+  emit({
+    backend: r.backend,
+    what: 'longest main-thread task while training',
+    ms: r.long.length ? Math.max(...r.long) : 0,
+    long_tasks: r.long.length,
+  });
+  for (const [k, xs] of Object.entries(r.latency))
+    emit({ backend: r.backend, what: `answer to ${k} while training`, median_ms: median(xs), max_ms: Math.max(...xs) });
   await browser.close();
 }
 server.close();
@@ -157,8 +244,10 @@ console.log('\n| backend | measurement | value |\n|---|---|---|');
 for (const row of rows) {
   const value = row.what.startsWith('cold load')
     ? `median ${fmt(row.ms)} ms of ${row.runs_ms.join(', ')}; ${row.requests} requests, ${(row.bytes / 1e6).toFixed(2)} MB (${(row.gzip_bytes / 1e6).toFixed(2)} MB gzipped)`
-    : row.ms_per_step !== undefined ? `${row.arch}: ${fmt(row.ms_per_step)} ms/step`
-      : row.median_ms !== undefined ? `median ${fmt(row.median_ms)} ms${row.min_ms !== undefined ? `, min ${fmt(row.min_ms)}` : ''}${row.max_ms !== undefined ? `, max ${fmt(row.max_ms)}` : ''}`
+    : row.ms_per_step !== undefined
+      ? `${row.arch}: ${fmt(row.ms_per_step)} ms/step`
+      : row.median_ms !== undefined
+        ? `median ${fmt(row.median_ms)} ms${row.min_ms !== undefined ? `, min ${fmt(row.min_ms)}` : ''}${row.max_ms !== undefined ? `, max ${fmt(row.max_ms)}` : ''}`
         : `${fmt(row.ms)} ms (${row.long_tasks} long tasks)`;
   console.log(`| ${row.backend} | ${row.what} | ${value} |`);
 }

@@ -59,7 +59,10 @@ export function startCourseServer(appUrl) {
     else if (['/embed.html', '/embed.js', '/embed.css'].includes(u.pathname)) {
       body = rewrite(fs.readFileSync(`examples${u.pathname}`, 'utf8'));
       // the backend under test: the iframe's and the elements' (the first element chooses)
-      if (backend && u.pathname === '/embed.html') body = body.replace('embed=1"', `embed=1${backend.replace('&', '&amp;')}"`).replace('<vae-lab id="vae-draw"', `<vae-lab backend="${u.searchParams.get('backend')}" id="vae-draw"`);
+      if (backend && u.pathname === '/embed.html')
+        body = body
+          .replace('embed=1"', `embed=1${backend.replace('&', '&amp;')}"`)
+          .replace('<vae-lab id="vae-draw"', `<vae-lab backend="${u.searchParams.get('backend')}" id="vae-draw"`);
       type = TYPES[u.pathname.slice(u.pathname.lastIndexOf('.'))];
     } else {
       res.writeHead(404).end();
@@ -67,5 +70,7 @@ export function startCourseServer(appUrl) {
     }
     res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store' }).end(body);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://localhost:${server.address().port}/` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://localhost:${server.address().port}/` })),
+  );
 }

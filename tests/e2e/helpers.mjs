@@ -22,7 +22,7 @@ export async function open(page, url, query = '') {
   const q = defaults.backend && !/(^|&)backend=/.test(query) ? `${query}&backend=${defaults.backend}` : query;
   await page.goto(`${url}index.html?${q}`);
   await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 180_000 });
-  assert(await page.evaluate(() => document.body.dataset.ready) === 'true', 'the app did not start');
+  assert((await page.evaluate(() => document.body.dataset.ready)) === 'true', 'the app did not start');
 }
 
 export async function tab(page, id) {
@@ -32,7 +32,9 @@ export async function tab(page, id) {
 
 /** Load the shipped models (all of A–E unless named) through the API. */
 export async function loadPretrained(page, names = ['A', 'B', 'C', 'D', 'E']) {
-  await page.evaluate(async (ns) => { for (const n of ns) await window.vaeLab.loadPretrained(n); }, names);
+  await page.evaluate(async (ns) => {
+    for (const n of ns) await window.vaeLab.loadPretrained(n);
+  }, names);
 }
 
 /** Draw a "7" on the Draw panel's pad with the mouse; resolves once all of it is encoded. */
@@ -43,31 +45,48 @@ export async function drawSeven(page) {
     return { x: r.x, y: r.y, w: r.width, h: r.height };
   });
   // a horizontal bar, then a diagonal down to the left
-  const pts = [[0.3, 0.25], [0.7, 0.25], [0.62, 0.45], [0.5, 0.65], [0.42, 0.8]];
+  const pts = [
+    [0.3, 0.25],
+    [0.7, 0.25],
+    [0.62, 0.45],
+    [0.5, 0.65],
+    [0.42, 0.8],
+  ];
   await page.mouse.move(box.x + pts[0][0] * box.w, box.y + pts[0][1] * box.h);
   await page.mouse.down();
   for (const [x, y] of pts.slice(1)) await page.mouse.move(box.x + x * box.w, box.y + y * box.h, { steps: 8 });
   await page.mouse.up();
-  await page.waitForFunction(() => {
-    const pad = document.getElementById('draw-canvas');
-    return Number(pad.dataset.encoded ?? 0) > 0 && pad.dataset.encodedChanges === pad.dataset.changes;
-  }, null, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => {
+      const pad = document.getElementById('draw-canvas');
+      return Number(pad.dataset.encoded ?? 0) > 0 && pad.dataset.encodedChanges === pad.dataset.changes;
+    },
+    null,
+    { timeout: 60_000 },
+  );
 }
 
 /** Sum of the canvas's pixels: a cheap fingerprint of what is drawn. */
-export const canvasSum = (page, sel) => page.$eval(sel, (c) => {
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let s = 0;
-  for (let i = 0; i < d.length; i += 4) s += d[i];
-  return s;
-});
+export const canvasSum = (page, sel) =>
+  page.$eval(sel, (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let s = 0;
+    for (let i = 0; i < d.length; i += 4) s += d[i];
+    return s;
+  });
 
 export const corr = (a, b) => {
   const n = a.length;
   const ma = a.reduce((s, v) => s + v, 0) / n;
   const mb = b.reduce((s, v) => s + v, 0) / n;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) ** 2; sbb += (b[i] - mb) ** 2; }
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
+  }
   return sab / Math.sqrt(saa * sbb);
 };
 

@@ -48,7 +48,10 @@ const CONFIGS = [
   { name: 'webgpu', args: WEBGPU_FLAGS, backend: 'webgpu', trainLimit: 192 },
   { name: 'cpu', args: BASE_FLAGS, backend: 'cpu', trainLimit: 1280 },
 ];
-const arg = (name) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : null; };
+const arg = (name) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : null;
+};
 const only = arg('--only');
 const grep = arg('--grep');
 const allBackends = process.argv.includes('--all-backends');
@@ -76,7 +79,9 @@ async function runConfig(cfg, url, root, course, served) {
       if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(u) && !u.startsWith(course) && !/^(data|blob):/.test(u)) foreign.push(u);
     });
     const page = await context.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${name}: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`${name}: ${m.text()}`);
+    });
     page.on('pageerror', (e) => consoleErrors.push(`${name}: pageerror: ${e.message}`));
     const t0 = Date.now();
     try {
@@ -106,7 +111,9 @@ async function runConfig(cfg, url, root, course, served) {
 if (listOnly) {
   const stub = { url: 'http://127.0.0.1/', root: '.', shot: () => {}, course: 'http://localhost/', served: [] };
   for (const cfg of CONFIGS.filter((c) => !only || c.name === only)) {
-    const checks = SPECS.flatMap((spec) => spec(cfg, stub)).filter(([name]) => !grep || name.includes(grep)).filter((e) => runsOn(e, cfg));
+    const checks = SPECS.flatMap((spec) => spec(cfg, stub))
+      .filter(([name]) => !grep || name.includes(grep))
+      .filter((e) => runsOn(e, cfg));
     console.log(`${cfg.name}: ${checks.length} checks`);
     for (const [name] of checks) console.log(`  ${name}`);
   }

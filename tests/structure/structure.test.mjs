@@ -113,10 +113,16 @@ function describe(cycle, graph, name = (v) => v, members = cycle) {
   }
   // a component larger than the cycle shown: every reference inside it
   const inside = new Set(members);
-  const more = members.length + 1 > cycle.length
-    ? members.flatMap((v) => [...graph.get(v)].filter(([w]) => inside.has(w))
-      .map(([w, ev]) => `\n      ${name(v)} -> ${name(w)} [line ${ev.line}: ${ev.text}]`)).join('')
-    : '';
+  const more =
+    members.length + 1 > cycle.length
+      ? members
+          .flatMap((v) =>
+            [...graph.get(v)]
+              .filter(([w]) => inside.has(w))
+              .map(([w, ev]) => `\n      ${name(v)} -> ${name(w)} [line ${ev.line}: ${ev.text}]`),
+          )
+          .join('')
+      : '';
   return hops.join('\n      -> ') + (more ? `\n    all references inside it:${more}` : '');
 }
 
@@ -126,7 +132,9 @@ function describe(cycle, graph, name = (v) => v, members = cycle) {
 /** Rust source with comments, string and char literals blanked to spaces (newlines kept). */
 export function blankRust(src) {
   const out = src.split('');
-  const blank = (from, to) => { for (let k = from; k < to; k++) if (out[k] !== '\n') out[k] = ' '; };
+  const blank = (from, to) => {
+    for (let k = from; k < to; k++) if (out[k] !== '\n') out[k] = ' ';
+  };
   let i = 0;
   while (i < src.length) {
     const c = src[i];
@@ -140,14 +148,21 @@ export function blankRust(src) {
       let depth = 1;
       let j = i + 2;
       while (j < src.length && depth > 0) {
-        if (src[j] === '/' && src[j + 1] === '*') { depth++; j += 2; }
-        else if (src[j] === '*' && src[j + 1] === '/') { depth--; j += 2; }
-        else j++;
+        if (src[j] === '/' && src[j + 1] === '*') {
+          depth++;
+          j += 2;
+        } else if (src[j] === '*' && src[j + 1] === '/') {
+          depth--;
+          j += 2;
+        } else j++;
       }
       blank(i, j);
       i = j;
-    } else if ((c === 'r' || (c === 'b' && next === 'r')) && !/\w/.test(src[i - 1] ?? '')
-      && /^r#*"/.test(src.slice(c === 'b' ? i + 1 : i, (c === 'b' ? i + 1 : i) + 260))) {
+    } else if (
+      (c === 'r' || (c === 'b' && next === 'r')) &&
+      !/\w/.test(src[i - 1] ?? '') &&
+      /^r#*"/.test(src.slice(c === 'b' ? i + 1 : i, (c === 'b' ? i + 1 : i) + 260))
+    ) {
       const s = c === 'b' ? i + 1 : i;
       const hashes = src.slice(s + 1).match(/^#*/)[0];
       const close = `"${hashes}`;
@@ -161,7 +176,7 @@ export function blankRust(src) {
       while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1;
       blank(i + 1, j);
       i = j + 1;
-    } else if (c === '\'') {
+    } else if (c === "'") {
       // a char literal ('x', '\n', '\u{1F600}', '"'); a lifetime ('a) is left alone
       const m = src.slice(i).match(/^'(?:\\(?:u\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{2}|.)|[^\\'\n])'/u);
       if (m) {
@@ -226,10 +241,24 @@ export function useTreePaths(tree) {
         p++;
         return;
       }
-      if (t === '*') { p++; paths.push([...segs, '*']); return; }
-      if (t === undefined || t === ',' || t === '}') { paths.push(segs); return; }
-      if (t === 'as') { p += 2; paths.push(segs); return; }
-      if (t === '::') { p++; continue; }
+      if (t === '*') {
+        p++;
+        paths.push([...segs, '*']);
+        return;
+      }
+      if (t === undefined || t === ',' || t === '}') {
+        paths.push(segs);
+        return;
+      }
+      if (t === 'as') {
+        p += 2;
+        paths.push(segs);
+        return;
+      }
+      if (t === '::') {
+        p++;
+        continue;
+      }
       segs.push(t);
       p++;
       if (tokens[p] !== '::') {
@@ -261,7 +290,10 @@ export function rustGraph(rootFile, fileList) {
     const raw = blankRust(read(f));
     for (const m of raw.matchAll(/#\s*\[\s*cfg\s*\(\s*test\s*\)\s*\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;/g)) {
       const child = [modOf.get(f), m[1]].filter(Boolean).join('::');
-      if (fileOf.has(child)) { code.delete(fileOf.get(child)); fileOf.delete(child); }
+      if (fileOf.has(child)) {
+        code.delete(fileOf.get(child));
+        fileOf.delete(child);
+      }
     }
   }
   // the root's re-exports: name -> module it comes from
@@ -296,7 +328,10 @@ export function rustGraph(rootFile, fileList) {
       else if (segs[0] === 'super') {
         let base = [...selfSegs];
         let k = 0;
-        while (segs[k] === 'super') { base = base.slice(0, -1); k++; }
+        while (segs[k] === 'super') {
+          base = base.slice(0, -1);
+          k++;
+        }
         abs = [...base, ...segs.slice(k)];
       } else if (children.has(segs[0])) abs = [...selfSegs, ...segs];
       else return;
@@ -314,7 +349,13 @@ export function rustGraph(rootFile, fileList) {
     // paths in code (a use statement's first path too: the same edge, already there)
     for (const m of text.matchAll(/(?<![\w:$])(\$?crate|super|self|\w+)((?:\s*::\s*\w+)+)/g)) {
       if (/\buse\s+$/.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
-      const segs = [m[1], ...m[2].split('::').map((s) => s.trim()).filter(Boolean)];
+      const segs = [
+        m[1],
+        ...m[2]
+          .split('::')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ];
       add(segs, m.index, source(m.index, m[0].length));
     }
   }
@@ -324,7 +365,9 @@ export function rustGraph(rootFile, fileList) {
 test('(a) no import cycle among the Rust modules of src/ (one node per file)', () => {
   const crates = [
     ['src/lib.rs', files('src', ['.rs'], ['src/bin'])],
-    ...fs.readdirSync(path.join(ROOT, 'src/bin'), { withFileTypes: true }).filter((e) => e.isDirectory())
+    ...fs
+      .readdirSync(path.join(ROOT, 'src/bin'), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
       .map((e) => [`src/bin/${e.name}/main.rs`, files(`src/bin/${e.name}`, ['.rs'])]),
   ];
   const problems = [];
@@ -347,7 +390,9 @@ test('(a) no import cycle among the Rust modules of src/ (one node per file)', (
 /** JS source with comments blanked and each string/template kept (regex literals blanked). */
 export function blankJs(src) {
   const out = src.split('');
-  const blank = (from, to) => { for (let k = from; k < to; k++) if (out[k] !== '\n') out[k] = ' '; };
+  const blank = (from, to) => {
+    for (let k = from; k < to; k++) if (out[k] !== '\n') out[k] = ' ';
+  };
   let i = 0;
   let prev = ''; // the last significant character, to tell a regex from a division
   const skipString = (q, j) => {
@@ -362,8 +407,12 @@ export function blankJs(src) {
         j += 2;
         while (j < src.length && depth > 0) {
           if (src[j] === '`') j = skipTemplate(j + 1);
-          else if (src[j] === '"' || src[j] === '\'') j = skipString(src[j], j + 1);
-          else { if (src[j] === '{') depth++; else if (src[j] === '}') depth--; j++; }
+          else if (src[j] === '"' || src[j] === "'") j = skipString(src[j], j + 1);
+          else {
+            if (src[j] === '{') depth++;
+            else if (src[j] === '}') depth--;
+            j++;
+          }
         }
       } else j++;
     }
@@ -381,14 +430,16 @@ export function blankJs(src) {
       const end = e < 0 ? src.length : e + 2;
       blank(i, end);
       i = end;
-    } else if (c === '"' || c === '\'') {
+    } else if (c === '"' || c === "'") {
       i = skipString(c, i + 1);
       prev = c;
     } else if (c === '`') {
       i = skipTemplate(i + 1);
       prev = c;
-    } else if (c === '/' && (prev === '' || /[(,=:[!&|?{};+\-*%<>~^]/.test(prev)
-      || /\b(return|typeof|case|of|in)\s*$/.test(src.slice(Math.max(0, i - 8), i)))) {
+    } else if (
+      c === '/' &&
+      (prev === '' || /[(,=:[!&|?{};+\-*%<>~^]/.test(prev) || /\b(return|typeof|case|of|in)\s*$/.test(src.slice(Math.max(0, i - 8), i)))
+    ) {
       let j = i + 1;
       let cls = false;
       while (j < src.length && src[j] !== '\n' && (cls || src[j] !== '/')) {
@@ -433,7 +484,11 @@ function templatePattern(spec) {
     if (spec[i] === '$' && spec[i + 1] === '{') {
       let depth = 1;
       i += 2;
-      while (i < spec.length && depth > 0) { if (spec[i] === '{') depth++; else if (spec[i] === '}') depth--; i++; }
+      while (i < spec.length && depth > 0) {
+        if (spec[i] === '{') depth++;
+        else if (spec[i] === '}') depth--;
+        i++;
+      }
       out += '.*';
     } else out += spec[i++].replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
   }
@@ -468,8 +523,9 @@ test('(b) no import cycle among the ES modules of www/ (static and dynamic impor
     }
   }
   if (process.env.STRUCTURE_GRAPH) for (const [m, to] of graph) console.log(`${m} -> ${[...to.keys()].join(' ')}`);
-  const problems = cycles(graph)
-    .map(({ members, cycle }) => `cycle among ${members.join(', ')}:\n      ${describe(cycle, graph, undefined, members)}`);
+  const problems = cycles(graph).map(
+    ({ members, cycle }) => `cycle among ${members.join(', ')}:\n      ${describe(cycle, graph, undefined, members)}`,
+  );
   assert.equal(problems.length, 0, `${problems.length} import cycle(s) in www/:\n  ${problems.join('\n  ')}`);
 });
 
@@ -477,7 +533,9 @@ test('(b) no import cycle among the ES modules of www/ (static and dynamic impor
 // (c) file sizes
 
 test('(c) no file in src/ over 600 lines', () => {
-  const long = files('src', ['.rs']).map((f) => [f, lineCount(read(f))]).filter(([, n]) => n > 600);
+  const long = files('src', ['.rs'])
+    .map((f) => [f, lineCount(read(f))])
+    .filter(([, n]) => n > 600);
   assert.equal(long.length, 0, `files in src/ over 600 lines:\n  ${long.map(([f, n]) => `${f}: ${n} lines`).join('\n  ')}`);
 });
 
@@ -491,13 +549,13 @@ test('(c) src/wasm/ under 700 lines together', () => {
 const ALLOWED_LONG = {
   'www/panels/train.js': {
     max: 480,
-    reason: 'a panel: the Train form (presets, custom layers, β, warm-up, sizes suggested from the dataset), '
-      + 'its controls, runs table and live charts share one form state',
+    reason:
+      'a panel: the Train form (presets, custom layers, β, warm-up, sizes suggested from the dataset), ' +
+      'its controls, runs table and live charts share one form state',
   },
   'www/panels/draw.js': {
     max: 320,
-    reason: 'a panel: the pad (mouse, touch, pen), its download progress and the live encode, bars and '
-      + 'reconstructions of one stroke',
+    reason: 'a panel: the pad (mouse, touch, pen), its download progress and the live encode, bars and ' + 'reconstructions of one stroke',
   },
 };
 
@@ -526,14 +584,22 @@ test('(d) no line over 140 characters in the JS of www/, tools/ and tests/', () 
   ];
   const long = [];
   for (const f of list) {
-    read(f).split('\n').forEach((l, i) => {
-      const n = [...l].length;
-      if (n > 140) long.push(`${f}:${i + 1}: ${n} characters`);
-    });
+    read(f)
+      .split('\n')
+      .forEach((l, i) => {
+        const n = [...l].length;
+        if (n > 140) long.push(`${f}:${i + 1}: ${n} characters`);
+      });
   }
   const perFile = {};
-  for (const l of long) { const f = l.split(':')[0]; perFile[f] = (perFile[f] ?? 0) + 1; }
-  const summary = Object.entries(perFile).sort((a, b) => b[1] - a[1]).map(([f, n]) => `${f} (${n})`).join(', ');
+  for (const l of long) {
+    const f = l.split(':')[0];
+    perFile[f] = (perFile[f] ?? 0) + 1;
+  }
+  const summary = Object.entries(perFile)
+    .sort((a, b) => b[1] - a[1])
+    .map(([f, n]) => `${f} (${n})`)
+    .join(', ');
   const head = `${long.length} lines over 140 characters in ${Object.keys(perFile).length} files: ${summary}`;
   assert.equal(long.length, 0, `${head}\n  ${long.join('\n  ')}`);
 });
@@ -542,18 +608,43 @@ test('(d) no line over 140 characters in the JS of www/, tools/ and tests/', () 
 // the readers above, on small examples (these pass today: a failure above is the code's, not theirs)
 
 test('the readers: use trees, blanking, test items, JS imports, cycles', () => {
-  assert.deepEqual(useTreePaths('crate::{a::{X, self as y}, b, c::*}'),
-    [['crate', 'a', 'X'], ['crate', 'a', 'self'], ['crate', 'b'], ['crate', 'c', '*']]);
-  const rust = 'use crate::a; // crate::b::x\nlet s = "crate::c::y {"; let c = \'{\';\n'
-    + '#[cfg(test)]\nmod tests {\n    use crate::d;\n}\nfn f<\'a>() { crate::e::z() }\n';
+  assert.deepEqual(useTreePaths('crate::{a::{X, self as y}, b, c::*}'), [
+    ['crate', 'a', 'X'],
+    ['crate', 'a', 'self'],
+    ['crate', 'b'],
+    ['crate', 'c', '*'],
+  ]);
+  const rust =
+    'use crate::a; // crate::b::x\nlet s = "crate::c::y {"; let c = \'{\';\n' +
+    "#[cfg(test)]\nmod tests {\n    use crate::d;\n}\nfn f<'a>() { crate::e::z() }\n";
   const code = dropTestItems(blankRust(rust));
-  assert.ok(code.includes('crate::a') && code.includes('crate::e::z') && code.includes('<\'a>'));
+  assert.ok(code.includes('crate::a') && code.includes('crate::e::z') && code.includes("<'a>"));
   assert.ok(!/crate::[bcd]/.test(code), code);
   assert.equal(code.split('\n').length, rust.split('\n').length, 'line numbers are kept');
-  const js = "import { a } from './a.js';\n// import './b.js'\nconst re = /import('x')/;\n"
-    + 'export * from "../c.js";\nawait import(`./p/${id}.js`);\n';
-  assert.deepEqual(jsImports(blankJs(js)).map((m) => m.spec), ['./a.js', '../c.js', './p/${id}.js']);
-  const g = new Map([['a', new Map([['b', {}]])], ['b', new Map([['c', {}]])], ['c', new Map([['a', {}]])], ['d', new Map([['a', {}]])]]);
-  assert.deepEqual(cycles(g).map((c) => c.cycle), [['a', 'b', 'c', 'a']]);
-  assert.deepEqual(cycles(new Map([['a', new Map([['b', {}]])], ['b', new Map()]])), []);
+  const js =
+    "import { a } from './a.js';\n// import './b.js'\nconst re = /import('x')/;\n" +
+    'export * from "../c.js";\nawait import(`./p/${id}.js`);\n';
+  assert.deepEqual(
+    jsImports(blankJs(js)).map((m) => m.spec),
+    ['./a.js', '../c.js', './p/${id}.js'],
+  );
+  const g = new Map([
+    ['a', new Map([['b', {}]])],
+    ['b', new Map([['c', {}]])],
+    ['c', new Map([['a', {}]])],
+    ['d', new Map([['a', {}]])],
+  ]);
+  assert.deepEqual(
+    cycles(g).map((c) => c.cycle),
+    [['a', 'b', 'c', 'a']],
+  );
+  assert.deepEqual(
+    cycles(
+      new Map([
+        ['a', new Map([['b', {}]])],
+        ['b', new Map()],
+      ]),
+    ),
+    [],
+  );
 });

@@ -10,7 +10,15 @@ export default (cfg, { url, shot }) => [
       const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
       let progress = 0;
       let epoch = 0;
-      const run = lab.train({ arch: 'C', epochs: 25, slot: 'busy', onProgress: (p) => { progress++; epoch = p.epoch; } });
+      const run = lab.train({
+        arch: 'C',
+        epochs: 25,
+        slot: 'busy',
+        onProgress: (p) => {
+          progress++;
+          epoch = p.epoch;
+        },
+      });
       while (progress < 3) await sleep(10);
       const t0 = performance.now();
       const digits = await lab.sample(4, 1, 'C');
@@ -48,7 +56,15 @@ export default (cfg, { url, shot }) => [
       const lab = window.vaeLab;
       let handle;
       const paused = new Promise((resolve) => {
-        handle = lab.train({ ...o, onProgress: (p) => { if (p.epoch_end?.epoch === 1) { handle.pause(); resolve(); } } });
+        handle = lab.train({
+          ...o,
+          onProgress: (p) => {
+            if (p.epoch_end?.epoch === 1) {
+              handle.pause();
+              resolve();
+            }
+          },
+        });
         // slow motion from the second chunk on: the CPU step takes ~1 ms, so at full speed the run
         // could end before the pause sent at epoch 1's end arrived; at 5 steps/s it has 2 s to land
         handle.setSpeed(5);
@@ -81,61 +97,95 @@ export default (cfg, { url, shot }) => [
       const unfinished = await lab.unfinishedRuns();
       const slots = await lab.slots();
       for (const name of [s, 'ref', next.slot]) await lab.removeSlot(name);
-      return { diff: a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0), epochs: info.meta.history.map((e) => e.epoch),
-        next: next.slot, slots, unfinished: unfinished.map((u) => u.slot) };
+      return {
+        diff: a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0),
+        epochs: info.meta.history.map((e) => e.epoch),
+        next: next.slot,
+        slots,
+        unfinished: unfinished.map((u) => u.slot),
+      };
     }, slot);
     assert(JSON.stringify(r.epochs) === '[1,2,3]', `history epochs ${r.epochs}`);
     assert(r.diff <= (cfg.backend === 'cpu' ? 0 : 1e-5), `resumed vs uninterrupted reconstructions differ by ${r.diff}`);
     assert(r.next !== slot && r.next !== 'ref' && !r.unfinished.includes(slot), `names: ${JSON.stringify(r)}`);
   }),
-  ['A run cut off by an engine crash is kept and resumes on the new engine', async (page) => {
-    await open(page, url, 'panel=train');
-    const r = await page.evaluate(async () => {
-      const lab = window.vaeLab;
-      let epochs = 0;
-      const run = lab.train({ arch: 'A', epochs: 50, limit: 640, slot: 'crashy', onProgress: (p) => { if (p.epoch_end) epochs++; } });
-      while (epochs < 1) await new Promise((res) => setTimeout(res, 10));
-      await lab._simulateCrash();
-      let message = null;
-      try { await run.done; } catch (e) { message = e.message; }
-      const listed = await lab.unfinishedRuns();
-      const again = await lab.resumeRun('crashy');
-      await again.stop();
-      const last = await again.done;
-      return { message, listed: listed.map((u) => [u.slot, u.epoch]), resumedAt: last?.epoch, backend: lab.backend };
-    });
-    const entry = r.listed.find(([slot]) => slot === 'crashy');
-    assert(/restarted/.test(r.message ?? ''), `the run's error: ${r.message}`);
-    assert(entry && entry[1] >= 1, `the crashed run is not offered: ${JSON.stringify(r.listed)}`);
-    assert(r.resumedAt >= entry[1] && r.backend === 'cpu', `resumed: ${JSON.stringify(r)}`);
-  }],
-  ['The page warns before unloading a run with unsaved steps', async (page) => {
-    await open(page, url, 'panel=train');
-    const r = await page.evaluate(async () => {
-      const lab = window.vaeLab;
-      let steps = 0;
-      const run = lab.train({ arch: 'C', epochs: 5, slot: 'unsaved', onProgress: (p) => { steps += p.chunk.steps; } });
-      while (steps < 3) await new Promise((res) => setTimeout(res, 10));
-      await run.pause();
-      const unsaved = lab.hasUnsavedWork();
-      const e = new Event('beforeunload', { cancelable: true });
-      window.dispatchEvent(e);
-      await run.stop();
-      await run.done;
-      await lab.removeSlot('unsaved');
-      const after = new Event('beforeunload', { cancelable: true });
-      window.dispatchEvent(after);
-      return { unsaved, warned: e.defaultPrevented, afterStop: after.defaultPrevented };
-    });
-    assert(r.unsaved && r.warned && !r.afterStop, `beforeunload: ${JSON.stringify(r)}`);
-  }],
+  [
+    'A run cut off by an engine crash is kept and resumes on the new engine',
+    async (page) => {
+      await open(page, url, 'panel=train');
+      const r = await page.evaluate(async () => {
+        const lab = window.vaeLab;
+        let epochs = 0;
+        const run = lab.train({
+          arch: 'A',
+          epochs: 50,
+          limit: 640,
+          slot: 'crashy',
+          onProgress: (p) => {
+            if (p.epoch_end) epochs++;
+          },
+        });
+        while (epochs < 1) await new Promise((res) => setTimeout(res, 10));
+        await lab._simulateCrash();
+        let message = null;
+        try {
+          await run.done;
+        } catch (e) {
+          message = e.message;
+        }
+        const listed = await lab.unfinishedRuns();
+        const again = await lab.resumeRun('crashy');
+        await again.stop();
+        const last = await again.done;
+        return { message, listed: listed.map((u) => [u.slot, u.epoch]), resumedAt: last?.epoch, backend: lab.backend };
+      });
+      const entry = r.listed.find(([slot]) => slot === 'crashy');
+      assert(/restarted/.test(r.message ?? ''), `the run's error: ${r.message}`);
+      assert(entry && entry[1] >= 1, `the crashed run is not offered: ${JSON.stringify(r.listed)}`);
+      assert(r.resumedAt >= entry[1] && r.backend === 'cpu', `resumed: ${JSON.stringify(r)}`);
+    },
+  ],
+  [
+    'The page warns before unloading a run with unsaved steps',
+    async (page) => {
+      await open(page, url, 'panel=train');
+      const r = await page.evaluate(async () => {
+        const lab = window.vaeLab;
+        let steps = 0;
+        const run = lab.train({
+          arch: 'C',
+          epochs: 5,
+          slot: 'unsaved',
+          onProgress: (p) => {
+            steps += p.chunk.steps;
+          },
+        });
+        while (steps < 3) await new Promise((res) => setTimeout(res, 10));
+        await run.pause();
+        const unsaved = lab.hasUnsavedWork();
+        const e = new Event('beforeunload', { cancelable: true });
+        window.dispatchEvent(e);
+        await run.stop();
+        await run.done;
+        await lab.removeSlot('unsaved');
+        const after = new Event('beforeunload', { cancelable: true });
+        window.dispatchEvent(after);
+        return { unsaved, warned: e.defaultPrevented, afterStop: after.defaultPrevented };
+      });
+      assert(r.unsaved && r.warned && !r.afterStop, `beforeunload: ${JSON.stringify(r)}`);
+    },
+  ],
   engine('A diverging run stops with the epoch and step and keeps finite weights', async (page) => {
     await open(page, url, 'panel=train');
     const r = await page.evaluate(async () => {
       const lab = window.vaeLab;
       const run = lab.train({ arch: 'B', epochs: 5, lr: 0.5, limit: 640, slot: 'wild' });
       let message = null;
-      try { await run.done; } catch (e) { message = e.message; }
+      try {
+        await run.done;
+      } catch (e) {
+        message = e.message;
+      }
       const s = await lab.sample(8, 1, 'wild');
       const finite = s.every((d) => d.every(Number.isFinite));
       const unfinished = (await lab.unfinishedRuns()).map((u) => u.slot);
@@ -146,65 +196,101 @@ export default (cfg, { url, shot }) => [
     assert(r.finite, 'the kept weights sample NaN');
     assert(!r.unfinished.includes('wild'), 'a diverged run is offered for resuming');
   }),
-  ['Values that trapped the engine are refused with clear errors; it never restarts', async (page) => {
-    await open(page, url, 'panel=train');
-    const r = await page.evaluate(async () => {
-      const lab = window.vaeLab;
-      let restarts = 0;
-      lab.on('restarting', () => restarts++);
-      const msg = async (f) => { try { await f(); return null; } catch (e) { return e.message; } };
-      const bytes = await lab.exportWeights('C');
-      return {
-        kind: await lab.sample(0, 1, 'C').catch((e) => e.kind),
-        sample: await msg(() => lab.sample(4, 1, 42)),
-        import: await msg(() => lab.importWeights(bytes, 42)),
-        use: await msg(() => lab.use(7)),
-        indices: await msg(() => lab.testImages(new Array(1e6).fill(0))),
-        huge: await msg(() => lab.importWeights(new Uint8Array(64 << 20))),
-        after: (await lab.sample(2, 1, 'C')).length,
-        current: lab.current,
-        restarts,
-      };
-    });
-    for (const k of ['sample', 'import', 'use']) assert(/slot is a name/.test(r[k] ?? ''), `${k}: ${r[k]}`);
-    assert(/too many/.test(r.indices ?? ''), `indices: ${r.indices}`);
-    assert(r.kind === 'input', `a bad count's error kind: ${r.kind}`);
-    assert(/larger than any model/.test(r.huge ?? ''), `huge: ${r.huge}`);
-    assert(r.after === 2 && r.restarts === 0 && typeof r.current === 'string', `after: ${JSON.stringify(r)}`);
-  }],
-  ['Weights that pass the checksum but compute NaN are refused at load', async (page) => {
-    await open(page, url, 'panel=train');
-    const forged = forgeWeights(readWeights('A'), { param: () => 3.4e38 });
-    const r = await page.evaluate(async (bytes) => {
-      try { await window.vaeLab.importWeights(new Uint8Array(bytes), 'huge'); return null; } catch (e) { return `${e.kind}: ${e.message}`; }
-    }, [...forged]);
-    // the error's kind says what failed, so the page never parses messages
-    assert(/^weights: .*non-finite/.test(r ?? ''), `forged weights: ${r}`);
-  }],
-  ['The page reads every file the CLI reads: 64-bit counts, malformed optional metadata', async (page) => {
-    await open(page, url, 'panel=train');
-    const forged = forgeWeights(readWeights('A'), {
-      header: (h) => ({ ...h, meta: { ...h.meta, epochs: 4294967296, history: 'not a history', lr: 'fast' } }),
-    });
-    const r = await page.evaluate(async (bytes) => {
-      const info = await window.vaeLab.importWeights(new Uint8Array(bytes), 'wide');
-      await window.vaeLab.removeSlot('wide');
-      return info.meta;
-    }, [...forged]);
-    assert(r.epochs === 4294967296 && r.history === null && r.lr === null && r.dataset, `meta: ${JSON.stringify(r).slice(0, 200)}`);
-  }],
-  ['Requests made while a crashed engine restarts wait until its models are back', async (page) => {
-    await open(page, url, 'panel=train');
-    const r = await page.evaluate(async () => {
-      const lab = window.vaeLab;
-      let during = null;
-      const off = new AbortController();
-      lab.events.addEventListener('restarting', () => { during = lab.sample(2, 1, 'C'); }, { signal: off.signal, once: true });
-      await lab._simulateCrash();
-      off.abort();
-      const digits = await during;
-      return { n: digits?.length, backend: lab.backend };
-    });
-    assert(r.n === 2, `a request during the restart failed: ${JSON.stringify(r)}`);
-  }],
+  [
+    'Values that trapped the engine are refused with clear errors; it never restarts',
+    async (page) => {
+      await open(page, url, 'panel=train');
+      const r = await page.evaluate(async () => {
+        const lab = window.vaeLab;
+        let restarts = 0;
+        lab.on('restarting', () => restarts++);
+        const msg = async (f) => {
+          try {
+            await f();
+            return null;
+          } catch (e) {
+            return e.message;
+          }
+        };
+        const bytes = await lab.exportWeights('C');
+        return {
+          kind: await lab.sample(0, 1, 'C').catch((e) => e.kind),
+          sample: await msg(() => lab.sample(4, 1, 42)),
+          import: await msg(() => lab.importWeights(bytes, 42)),
+          use: await msg(() => lab.use(7)),
+          indices: await msg(() => lab.testImages(new Array(1e6).fill(0))),
+          huge: await msg(() => lab.importWeights(new Uint8Array(64 << 20))),
+          after: (await lab.sample(2, 1, 'C')).length,
+          current: lab.current,
+          restarts,
+        };
+      });
+      for (const k of ['sample', 'import', 'use']) assert(/slot is a name/.test(r[k] ?? ''), `${k}: ${r[k]}`);
+      assert(/too many/.test(r.indices ?? ''), `indices: ${r.indices}`);
+      assert(r.kind === 'input', `a bad count's error kind: ${r.kind}`);
+      assert(/larger than any model/.test(r.huge ?? ''), `huge: ${r.huge}`);
+      assert(r.after === 2 && r.restarts === 0 && typeof r.current === 'string', `after: ${JSON.stringify(r)}`);
+    },
+  ],
+  [
+    'Weights that pass the checksum but compute NaN are refused at load',
+    async (page) => {
+      await open(page, url, 'panel=train');
+      const forged = forgeWeights(readWeights('A'), { param: () => 3.4e38 });
+      const r = await page.evaluate(
+        async (bytes) => {
+          try {
+            await window.vaeLab.importWeights(new Uint8Array(bytes), 'huge');
+            return null;
+          } catch (e) {
+            return `${e.kind}: ${e.message}`;
+          }
+        },
+        [...forged],
+      );
+      // the error's kind says what failed, so the page never parses messages
+      assert(/^weights: .*non-finite/.test(r ?? ''), `forged weights: ${r}`);
+    },
+  ],
+  [
+    'The page reads every file the CLI reads: 64-bit counts, malformed optional metadata',
+    async (page) => {
+      await open(page, url, 'panel=train');
+      const forged = forgeWeights(readWeights('A'), {
+        header: (h) => ({ ...h, meta: { ...h.meta, epochs: 4294967296, history: 'not a history', lr: 'fast' } }),
+      });
+      const r = await page.evaluate(
+        async (bytes) => {
+          const info = await window.vaeLab.importWeights(new Uint8Array(bytes), 'wide');
+          await window.vaeLab.removeSlot('wide');
+          return info.meta;
+        },
+        [...forged],
+      );
+      assert(r.epochs === 4294967296 && r.history === null && r.lr === null && r.dataset, `meta: ${JSON.stringify(r).slice(0, 200)}`);
+    },
+  ],
+  [
+    'Requests made while a crashed engine restarts wait until its models are back',
+    async (page) => {
+      await open(page, url, 'panel=train');
+      const r = await page.evaluate(async () => {
+        const lab = window.vaeLab;
+        let during = null;
+        const off = new AbortController();
+        lab.events.addEventListener(
+          'restarting',
+          () => {
+            during = lab.sample(2, 1, 'C');
+          },
+          { signal: off.signal, once: true },
+        );
+        await lab._simulateCrash();
+        off.abort();
+        const digits = await during;
+        return { n: digits?.length, backend: lab.backend };
+      });
+      assert(r.n === 2, `a request during the restart failed: ${JSON.stringify(r)}`);
+    },
+  ],
 ];
