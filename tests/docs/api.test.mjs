@@ -143,7 +143,7 @@ test('docs/api.md lists every <vae-lab> attribute the code reads, and no other',
     [
       ...matchesIn(
         www.filter(({ file }) => !file.includes(`${path.sep}panels${path.sep}`)),
-        /\.(?:get|has)Attribute\('([\w-]+)'\)/g,
+        /(?:\.(?:get|has)Attribute|\battribute)\('([\w-]+)'\)/g,
       ),
     ].filter((a) => !/^(?:aria|data)-/.test(a)),
   );
