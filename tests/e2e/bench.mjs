@@ -243,11 +243,14 @@ const fmt = (v) => (typeof v === 'number' ? (v >= 100 ? v.toFixed(0) : v.toFixed
 console.log('\n| backend | measurement | value |\n|---|---|---|');
 for (const row of rows) {
   const value = row.what.startsWith('cold load')
-    ? `median ${fmt(row.ms)} ms of ${row.runs_ms.join(', ')}; ${row.requests} requests, ${(row.bytes / 1e6).toFixed(2)} MB (${(row.gzip_bytes / 1e6).toFixed(2)} MB gzipped)`
+    ? `median ${fmt(row.ms)} ms of ${row.runs_ms.join(', ')}; ${row.requests} requests, ` +
+      `${(row.bytes / 1e6).toFixed(2)} MB (${(row.gzip_bytes / 1e6).toFixed(2)} MB gzipped)`
     : row.ms_per_step !== undefined
       ? `${row.arch}: ${fmt(row.ms_per_step)} ms/step`
       : row.median_ms !== undefined
-        ? `median ${fmt(row.median_ms)} ms${row.min_ms !== undefined ? `, min ${fmt(row.min_ms)}` : ''}${row.max_ms !== undefined ? `, max ${fmt(row.max_ms)}` : ''}`
+        ? `median ${fmt(row.median_ms)} ms` +
+          `${row.min_ms !== undefined ? `, min ${fmt(row.min_ms)}` : ''}` +
+          `${row.max_ms !== undefined ? `, max ${fmt(row.max_ms)}` : ''}`
         : `${fmt(row.ms)} ms (${row.long_tasks} long tasks)`;
   console.log(`| ${row.backend} | ${row.what} | ${value} |`);
 }

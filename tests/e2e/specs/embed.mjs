@@ -82,7 +82,8 @@ export default (cfg, { url, course, served, shot }) => {
       },
     ],
     [
-      "An element with `persist` keeps a model trained in it across a reload; a remount drops the old panel's listeners; `dataset` shows Fashion-MNIST",
+      'An element with `persist` keeps a model trained in it across a reload; ' +
+        "a remount drops the old panel's listeners; `dataset` shows Fashion-MNIST",
       async (page) => {
         await page.goto(`${course}persist.html${backend}`);
         const ready = () =>

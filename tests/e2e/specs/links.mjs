@@ -45,7 +45,8 @@ export default (cfg, { url, course, shot }) =>
           },
         ],
         [
-          'Links: hostile values (point, seed, eps past their range, a 1,000-character name, an unknown dataset) give one message and the default figure',
+          'Links: hostile values (point, seed, eps past their range, a 1,000-character name, an unknown dataset) ' +
+            'give one message and the default figure',
           async (page) => {
             const long = 'x'.repeat(1000);
             // [query, what the panel shows once drawn, the parameter the one message names]

@@ -234,7 +234,8 @@ export default (cfg, { url, course, shot }) =>
             const merged = t.runs.filter((r) => r.width > t.label * 1.45);
             assert(
               merged.length === 0,
-              `tick labels run together (under 4 px apart): ink ${merged.map((r) => r.width.toFixed(0)).join(', ')} px wide for labels of ${t.label.toFixed(0)} px`,
+              `tick labels run together (under 4 px apart): ink ${merged.map((r) => r.width.toFixed(0)).join(', ')} px wide ` +
+                `for labels of ${t.label.toFixed(0)} px`,
             );
             assert(t.runs.length >= 3, `only ${t.runs.length} tick labels under the Collapse chart`);
             assert(
@@ -278,14 +279,13 @@ export default (cfg, { url, course, shot }) =>
             await shot(page, 'look-phone-models');
             const off = m.buttons.filter((b) => b.left < 0 || b.right > Math.min(m.width, m.client + 20));
             assert(m.scroll <= m.client + 1, `the Models table is ${m.scroll} px wide in ${m.client} px (it scrolls sideways)`);
-            assert(
-              m.buttons.length >= 6 && off.length === 0,
-              `buttons out of view: ${off.map((b) => `${b.text} at ${b.left.toFixed(0)}–${b.right.toFixed(0)}`).join(', ')} (width ${m.width})`,
-            );
+            const offList = off.map((b) => `${b.text} at ${b.left.toFixed(0)}–${b.right.toFixed(0)}`).join(', ');
+            assert(m.buttons.length >= 6 && off.length === 0, `buttons out of view: ${offList} (width ${m.width})`);
             assert(m.pageScroll <= m.width, `the page scrolls sideways (${m.pageScroll} px)`);
             assert(
               m.tab.left >= m.nav.left && m.tab.right <= m.nav.right,
-              `the selected tab Models is at ${m.tab.left.toFixed(0)}–${m.tab.right.toFixed(0)}, the strip ${m.nav.left.toFixed(0)}–${m.nav.right.toFixed(0)}`,
+              `the selected tab Models is at ${m.tab.left.toFixed(0)}–${m.tab.right.toFixed(0)}, ` +
+                `the strip ${m.nav.left.toFixed(0)}–${m.nav.right.toFixed(0)}`,
             );
             // the strip scrolls and says so (a shadow at the edge with more tabs)
             assert(

@@ -66,9 +66,13 @@ export default (cfg, { url, shot }) =>
             });
             const seconds = w.encodedAt / 1000;
             const shown = w.seen.filter((s) => /MB/.test(s.text));
+            const stepRange = shown.length
+              ? ` (${shown[0].text} at ${(shown[0].t / 1000).toFixed(1)} s … ` +
+                `${shown.at(-1).text} at ${(shown.at(-1).t / 1000).toFixed(1)} s)`
+              : '';
             console.log(
-              `      1.5 Mbit/s: a stroke on the pad encoded ${seconds.toFixed(1)} s after navigation; the pad showed ${shown.length} progress steps` +
-                `${shown.length ? ` (${shown[0].text} at ${(shown[0].t / 1000).toFixed(1)} s … ${shown.at(-1).text} at ${(shown.at(-1).t / 1000).toFixed(1)} s)` : ''}`,
+              `      1.5 Mbit/s: a stroke on the pad encoded ${seconds.toFixed(1)} s after navigation; ` +
+                `the pad showed ${shown.length} progress steps${stepRange}`,
             );
             assert(
               shown.length >= 3 && shown.some((s) => /\d \/ [\d.]+ MB/.test(s.text)),

@@ -186,7 +186,8 @@ export default (cfg, { url, shot }) => [
               `held-out nELBO ${nelbo}`,
             );
             console.log(
-              `       collapse demo: ${seconds.toFixed(1)} s from the click; active ${b16[1]} (β = 16) vs ${b1[1]} (β = 1); held-out nELBO ${nelbo.map((v) => v.toFixed(1)).join(' / ')}`,
+              `       collapse demo: ${seconds.toFixed(1)} s from the click; active ${b16[1]} (β = 16) vs ${b1[1]} (β = 1); ` +
+                `held-out nELBO ${nelbo.map((v) => v.toFixed(1)).join(' / ')}`,
             );
             await shot(page, 'collapse-demo');
           },

@@ -27,7 +27,8 @@ export default (cfg, { url, shot }) => [
     ? []
     : [
         [
-          'Train by keyboard, then reload: focus follows the controls, status, table and message agree, the lesson comes back; a console run is charted',
+          'Train by keyboard, then reload: focus follows the controls, status, table and message agree, ' +
+            'the lesson comes back; a console run is charted',
           async (page) => {
             await open(page, url, 'panel=train');
             await page.fill('#train-epochs', '3');
@@ -146,7 +147,8 @@ export default (cfg, { url, shot }) => [
               return { samples: each.reduce((a, v) => a + v, 0) / 16, noise: corr(noise, m) };
             }, mean);
             console.log(
-              `       30 own pictures, defaults chosen (batch ${form.batch}, ${form.epochs} epochs): ${seconds.toFixed(1)} s; samples correlate ${r.samples.toFixed(2)} with the pictures' mean (noise ${r.noise.toFixed(2)})`,
+              `       30 own pictures, defaults chosen (batch ${form.batch}, ${form.epochs} epochs): ${seconds.toFixed(1)} s; ` +
+                `samples correlate ${r.samples.toFixed(2)} with the pictures' mean (noise ${r.noise.toFixed(2)})`,
             );
             assert(r.samples > 0.6 && r.samples > r.noise + 0.4, `samples vs the pictures' mean: ${JSON.stringify(r)}`);
             // Reconstruct shows each of the 3 held-out pictures once
