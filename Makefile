@@ -18,8 +18,14 @@ FORCE:
 
 .PHONY: wasm-flex wasm-nofusion serve test setup setup-test setup-fuzz lint build wasm data vendor precompress weights weights-fashion report dist test-rust test-server test-e2e fuzz fuzz-smoke bench clean
 
-serve: build
-	node tools/serve.mjs --port $(PORT)
+# Serves as soon as the CPU engine and the data are built; the WebGPU engine (the longest build)
+# and the compressed copies follow in the background (log: target/serve-build.log). Until then a
+# page that asks for WebGPU works on the CPU and says why; a reload afterwards gets WebGPU.
+serve: setup pkg/vae_lab_cpu_bg.wasm data vendor
+	@mkdir -p target
+	@echo "serving now; the WebGPU engine builds in the background (target/serve-build.log)"
+	@$(MAKE) --no-print-directory pkg/vae_lab_gpu_bg.wasm precompress > target/serve-build.log 2>&1 & \
+	  node tools/serve.mjs --port $(PORT)
 
 # Runs the phases in order and prints each one's time (and all of them at the end), so that CI's
 # time is measured where it goes.

@@ -211,7 +211,15 @@ async function engine(name) {
       const wasmResponse = download(new URL(`pkg/vae_lab_${name}_bg.wasm`, base), name === 'gpu' ? 'WebGPU engine' : 'engine');
       wasmResponse.catch(() => {});
       const moduleUrl = new URL(`pkg/vae_lab_${name}.js`, base);
-      const module = await import(moduleUrl.href);
+      let module;
+      try {
+        module = await import(moduleUrl.href);
+      } catch (e) {
+        // a missing engine (a host without it; `make serve` still building the WebGPU one): the
+        // download's error names the file and the HTTP status, the import's says only "failed"
+        await wasmResponse;
+        throw e;
+      }
       fetched(moduleUrl);
       const start = async (wasm) =>
         module.default({ module_or_path: new Response(await wasm, { headers: { 'Content-Type': 'application/wasm' } }) });
@@ -327,8 +335,19 @@ const ops = {
       wanted = choice.backend;
     } else {
       labEngine = wanted === 'cpu' ? 'cpu' : 'gpu';
-      const { Lab } = await engine(labEngine);
-      lab = await Lab.create(wanted);
+      let module;
+      try {
+        module = await engine(labEngine);
+      } catch (e) {
+        if (labEngine === 'cpu') throw e;
+        // WebGPU asked for, but its engine is not there (a host without it, `make serve` still
+        // building it): the page works on the CPU and says why, as without an adapter
+        labEngine = 'cpu';
+        wanted = 'cpu';
+        why = `the WebGPU engine could not be loaded (${e.message}); the CPU is used`;
+        module = await engine('cpu');
+      }
+      lab = await module.Lab.create(wanted);
     }
     if (choice && wanted === 'cpu') why = choice.reason;
     // a preloaded model goes into its slot now, so the page's loadPretrained finds it there
@@ -500,6 +519,8 @@ async function probeBackends(adapter) {
     webgpuMsPerStep: webgpu?.ms_per_step ?? null,
     webgpuWarmupMs: webgpu?.warmup_ms ?? null,
     reason,
+    // a failed probe (a missing or broken WebGPU engine) is not remembered: the next visit probes again
+    failed: Boolean(failed),
   };
 }
 

@@ -33,7 +33,7 @@ export function createVaeLab({
   const events = new EventTarget();
   const lab = {
     /** How 'auto' chose, when it measured: {backend, adapter, cpuMsPerStep, webgpuMsPerStep,
-     *  webgpuWarmupMs, reason, remembered}; null when no choice was measured (no adapter, a
+     *  webgpuWarmupMs, reason, remembered, failed}; null when no choice was measured (no adapter, a
      *  software one, or a backend given). */
     backendChoice: null,
     /** 'webgpu' or 'cpu' once ready. */
@@ -177,7 +177,7 @@ export function createVaeLab({
     lab.gpu = r.gpu;
     lab.data = r.data;
     lab.backendChoice = r.choice ?? null;
-    if (r.choice && !r.choice.remembered && persistRuns) rememberChoice(r.choice); // embeds leave storage alone
+    if (r.choice && !r.choice.remembered && !r.choice.failed && persistRuns) rememberChoice(r.choice); // embeds leave storage alone
     /** Presets, defaults and caps, as the engine defines them (`lab::Constants`). */
     lab.constants = r.constants;
     /** [{name, hidden, params}] of the shipped models A–E. */

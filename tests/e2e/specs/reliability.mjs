@@ -293,4 +293,18 @@ export default (cfg, { url, shot }) => [
       assert(r.n === 2, `a request during the restart failed: ${JSON.stringify(r)}`);
     },
   ],
+  [
+    'A host without the WebGPU engine (or make serve still building it): WebGPU asked for, the page works on the CPU and says why',
+    async (page) => {
+      await page.route('**/pkg/vae_lab_gpu*', (r) => r.fulfill({ status: 404, body: 'not found' }));
+      await open(page, url, 'panel=sample&backend=webgpu');
+      const r = await page.evaluate(async () => {
+        const lab = window.vaeLab;
+        const digits = await lab.sample(2, 1);
+        return { backend: lab.backend, reason: lab.fallbackReason, n: digits.length, badge: document.getElementById('backend').title };
+      });
+      assert(r.backend === 'cpu' && r.n === 2, `not working on the CPU: ${JSON.stringify(r)}`);
+      assert(/WebGPU engine could not be loaded/.test(r.reason) && /HTTP 404/.test(r.reason), `no clear reason: ${r.reason}`);
+    },
+  ],
 ];
