@@ -37,6 +37,10 @@ pub const MAX_GRID_DIGITS: usize = 10_000;
 /// Training options.
 pub const MAX_EPOCHS: usize = 10_000;
 pub const MAX_BATCH: usize = 4_096;
+/// Adam's learning rate lies strictly between these (0 learns nothing; 1 and above diverge on
+/// every model here, and [`DIVERGENCE_NATS`] stops far smaller rates already).
+pub const MIN_LR: f64 = 0.0;
+pub const MAX_LR: f64 = 1.0;
 
 /// A file we read whole (weights, IDX, the subset file, and what a gzip file inflates to): the
 /// full MNIST training images are 47 MB, Fashion-MNIST's the same; 512 MiB leaves room for
@@ -49,6 +53,22 @@ pub const STATS_CHUNK: usize = 1_000;
 
 /// Length of a model slot's name.
 pub const MAX_SLOT_NAME: usize = 64;
+
+/// Bytes of a dataset's description (what later runs' weights files give as their dataset):
+/// a title and a note, not a document. The page cuts a longer one to this.
+pub const MAX_DESCRIPTION_BYTES: usize = 200;
+
+/// Bytes of a weights file's JSON header: a few hundred in practice, the rest is room.
+pub const MAX_WEIGHTS_HEADER_BYTES: usize = 1 << 20;
+/// Bytes of a weights file: the largest model ([`MAX_PARAMS`] f32s), the largest header and the
+/// framing (magic 8, header length 4, parameter count 4, checksum 8). A longer file is refused
+/// before it is read.
+pub const MAX_WEIGHTS_BYTES: usize = MAX_PARAMS * 4 + MAX_WEIGHTS_HEADER_BYTES + 24;
+
+/// Side of a picture the page decodes into a digit (a visitor's own images): 4,096 × 4,096
+/// pixels at most (the largest a drawing pad or a canvas is sure to take, 16.7 MP, 64 MB
+/// decoded). A bigger one is refused from its header, before decoding.
+pub const MAX_PICTURE_SIDE: usize = 4_096;
 
 /// Divergence: training stops when a chunk's or an epoch's nELBO is this many nats per image
 /// above the best seen in the run. An untrained model (σ = 1, mean 0.5) scores about 830 nats
@@ -73,9 +93,30 @@ pub fn all() -> Vec<(&'static str, f64)> {
         ("maxChainFrames", MAX_CHAIN_FRAMES as f64),
         ("maxEpochs", MAX_EPOCHS as f64),
         ("maxBatch", MAX_BATCH as f64),
+        ("minLr", MIN_LR),
+        ("maxLr", MAX_LR),
         ("maxSlotName", MAX_SLOT_NAME as f64),
+        ("maxDescription", MAX_DESCRIPTION_BYTES as f64),
+        ("maxWeightsBytes", MAX_WEIGHTS_BYTES as f64),
+        ("maxPictureSide", MAX_PICTURE_SIDE as f64),
         ("divergenceNats", DIVERGENCE_NATS),
         ("maxBeta", MAX_BETA),
         ("maxImportanceSamples", MAX_IMPORTANCE_SAMPLES as f64),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_weights_file_bound_is_the_largest_file_the_reader_accepts() {
+        // magic, header length, header, parameter count, parameters, checksum
+        let largest = 8 + 4 + MAX_WEIGHTS_HEADER_BYTES + 4 + 4 * MAX_PARAMS + 8;
+        assert_eq!(MAX_WEIGHTS_BYTES, largest);
+        // every limit reaches the page exactly (an f64 holds each of them)
+        for (name, v) in all() {
+            assert!(v.is_finite() && v >= 0.0 && v.fract() == 0.0, "{name} {v}");
+        }
+    }
 }

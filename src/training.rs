@@ -194,13 +194,14 @@ impl TrainingConfig {
             )));
         }
         // written so that NaN fails too
-        let lr_ok = self.lr > 0.0 && self.lr < 1.0;
+        let (min_lr, max_lr) = (crate::limits::MIN_LR, crate::limits::MAX_LR);
+        let lr_ok = self.lr > min_lr && self.lr < max_lr;
         if !(1..=MAX_EPOCHS).contains(&self.epochs)
             || !(1..=MAX_BATCH).contains(&self.batch)
             || !lr_ok
         {
             return Err(VaeError::Invalid(format!(
-                "training options out of range: epochs {} (1..={MAX_EPOCHS}), batch {} (1..={MAX_BATCH}), lr {} (between 0 and 1)",
+                "training options out of range: epochs {} (1..={MAX_EPOCHS}), batch {} (1..={MAX_BATCH}), lr {} (between {min_lr} and {max_lr})",
                 self.epochs, self.batch, self.lr
             )));
         }

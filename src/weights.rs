@@ -14,7 +14,7 @@ use crate::model::{ArchSpec, Vae, PIXELS};
 use crate::VaeError;
 
 pub const WEIGHTS_MAGIC: &[u8; 8] = b"VAELABW1";
-const MAX_HEADER: usize = 1 << 20;
+const MAX_HEADER: usize = crate::limits::MAX_WEIGHTS_HEADER_BYTES;
 
 /// How a weights file was made. Every field is optional so that a model trained in the browser
 /// (or by a future version) can leave out what it does not know; a field that does not parse is

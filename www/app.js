@@ -3,13 +3,13 @@
 // Only the API is imported before the engine starts: its Worker (the first load's critical path)
 // begins downloading while the rest of the page's modules load.
 import { createVaeLab } from './vaelab.js';
+import { BACKENDS } from './lab/input.js';
 /** The page's state: what a copied link must reproduce (panel, model, seed, digits, sliders). */
 const params = new URLSearchParams(location.search);
 /** The link as it was opened (panels write their state into `params` as they render). */
 const linkAtLoad = new URLSearchParams(location.search);
 const embed = params.has('embed') && params.get('embed') !== '0';
 const wanted = params.get('panel');
-const BACKENDS = ['auto', 'webgpu', 'cpu'];
 const askedBackend = params.get('backend') ?? 'auto';
 const backend = BACKENDS.includes(askedBackend) ? askedBackend : 'auto';
 

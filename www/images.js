@@ -10,10 +10,10 @@ import { listZip } from './zip.js';
 const IMAGE_NAME = /\.(png|jpe?g|gif|webp|bmp)$/i;
 /** Pictures are scaled down to this side before preprocessing: 28x28 is all that is kept. */
 const MAX_SIDE = 280;
-/** Pixels of a picture: 4096 x 4096 (the largest side a drawing pad or a canvas is sure to take,
- *  16.7 MP, 64 MB decoded). A bigger one is refused from its header, before decoding. */
-export const MAX_PICTURE_PIXELS = 4096 * 4096;
-/** Bytes of a picture file: a 4096 x 4096 PNG of noise with alpha is 67 MB. */
+// The largest side of a picture is the engine's (`limits.maxPictureSide` of Lab.constants()): the
+// functions that check a picture take the engine's `limits`, and a bigger one is refused from its
+// header, before decoding.
+/** Bytes of a picture file: a PNG of noise with alpha at the largest side (4,096) is 67 MB. */
 export const MAX_PICTURE_BYTES = 128 << 20;
 /** Bytes of a picture whose header this file cannot read (AVIF, ICO, ...): the browser decodes it
  *  only when it is small, and its size is checked after. */
@@ -140,9 +140,11 @@ export function pictureInfo(head) {
   return null;
 }
 
-/** A picture's size is within the caps, from its header: throws with the reason otherwise.
- *  {type, width, height} or null (a type without a header read here, small enough to try). */
-export async function checkPicture(blob) {
+/** A picture's size is within the caps (`limits`: the engine's), from its header: throws with the
+ *  reason otherwise. {type, width, height} or null (a type without a header read here, small
+ *  enough to try). */
+export async function checkPicture(blob, limits) {
+  const side = sideOf(limits);
   const head = new Uint8Array(await blob.slice(0, HEAD_BYTES).arrayBuffer());
   const info = pictureInfo(head);
   if (!info) {
@@ -152,16 +154,23 @@ export async function checkPicture(blob) {
       );
     return null;
   }
-  checkSize(info.width, info.height);
+  checkSize(info.width, info.height, side);
   if (blob.size > MAX_PICTURE_BYTES) throw new Error(`the file is ${mb(blob.size)} (a picture may have at most ${mb(MAX_PICTURE_BYTES)})`);
   return info;
 }
 
-function checkSize(width, height) {
+/** The largest side of a picture, from the engine's limits (no default: the engine's number only). */
+function sideOf(limits) {
+  const side = limits?.maxPictureSide;
+  if (!(side > 0)) throw new TypeError("images.js: the engine's limits (Lab.constants().limits, maxPictureSide) are needed");
+  return side;
+}
+
+function checkSize(width, height, side) {
   if (!(width > 0 && height > 0)) throw new Error(`the picture says it is ${width} × ${height} pixels`);
-  if (width * height > MAX_PICTURE_PIXELS) {
+  if (width * height > side * side) {
     throw new Error(
-      `${fmt(width)} × ${fmt(height)} pixels is too big: a picture may have at most ${fmt(MAX_PICTURE_PIXELS)} pixels, 4096 × 4096`,
+      `${fmt(width)} × ${fmt(height)} pixels is too big: a picture may have at most ${fmt(side * side)} pixels, ${side} × ${side}`,
     );
   }
 }
@@ -173,21 +182,22 @@ function checkSize(width, height) {
  * has no ink to speak of (all white, all black, all transparent). The size is checked from the
  * header first; the decoding runs in a worker where one can start, else here.
  */
-export async function pictureToInk(blob) {
-  await checkPicture(blob);
+export async function pictureToInk(blob, limits) {
+  await checkPicture(blob, limits);
   const w = decoder();
   if (w) {
-    const r = await w.decode(blob);
+    const r = await w.decode(blob, limits);
     if (!r.fallback) return r;
   }
-  return decodeInk(blob);
+  return decodeInk(blob, limits);
 }
 
 /** Decode and convert (in the picture worker, or on the page when no worker can start). */
-export async function decodeInk(blob) {
+export async function decodeInk(blob, limits) {
+  const side = sideOf(limits);
   const bitmap = await createImageBitmap(blob);
   try {
-    checkSize(bitmap.width, bitmap.height);
+    checkSize(bitmap.width, bitmap.height, side);
   } catch (e) {
     bitmap.close();
     throw e;
@@ -279,12 +289,12 @@ function decoder() {
     stopAll(true);
   };
   const handle = {
-    decode(blob) {
+    decode(blob, { maxPictureSide } = {}) {
       clearTimeout(idle);
       return new Promise((resolve, reject) => {
         const id = next++;
         pending.set(id, { resolve, reject });
-        w.postMessage({ id, blob });
+        w.postMessage({ id, blob, limits: { maxPictureSide } });
       }).finally(() => {
         if (pending.size === 0) {
           clearTimeout(idle);

@@ -26,15 +26,22 @@ const shared = { drawn: null };
 
 /** The largest seed the engine takes (a u32). */
 const MAX_SEED = 0xffffffff;
-/** The last held-out image of the dataset held (1,000 of them until the engine says). */
-const lastHeldOut = (lab) => (lab.data?.n_test ?? 1000) - 1;
+/** The last held-out image of the dataset held (the engine says how many there are). */
+const lastHeldOut = (lab) => engineSaid(lab).data.n_test - 1;
 /** Link values that are whole numbers, with their range: a value outside it (a seed of 2^32, 1e308,
  *  Infinity, a point past the last held-out image) is left out, so the panel uses its default. */
 const WHOLE = { seed: () => MAX_SEED, eps: () => MAX_SEED, point: lastHeldOut, digit: lastHeldOut, to: lastHeldOut };
-/** Link values that are names, with their longest length (a dataset or model name holds at most
- *  64 characters): `own` (the name new pictures go under) is cut to it, `data` and `model` (names
- *  of things that exist) are left out, since no dataset or model can have a longer name. */
-const NAMES = { own: { max: 64, cut: true }, data: { max: 64 }, model: { max: 64 } };
+/** Link values that are names, whose longest length is a model slot's name (the engine's
+ *  `maxSlotName`; a dataset's name is as long at most): `own` (the name new pictures go under) is
+ *  cut to it, `data` and `model` (names of things that exist) are left out, since no dataset or
+ *  model can have a longer name. */
+const NAMES = { own: { cut: true }, data: {}, model: {} };
+/** `lab`, once the engine has answered (its constants and the dataset held): the values above
+ *  that it bounds are read after that (`app.afterEngine`), never against a guess. */
+function engineSaid(lab) {
+  if (!lab.constants || !lab.data) throw new Error('a link value the engine bounds was read before the engine answered (app.afterEngine)');
+  return lab;
+}
 
 /**
  * A link's (or an element attribute's) value for `name`, checked: `raw` as given when it is
@@ -59,7 +66,8 @@ export function linkValue(name, raw, { lab, warn, where = 'link', warned = new S
     return null;
   }
   if (name in NAMES) {
-    const { max, cut } = NAMES[name];
+    const { cut } = NAMES[name];
+    const max = engineSaid(lab).constants.limits.maxSlotName;
     if (raw.length <= max) return raw;
     say(`${of} is ${raw.length} characters long; a name has at most ${max}: ${cut ? `cut to its first ${max}` : 'left out'}.`);
     return cut ? raw.slice(0, max) : null;
@@ -82,6 +90,13 @@ export function panelContext({ lab, say, isVisible, param, setParam, where = 'li
     isVisible,
     param: (name) => linkValue(name, param(name), { lab, warn: (text) => say(text, 'warn'), where, warned }),
     setParam,
+    /** Run `read` (a panel reading the link values the engine bounds: held-out indices, names) now
+     *  when the engine has answered, else once it has: the panel in view is created while the
+     *  engine downloads, and its figure waits for the engine anyway. */
+    afterEngine(read) {
+      if (lab.constants && lab.data) read();
+      else lab.ready.then(read, () => {});
+    },
     /** Whether the link (or the element's attributes) named `name` when the page opened: another
      *  panel's state written since does not count. */
     linked: (name) => initial(name) !== null && initial(name) !== undefined,

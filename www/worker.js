@@ -5,6 +5,7 @@
 // loads unless WebGPU is chosen; `gpu` (+ wgpu, CubeCL, fusion; it also has the CPU backend) is
 // fetched only then. The digits come in two parts, each fetched when a request first needs it.
 
+import { SHIPPED_DATASETS as SHIPPED } from './lab/input.js';
 let lab = null;
 /** Which engine module the Lab lives in: 'cpu' or 'gpu'. */
 let labEngine = null;
@@ -18,9 +19,7 @@ const preloaded = new Map();
  *  the Lab has, by name ('test', 'train', or 'all' for a visitor's own images, which arrive whole
  *  from the page), with their bytes (kept for an engine switch). */
 const data = { name: 'mnist', manifest: null, bytes: {} };
-/** The shipped datasets: their manifests, each fetched once. */
-const BUILTIN = ['mnist', 'fashion'];
-const manifests = {};
+const manifests = {}; // the shipped datasets' manifests, each fetched once
 function manifestOf(name) {
   if (!manifests[name]) {
     const url = new URL(`www/data/${name}-subset.json`, base);
@@ -253,9 +252,10 @@ async function needData(train) {
   }
 }
 
-/** The longest prefix of `text` that is at most `max` bytes of UTF-8 (the engine counts bytes):
- *  encodeInto writes whole characters only and says how much of `text` it read. */
-function utf8Prefix(text, max) {
+/** `text` cut to the engine's cap on a description (clearData refuses a longer one): the longest prefix
+ *  that is at most that many bytes of UTF-8 (encodeInto writes whole characters only, says how much it read). */
+async function cutDescription(text) {
+  const max = (await engine(labEngine)).Lab.constants().limits.maxDescription;
   return text.slice(0, new TextEncoder().encodeInto(text, new Uint8Array(max)).read);
 }
 
@@ -292,7 +292,7 @@ const NEEDS_DATA = {
 const ops = {
   async init({ backend, base: b, preload, probe, remembered, dataset }) {
     base = b;
-    if (BUILTIN.includes(dataset)) data.name = dataset;
+    if (SHIPPED.includes(dataset)) data.name = dataset;
     // weights the page will ask for first download alongside the engine
     const prefetched = new Map();
     // each into the slot the page's loadPretrained will ask for ('C', 'fashion-C': vaelab.js names them)
@@ -376,7 +376,7 @@ const ops = {
   },
   /** A shipped model of a dataset (default MNIST) into `slot`. */
   async loadPretrained({ arch, slot = arch, dataset = 'mnist' }) {
-    if (!BUILTIN.includes(dataset))
+    if (!SHIPPED.includes(dataset))
       throw Object.assign(new Error(`no shipped models for the dataset '${dataset}': train one in the Train panel`), { kind: 'input' });
     if (preloaded.has(slot)) {
       const bytes = preloaded.get(slot);
@@ -390,7 +390,7 @@ const ops = {
   /** The shipped datasets, described by their manifests. */
   async datasets() {
     const out = [];
-    for (const name of BUILTIN) {
+    for (const name of SHIPPED) {
       const m = await manifestOf(name).catch(() => null);
       if (m) out.push({ ...describe(name, m), shipped: true });
     }
@@ -401,7 +401,7 @@ const ops = {
   async useDataset({ name, bytes, title, description }) {
     if (typeof name !== 'string' || !name) throw Object.assign(new TypeError('useDataset: a dataset name (a string)'), { kind: 'input' });
     if (bytes) {
-      const said = utf8Prefix(String(description || `own images '${name}'`), 200);
+      const said = await cutDescription(String(description || `own images '${name}'`));
       lab.clearData(said);
       let sizes;
       try {
@@ -421,8 +421,8 @@ const ops = {
       Object.assign(data, { name, manifest, bytes: { all: bytes } });
       return datasetInfo();
     }
-    if (!BUILTIN.includes(name))
-      throw Object.assign(new Error(`unknown dataset '${name}': expected ${BUILTIN.join(', ')} or one of your own`), { kind: 'input' });
+    if (!SHIPPED.includes(name))
+      throw Object.assign(new Error(`unknown dataset '${name}': expected ${SHIPPED.join(', ')} or one of your own`), { kind: 'input' });
     Object.assign(data, { name, manifest: await manifestOf(name), bytes: {} });
     holdData(lab);
     return datasetInfo();

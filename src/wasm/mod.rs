@@ -420,10 +420,11 @@ impl Lab {
     /// `description` is what the weights files of later runs give as their dataset.
     #[wasm_bindgen(js_name = clearData)]
     pub fn clear_data(&self, description: String) -> Result<(), JsValue> {
-        if description.is_empty() || description.len() > 200 {
-            return Err(invalid(
-                "clearData: a dataset description of 1 to 200 bytes",
-            ));
+        let max = crate::limits::MAX_DESCRIPTION_BYTES;
+        if description.is_empty() || description.len() > max {
+            return Err(invalid(format!(
+                "clearData: a dataset description of 1 to {max} bytes"
+            )));
         }
         let mut st = self.state.borrow_mut();
         st.data = Split::default();

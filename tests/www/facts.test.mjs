@@ -1,7 +1,8 @@
 // One source for every fact the page uses: the engine's `Lab.constants()` (src/limits.rs,
-// src/lab.rs) and the dataset it holds (`lab.data`). A fact listed here must not be restated in
-// www/. The facts the engine does not give yet are listed as pending: each is allowed only where it
-// is today (todo until the engine has it, then its test below starts to pass and it moves up).
+// src/lab.rs) and the dataset it holds (`lab.data`); a fact JavaScript owns (the shipped datasets,
+// the backends) in one module that every user imports. A fact listed here must not be restated in
+// www/. A fact the engine does not give yet would be listed as pending: allowed only where it is
+// today (todo until the engine has it, then its test below starts to pass and it moves up).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -33,70 +34,66 @@ const beyond = (pattern, allowed = {}) =>
     .filter(([file, n]) => n > (allowed[file] ?? 0))
     .map(([file, n]) => `${file} (${n})`);
 
-// [fact, where the page reads it now, the pattern of a restatement, a sample it must catch]
+// [fact, where the page reads it now, the pattern of a restatement, a sample it must catch, the one
+// module allowed to state it ({file: n}; only for a fact JavaScript owns, none for the engine's)]
 const MOVED = [
   ['β max 100', 'constants.limits.maxBeta', /\bmax:\s*100\b/, "el('input', { max: 100, step: 0.5 })"],
   ['the batch fallback 64', 'constants.batch', /\?\?\s*64\b/, 'handle?.options.batch ?? 64;'],
   ['the 64-character name limit as an input cap', 'constants.limits.maxSlotName', /maxLength:\s*64\b/, "{ type: 'text', maxLength: 64 }"],
   ['the last held-out index 999', 'lab.data.n_test - 1', /\bmax:\s*999\b/, '{ min: 0, max: 999, value: 1 }'],
-  ['1,000 held-out images once the engine has said', 'lab.data.n_test', /n_test\s*\?\?\s*1000\b/, '(lab.data?.n_test ?? 1000)'],
+  [
+    '1,000 held-out images',
+    'lab.data.n_test (links are checked once the engine has said: app.afterEngine)',
+    /n_test\s*\?\?\s*1000\b/,
+    '(lab.data?.n_test ?? 1000)',
+  ],
+  [
+    'the lr range',
+    'constants.limits.minLr / maxLr (exclusive: 0 and 1)',
+    /min:\s*0\.00001,\s*max:\s*0\.1\b/,
+    "{ type: 'number', min: 0.00001, max: 0.1, step: 0.0001 }",
+  ],
+  ['the 200-byte description cap', 'constants.limits.maxDescription', /utf8Prefix\(.*,\s*200\)/, 'utf8Prefix(String(d || `x`), 200)'],
+  ['the 4096-pixel picture side', 'constants.limits.maxPictureSide', /\b4096\s*\*\s*4096\b/, 'MAX_PICTURE_PIXELS = 4096 * 4096;'],
+  ['the weights file size bound', 'constants.limits.maxWeightsBytes', /\(1\s*<<\s*20\)\s*\+\s*24\b/, 'maxParams * 4 + (1 << 20) + 24'],
+  [
+    'the 64-character name limit of links',
+    'constants.limits.maxSlotName (links are checked once the engine has said: app.afterEngine)',
+    /\{\s*max:\s*64\b/,
+    'own: { max: 64, cut: true }',
+  ],
+  // facts JavaScript owns: one module states each, every user (the worker too) imports it
+  [
+    'the shipped datasets',
+    'SHIPPED_DATASETS of lab/input.js',
+    /\[\s*'mnist',\s*'fashion'\s*\]/,
+    "= ['mnist', 'fashion'];",
+    { 'lab/input.js': 1 },
+  ],
+  [
+    'the backends',
+    'BACKENDS of lab/input.js (the worker alone decides the backend)',
+    /\[\s*('auto',\s*)?'webgpu',\s*'cpu'\s*\]/,
+    "['auto', 'webgpu', 'cpu']",
+    { 'lab/input.js': 1 },
+  ],
 ];
-/** shell.js checks a link's held-out index before the engine has said how many there are (pending below). */
-const BEFORE_READY = { 'shell.js': 1 };
-for (const [fact, source, pattern] of MOVED) {
+for (const [fact, source, pattern, , allowed = {}] of MOVED) {
   test(`${fact} is not restated in www/ (read from ${source})`, () => {
-    const extra = beyond(pattern, fact.startsWith('1,000') ? BEFORE_READY : {});
+    const extra = beyond(pattern, allowed);
     assert.deepEqual(extra, [], `${fact} restated in ${extra.join(', ')}`);
   });
 }
+for (const [fact, , pattern, , allowed] of MOVED.filter((m) => m[4])) {
+  test(`${fact} is stated once, in ${Object.keys(allowed).join(', ')}`, () => {
+    assert.deepEqual(where(pattern), allowed);
+  });
+}
 
-// [fact, the name it should have in Lab.constants(), the pattern, the places allowed today, a sample]
-const PENDING = [
-  [
-    'the lr range',
-    'limits.minLr / limits.maxLr (exclusive: 0 and 1)',
-    /min:\s*0\.00001,\s*max:\s*0\.1\b/,
-    { 'panels/train.js': 1 },
-    "{ type: 'number', min: 0.00001, max: 0.1, step: 0.0001 }",
-  ],
-  [
-    'the 200-byte description cap',
-    'limits.maxDescription',
-    /utf8Prefix\(.*,\s*200\)/,
-    { 'worker.js': 1 },
-    'utf8Prefix(String(d || `x`), 200)',
-  ],
-  ['the 4096-pixel drawing side', 'limits.maxPictureSide', /\b4096\s*\*\s*4096\b/, { 'images.js': 1 }, 'MAX_PICTURE_PIXELS = 4096 * 4096;'],
-  [
-    'the weights file size bound',
-    'limits.maxWeightsBytes',
-    /\(1\s*<<\s*20\)\s*\+\s*24\b/,
-    { 'lab/models.js': 1 },
-    'maxParams * 4 + (1 << 20) + 24',
-  ],
-  ['the shipped datasets', 'datasets', /\[\s*'mnist',\s*'fashion'\s*\]/, { 'lab/input.js': 1, 'worker.js': 1 }, "= ['mnist', 'fashion'];"],
-  [
-    'the backends',
-    'backends',
-    /\[\s*('auto',\s*)?'webgpu',\s*'cpu'\s*\]/,
-    { 'app.js': 1, 'lab/create.js': 1, 'lab/models.js': 1 },
-    "['auto', 'webgpu', 'cpu']",
-  ],
-  [
-    '1,000 held-out images before the engine has said',
-    "the default dataset's n_test",
-    /n_test\s*\?\?\s*1000\b/,
-    BEFORE_READY,
-    'n_test ?? 1000',
-  ],
-  [
-    'the 64-character name limit of links',
-    'limits.maxSlotName (before the engine answers)',
-    /\{\s*max:\s*64\b/,
-    { 'shell.js': 3 },
-    'own: { max: 64, cut: true }',
-  ],
-];
+// Facts still restated, each allowed only where it is today (todo until the engine gives it, then
+// it moves up): none left.
+/** @type {[string, string, RegExp, Record<string, number>, string][]} */
+const PENDING = [];
 for (const [fact, name, pattern, allowed] of PENDING) {
   test(`${fact}: restated nowhere new (only ${Object.keys(allowed).join(', ')} until Lab.constants() has ${name})`, () => {
     const extra = beyond(pattern, allowed);

@@ -7,6 +7,8 @@ import { blackPng } from './make-png.mjs';
 import { makeZip } from './make-zip.mjs';
 
 const { imageFiles } = images;
+/** The engine's cap (src/limits.rs MAX_PICTURE_SIDE, Lab.constants().limits.maxPictureSide): the page passes it in. */
+const LIMITS = { maxPictureSide: 4096 };
 
 /** A Blob that counts the bytes read from it. */
 function counted(bytes, type = '') {
@@ -93,15 +95,15 @@ test('a 20000 x 20000 PNG (49 KB, 1.6 GB decoded) is refused from its header, re
   assert.ok(png.length < 60_000);
   const file = counted(png, 'image/png');
   await assert.rejects(
-    images.checkPicture(file),
+    images.checkPicture(file, LIMITS),
     /20,000 × 20,000 pixels is too big: a picture may have at most 16,777,216 pixels, 4096 × 4096/,
   );
   assert.ok(file.read <= png.length, `${file.read} bytes read`);
   // 4096 x 4096 is still a picture; so is a picture this file cannot read the header of, when small
-  assert.deepEqual(await images.checkPicture(new Blob([blackPng(4096, 4096)])), { type: 'png', width: 4096, height: 4096 });
-  assert.equal(await images.checkPicture(new Blob(['<svg xmlns="http://www.w3.org/2000/svg"/>'])), null);
+  assert.deepEqual(await images.checkPicture(new Blob([blackPng(4096, 4096)]), LIMITS), { type: 'png', width: 4096, height: 4096 });
+  assert.equal(await images.checkPicture(new Blob(['<svg xmlns="http://www.w3.org/2000/svg"/>']), LIMITS), null);
   await assert.rejects(
-    images.checkPicture(new Blob([new Uint8Array(5 << 20)])),
+    images.checkPicture(new Blob([new Uint8Array(5 << 20)]), LIMITS),
     /not a PNG, JPEG, GIF, WebP or BMP picture, and too big to try \(5 MB; at most 4 MB\)/,
   );
 });

@@ -2,7 +2,7 @@
 // beside this one. `core` is what they share: the lab, its events, the transport, the host copies
 // of the weights, the run in progress.
 import { modelNames, runNames, allModels } from '../store.js';
-import { checkSlot, SHIPPED_DATASETS, shippedSlot } from './input.js';
+import { BACKENDS, checkSlot, SHIPPED_DATASETS, shippedSlot } from './input.js';
 import { rememberedChoices, rememberChoice } from './choices.js';
 import { createTransport } from './transport.js';
 import { addStorage } from './storage.js';
@@ -11,8 +11,6 @@ import { addInference } from './inference.js';
 import { addDatasets } from './datasets.js';
 import { addRuns } from './runs.js';
 import { addView } from './view.js';
-
-const BACKENDS = ['auto', 'webgpu', 'cpu'];
 
 /**
  * Start the engine. `backend`: 'auto' (WebGPU when available, else CPU), 'webgpu' or 'cpu'.

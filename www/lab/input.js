@@ -27,8 +27,12 @@ export function floats(values, what) {
   return Float32Array.from(values);
 }
 
-/** The shipped datasets (each has pretrained A–E); any other name is one of the visitor's own. */
+/** The shipped datasets (each has pretrained A–E); any other name is one of the visitor's own.
+ *  The one list: the engine's worker (which fetches them), the API and the page all import it. */
 export const SHIPPED_DATASETS = ['mnist', 'fashion'];
+/** The backends a page may ask for: 'auto' lets the worker choose (it alone decides which runs),
+ *  the others are the engines' own names. The one list, imported wherever a name is checked. */
+export const BACKENDS = ['auto', 'webgpu', 'cpu'];
 /** The slot a shipped model loads into: MNIST's keep their letter ('C'), another dataset's are
  *  prefixed with its name ('fashion-C'). */
 export const shippedSlot = (arch, dataset = 'mnist') => (dataset === 'mnist' ? arch : `${dataset}-${arch}`);

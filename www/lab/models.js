@@ -1,7 +1,7 @@
 // Model slots: the shipped models A–E, imported and exported weights files, the host copy of
 // every slot (for crash recovery), and the visitor's models kept in IndexedDB.
 import { putModel, deleteModel } from '../store.js';
-import { checkSlot, SHIPPED_DATASETS, shippedSlot } from './input.js';
+import { BACKENDS, checkSlot, SHIPPED_DATASETS, shippedSlot } from './input.js';
 
 /** Adds the lab's model methods, and `core.keep`, `core.remember`, `core.importWeights`,
  *  `core.shipped`. */
@@ -79,8 +79,8 @@ export function addModels(core) {
     }
     checkSlot(slot);
     await lab.ready;
-    // the largest model the engine loads, plus a generous header: refuse before copying anything
-    const max = lab.constants.limits.maxParams * 4 + (1 << 20) + 24;
+    // the largest file the engine loads (its largest model and header): refuse before copying anything
+    const max = lab.constants.limits.maxWeightsBytes;
     if (bytes.byteLength > max) {
       throw new RangeError(`importWeights: ${bytes.byteLength} bytes is larger than any model VAE Lab loads (${max})`);
     }
@@ -126,7 +126,9 @@ export function addModels(core) {
   };
 
   lab.setBackend = async (name) => {
-    if (!['webgpu', 'cpu'].includes(name)) throw new Error(`unknown backend '${name}': expected 'webgpu' or 'cpu'`);
+    // a running engine switches to a backend by name ('auto' chooses only at the start)
+    const names = BACKENDS.filter((b) => b !== 'auto');
+    if (!names.includes(name)) throw new Error(`unknown backend '${name}': expected ${names.map((b) => `'${b}'`).join(' or ')}`);
     const r = await call('setBackend', { backend: name });
     Object.assign(lab, r);
     emit('backend', r);

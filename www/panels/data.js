@@ -16,14 +16,14 @@ export default {
     const name = el('input', {
       id: 'data-own-name',
       type: 'text',
-      value: app.param('own') || 'my-images',
+      value: 'my-images',
       'aria-label': 'name of your dataset',
     });
-    // a dataset's name is as long as a model slot's at most (the engine's cap)
-    lab.ready.then(
-      () => (name.maxLength = lab.constants.limits.maxSlotName),
-      () => {},
-    );
+    // a dataset's name is as long as a model slot's at most (the engine's cap; a linked one is cut to it)
+    app.afterEngine(() => {
+      name.maxLength = lab.constants.limits.maxSlotName;
+      name.value = app.param('own') || 'my-images';
+    });
     const files = el('input', {
       id: 'data-files',
       type: 'file',
@@ -202,7 +202,7 @@ export default {
         addingText.textContent = `Reading picture ${(i + 1).toLocaleString('en')} of ${n.toLocaleString('en')}…`;
         try {
           // its size is checked from its header, then it is decoded in a worker
-          const ink = await pictureToInk(await p.blob());
+          const ink = await pictureToInk(await p.blob(), lab.constants.limits);
           if (ink.blank) blank++;
           else images.push(await lab.preprocess(ink.gray, ink.width, ink.height));
         } catch (e) {

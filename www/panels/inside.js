@@ -52,8 +52,10 @@ export default {
       id: 'inside-index',
       type: 'number',
       min: 0,
-      value: Math.max(0, Math.floor(Number(app.param('digit')) || 0)),
+      value: 0,
     });
+    // the linked held-out index, checked against the dataset held
+    app.afterEngine(() => (index.value = Math.max(0, Math.floor(Number(app.param('digit')) || 0))));
     if (app.param('source') === 'drawn') source.value = 'drawn';
     const epsSeed = el('input', {
       id: 'inside-eps',

@@ -54,8 +54,11 @@ export default {
     let z = null;
     // a shared link: the digits (source and index) and, once moved, the slider values
     if (app.param('source') === 'drawn') source.value = 'drawn';
-    if (app.param('digit') !== null) index.value = Math.max(0, Math.floor(Number(app.param('digit')) || 0));
-    if (app.param('to') !== null) indexB.value = Math.max(0, Math.floor(Number(app.param('to')) || 0));
+    // the held-out indices, checked against the dataset held
+    app.afterEngine(() => {
+      if (app.param('digit') !== null) index.value = Math.max(0, Math.floor(Number(app.param('digit')) || 0));
+      if (app.param('to') !== null) indexB.value = Math.max(0, Math.floor(Number(app.param('to')) || 0));
+    });
     let wantZ = (app.param('z') ?? '').split(',').filter(Boolean).map(Number);
     const keepState = () => {
       app.setParam('source', source.value === 'drawn' ? 'drawn' : null);

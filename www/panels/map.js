@@ -37,8 +37,12 @@ export default {
     let points = null;
     let labels = null;
     let screen = null;
-    let selected = Math.floor(Number(app.param('point') ?? -1));
-    if (!Number.isFinite(selected)) selected = -1;
+    let selected = -1;
+    // a linked point, checked against the held-out images of the dataset held
+    app.afterEngine(() => {
+      selected = Math.floor(Number(app.param('point') ?? -1));
+      if (!Number.isFinite(selected)) selected = -1;
+    });
 
     /** Draw the map into `ctx` (the on-screen canvas, or a larger one scaled for print). */
     function paint(ctx = canvas.getContext('2d')) {

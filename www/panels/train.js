@@ -43,7 +43,7 @@ export default {
     const hidden = el('input', { id: 'train-hidden', placeholder: 'e.g. 60,32', disabled: true, size: 10 });
     const latent = el('input', { id: 'train-latent', type: 'number', min: 1, disabled: true });
     const epochs = el('input', { id: 'train-epochs', type: 'number', min: 1 });
-    const lr = el('input', { id: 'train-lr', type: 'number', min: 0.00001, max: 0.1, step: 0.0001 });
+    const lr = el('input', { id: 'train-lr', type: 'number', step: 0.0001 });
     const batch = el('input', { id: 'train-batch', type: 'number', min: 1 });
     const limit = el('input', { id: 'train-limit', type: 'number', min: 1 });
     const limitNote = el('span', {}, '');
@@ -145,7 +145,8 @@ export default {
         preset.value = 'C';
         usePreset();
         Object.assign(epochs, { value: c.epochs, max: c.limits.maxEpochs });
-        Object.assign(lr, { value: c.lr });
+        // the engine takes a rate strictly between the two (it says so for 0 or 1)
+        Object.assign(lr, { value: c.lr, min: c.limits.minLr, max: c.limits.maxLr });
         Object.assign(batch, { value: c.batch, max: c.limits.maxBatch });
         Object.assign(beta, { max: c.limits.maxBeta });
         showDataset();
