@@ -391,7 +391,7 @@ const ops = {
     return progress;
   },
   trainResumeRun({ bytes, slot }) {
-    const run = lab.trainResume(bytes, slot ?? null);
+    const run = lab.trainRestore(bytes, slot ?? null);
     Object.assign(training, { running: true, paused: false, stopRequested: false, slot: run.slot, stepsPerCall: 2 });
     trainLoop();
     return run;
