@@ -271,6 +271,18 @@ pub fn log_likelihood(
 mod tests {
     use super::*;
 
+    /// The API's option is still called `resume`; in Rust it is a warm start (restoring a run
+    /// from its checkpoint is `Trainer::restore`, another thing).
+    #[test]
+    fn the_apis_resume_option_is_a_warm_start() {
+        let o: TrainOptions = serde_json::from_str(r#"{"arch":"C","resume":true}"#).unwrap();
+        assert!(o.warm_start);
+        let o: TrainOptions = serde_json::from_str(r#"{"arch":"C","warm_start":true}"#).unwrap();
+        assert!(o.warm_start);
+        let o: TrainOptions = serde_json::from_str(r#"{"arch":"C"}"#).unwrap();
+        assert!(!o.warm_start);
+    }
+
     #[test]
     fn options_fill_defaults_and_resolve_presets() {
         let c = TrainOptions {
