@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::loss::kl_elements;
 use crate::model::{Vae, PIXELS};
+use crate::rng::noise;
 use crate::rng::Rng;
-use crate::training::noise;
 
 /// Reconstruction of x [n, 784]: decoder mean of the encoder mean, or of a sampled z if `rng` is
 /// given. -> [n, 784].

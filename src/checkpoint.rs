@@ -9,10 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::{EpochRecord, TrainingConfig};
+use crate::format::{self, write_framed, HEADER_AT};
 use crate::limits::MAX_PARAMS;
 use crate::rng::Rng;
-use crate::training::{EpochRecord, TrainingConfig};
-use crate::weights::{fnv1a, write_framed};
 use crate::VaeError;
 
 pub const CHECKPOINT_MAGIC: &[u8; 8] = b"VAELABC1";
@@ -65,19 +65,16 @@ impl Checkpoint {
             ));
         }
         let u32_at = |i: usize| -> Result<usize, VaeError> {
-            i.checked_add(4)
-                .and_then(|end| bytes.get(i..end))
-                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
-                .ok_or_else(|| bad(format!("truncated: {} bytes", bytes.len())))
+            format::u32_at(bytes, i).ok_or_else(|| bad(format!("truncated: {} bytes", bytes.len())))
         };
         let header_len = u32_at(8)?;
-        if header_len > MAX_HEADER || header_len > bytes.len() - 12 {
+        if header_len > MAX_HEADER || header_len > bytes.len() - HEADER_AT {
             return Err(bad(format!(
                 "truncated or corrupt header ({} bytes, header says {header_len})",
                 bytes.len()
             )));
         }
-        let count_at = 12 + header_len;
+        let count_at = HEADER_AT + header_len;
         let count = u32_at(count_at)?;
         let per_param = count
             .checked_mul(4)
@@ -92,11 +89,10 @@ impl Checkpoint {
             )));
         }
         let total = bytes.len();
-        let stored = u64::from_le_bytes(bytes[total - 8..].try_into().expect("8 bytes"));
-        if stored != fnv1a(&bytes[..total - 8]) {
+        if !format::checksum_ok(bytes) {
             return Err(bad("checksum mismatch: the checkpoint is corrupt".into()));
         }
-        let header: CheckpointHeader = serde_json::from_slice(&bytes[12..count_at])
+        let header: CheckpointHeader = serde_json::from_slice(&bytes[HEADER_AT..count_at])
             .map_err(|e| bad(format!("corrupt header: {e}")))?;
         if header.format != 1 {
             return Err(bad(format!(
@@ -115,10 +111,7 @@ impl Checkpoint {
                 header.config.arch.label()
             )));
         }
-        let floats: Vec<f32> = bytes[count_at + 4..total - 8]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-            .collect();
+        let floats = format::floats(&bytes[count_at + 4..total - 8]);
         if floats.iter().any(|v| !v.is_finite()) {
             return Err(bad("the checkpoint holds NaN or infinity".into()));
         }

@@ -11,7 +11,9 @@
 //! Random draws follow [`crate::analysis`] exactly (same [`Rng`] calls, same order), so for a
 //! seed both paths give the same samples and chains up to float rounding.
 
-use crate::model::{ArchSpec, Vae, PIXELS};
+use crate::config::{ArchSpec, PIXELS};
+use crate::kernels::{self, sigmoid_in_place};
+use crate::layout::Layout;
 use crate::rng::Rng;
 use crate::VaeError;
 
@@ -25,44 +27,16 @@ struct Dense {
 }
 
 impl Dense {
-    fn new(w: Vec<f32>, b: Vec<f32>, d_in: usize, d_out: usize) -> Self {
-        Dense { w, b, d_in, d_out }
-    }
-
     /// x [n, d_in] -> x W + b [n, d_out], with ReLU if `relu`: the training step's product
     /// ([`crate::dense_step`]), which skips each row's zeros (a digit's background, dead units).
     fn forward(&self, x: &[f32], n: usize, relu: bool) -> Vec<f32> {
         debug_assert_eq!(x.len(), n * self.d_in);
         let mut out = vec![0.0f32; n * self.d_out];
-        crate::dense_step::affine(x, n, self.d_in, &self.w, self.d_out, &self.b, &mut out);
+        kernels::affine(x, n, self.d_in, &self.w, self.d_out, &self.b, &mut out);
         if relu {
-            crate::dense_step::relu_in_place(&mut out);
+            kernels::relu_in_place(&mut out);
         }
         out
-    }
-}
-
-/// e^x for x in [-30, 30] (callers clamp): 2^(x log2 e) as an exponent in the float's bits times
-/// a degree-6 polynomial of 2^f on [-1/2, 1/2], relative error below 2e-7. Branch-free, so a
-/// loop of it vectorises; the library `exp` is a scalar call per element (4.7M per 60 chains).
-#[inline(always)]
-pub(crate) fn exp_approx(x: f32) -> f32 {
-    // x = i ln2 + f, with ln2 in two parts (Cody & Waite) so that f keeps full precision
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let i = (x * std::f32::consts::LOG2_E + 0.5).floor();
-    let f = x - i * LN2_HI - i * LN2_LO; // |f| <= ln2 / 2
-    let p = 1.0
-        + f * (1.0
-            + f * (0.5
-                + f * (1.0 / 6.0 + f * (1.0 / 24.0 + f * (1.0 / 120.0 + f * (1.0 / 720.0))))));
-    f32::from_bits(((i as i32 + 127) as u32) << 23) * p
-}
-
-/// The logistic function as [`crate::model::sigmoid`] computes it (clamped at ±30).
-pub(crate) fn sigmoid_in_place(v: &mut [f32]) {
-    for x in v {
-        *x = 1.0 / (1.0 + exp_approx(-x.clamp(-30.0, 30.0)));
     }
 }
 
@@ -80,30 +54,25 @@ impl DenseVae {
     /// From a flat parameter vector laid out as [`ArchSpec::param_shapes`].
     pub fn new(arch: &ArchSpec, flat: &[f32]) -> Result<Self, VaeError> {
         arch.check_flat(flat)?;
-        let shapes = arch.param_shapes();
-        let mut offset = 0;
-        let mut layers = Vec::new();
-        for pair in shapes[..shapes.len() - 1].chunks(2) {
-            let (d_in, d_out) = (pair[0][0], pair[0][1]);
-            let w = flat[offset..offset + d_in * d_out].to_vec();
-            offset += d_in * d_out;
-            let b = flat[offset..offset + d_out].to_vec();
-            offset += d_out;
-            layers.push(Dense::new(w, b, d_in, d_out));
-        }
-        let decoder = layers.split_off(arch.hidden.len() + 1);
+        let layout = Layout::new(arch);
+        let mut layers: Vec<Dense> = layout
+            .layers
+            .iter()
+            .map(|l| Dense {
+                w: flat[l.w..l.b].to_vec(),
+                b: flat[l.b..l.b + l.d_out].to_vec(),
+                d_in: l.d_in,
+                d_out: l.d_out,
+            })
+            .collect();
+        let decoder = layers.split_off(layout.n_enc);
         Ok(Self {
             encoder: layers,
             decoder,
             latent: arch.latent,
-            sigma: flat[offset].exp(),
+            sigma: flat[layout.log_sigma].exp(),
             sigmoid_output: arch.output.is_sigmoid(),
         })
-    }
-
-    /// From a model on the CPU (a synchronous readback: native, or the browser's CPU backend).
-    pub fn from_model(model: &Vae) -> Result<Self, VaeError> {
-        Self::new(&model.arch(), &crate::read_f32(model.flat_params())?)
     }
 
     pub fn latent(&self) -> usize {
@@ -131,7 +100,7 @@ impl DenseVae {
         out
     }
 
-    /// z = mu + exp(logvar / 2) eps, eps from `rng` ([`crate::training::noise`]'s draws).
+    /// z = mu + exp(logvar / 2) eps, eps from `rng` ([`crate::rng::noise`]'s draws).
     fn draw_z(&self, mu: Vec<f32>, logvar: &[f32], rng: &mut Rng) -> Vec<f32> {
         let eps = rng.normals(mu.len());
         mu.iter()
@@ -336,7 +305,7 @@ fn run(layers: &[Dense], mut h: Vec<f32>, n: usize) -> Vec<f32> {
     h
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "engine"))]
 mod tests {
     use super::*;
     use crate::analysis;
@@ -365,15 +334,6 @@ mod tests {
             .map(|(x, y)| (x - y).abs())
             .fold(0.0f32, f32::max);
         assert!(worst <= tol, "{what}: largest difference {worst} > {tol}");
-    }
-
-    #[test]
-    fn exp_approx_matches_exp() {
-        for i in -3000..=3000 {
-            let x = i as f32 / 100.0;
-            let rel = (exp_approx(x) - x.exp()).abs() / x.exp();
-            assert!(rel < 3e-7, "exp({x}): relative error {rel}");
-        }
     }
 
     /// Every architecture shape (no hidden layer, widths not a multiple of the blocks, batches

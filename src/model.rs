@@ -12,7 +12,10 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::rng::Rng;
+pub use crate::config::{ArchSpec, DecoderOutput, PIXELS, PRESETS};
+use crate::data::Digits;
+use crate::infer::DenseVae;
+use crate::weights::{WeightsFile, WeightsMeta};
 use crate::VaeError;
 
 /// The logistic function 1 / (1 + e^-x), with one exponential per element. burn 0.22's generic
@@ -23,229 +26,11 @@ pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     (x.clamp(-30.0, 30.0).neg().exp() + 1.0).recip()
 }
 
-/// Pixels per image (28 x 28).
-pub const PIXELS: usize = 784;
-
-/// What the decoder's last layer gives as the mean of p(x|z).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DecoderOutput {
-    /// sigmoid(logits): a pixel intensity in (0, 1) (ours, the default).
-    #[default]
-    Sigmoid,
-    /// The logits themselves, as in the report ("the same structure reversed").
-    Linear,
-}
-
-impl DecoderOutput {
-    pub fn is_sigmoid(&self) -> bool {
-        *self == DecoderOutput::Sigmoid
-    }
-}
-
-/// An architecture: encoder hidden widths (the decoder mirrors them), the latent dimension and
-/// the decoder's output.
-/// (Plain serde rather than burn's `Config`: the output field must stay out of the files of
-/// sigmoid models, so that they read and write exactly as before it existed.)
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ArchSpec {
-    /// Widths of the encoder's hidden layers, input side first; ReLU after each.
-    pub hidden: Vec<usize>,
-    /// Dimension of z.
-    #[serde(default = "default_latent")]
-    pub latent: usize,
-    /// The decoder mean: sigmoid (default) or linear (the report's). Weights files written
-    /// before this existed have no field and are sigmoid; a sigmoid spec writes none.
-    #[serde(default, skip_serializing_if = "DecoderOutput::is_sigmoid")]
-    pub output: DecoderOutput,
-}
-
-fn default_latent() -> usize {
-    12
-}
-
 impl ArchSpec {
-    /// Encoder hidden widths; latent 12, sigmoid output.
-    pub fn new(hidden: Vec<usize>) -> Self {
-        Self {
-            hidden,
-            latent: default_latent(),
-            output: DecoderOutput::Sigmoid,
-        }
-    }
-
-    pub fn with_latent(mut self, latent: usize) -> Self {
-        self.latent = latent;
-        self
-    }
-
-    pub fn with_output(mut self, output: DecoderOutput) -> Self {
-        self.output = output;
-        self
-    }
-}
-
-impl std::fmt::Display for ArchSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.label())
-    }
-}
-
-/// The report's five models (Table I).
-pub const PRESETS: [(&str, &[usize]); 5] = [
-    ("A", &[]),
-    ("B", &[32]),
-    ("C", &[64]),
-    ("D", &[60, 32]),
-    ("E", &[60, 32, 20]),
-];
-
-impl ArchSpec {
-    /// A–E from the report, latent dimension 12.
-    pub fn preset(name: &str) -> Result<Self, VaeError> {
-        PRESETS
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, hidden)| ArchSpec::new(hidden.to_vec()))
-            .ok_or_else(|| {
-                VaeError::Invalid(format!(
-                    "unknown architecture '{name}' (expected A, B, C, D or E)"
-                ))
-            })
-    }
-
-    /// The preset letter this spec's layers match, if any (whatever its output).
-    pub fn preset_name(&self) -> Option<&'static str> {
-        PRESETS
-            .iter()
-            .find(|(_, h)| *h == self.hidden.as_slice() && self.latent == 12)
-            .map(|(n, _)| *n)
-    }
-
-    /// Reject shapes no one means (zero widths, absurd sizes) before allocating anything.
-    pub fn validate(&self) -> Result<(), VaeError> {
-        use crate::limits::{MAX_HIDDEN_LAYERS, MAX_LATENT, MAX_WIDTH};
-        if self.latent == 0 || self.latent > MAX_LATENT {
-            return Err(VaeError::Invalid(format!(
-                "latent dimension {} is outside 1..={MAX_LATENT}",
-                self.latent
-            )));
-        }
-        if self.hidden.len() > MAX_HIDDEN_LAYERS
-            || self.hidden.iter().any(|&w| w == 0 || w > MAX_WIDTH)
-        {
-            return Err(VaeError::Invalid(format!(
-                "hidden widths {:?}: at most {MAX_HIDDEN_LAYERS} layers, each 1..={MAX_WIDTH} wide",
-                self.hidden
-            )));
-        }
-        Ok(())
-    }
-
-    /// Encoder layer sizes: 784 -> hidden... -> 2*latent.
-    fn encoder_dims(&self) -> Vec<usize> {
-        let mut dims = vec![PIXELS];
-        dims.extend(&self.hidden);
-        dims.push(2 * self.latent);
-        dims
-    }
-
-    /// Decoder layer sizes: latent -> reversed hidden... -> 784.
-    fn decoder_dims(&self) -> Vec<usize> {
-        let mut dims = vec![self.latent];
-        dims.extend(self.hidden.iter().rev());
-        dims.push(PIXELS);
-        dims
-    }
-
-    /// Shapes of every parameter tensor, in the order of [`Vae::flat_params`].
-    pub fn param_shapes(&self) -> Vec<Vec<usize>> {
-        let mut shapes = Vec::new();
-        for dims in [self.encoder_dims(), self.decoder_dims()] {
-            for w in dims.windows(2) {
-                shapes.push(vec![w[0], w[1]]);
-                shapes.push(vec![w[1]]);
-            }
-        }
-        shapes.push(vec![1]); // log sigma
-        shapes
-    }
-
-    /// Names of the parameter groups of [`Vae::grad_norms_sq`]: each layer (weight and bias),
-    /// input side first, then log σ.
-    pub fn layer_names(&self) -> Vec<String> {
-        let n = self.hidden.len();
-        let mut names: Vec<String> = (1..=n).map(|i| format!("h{i}")).collect();
-        names.push("μ, log σ² head".into());
-        names.extend((1..=n).map(|i| format!("g{i}")));
-        names.push("x̂ head".into());
-        names.push("log σ".into());
-        names
-    }
-
-    /// Number of scalars in each parameter tensor, in the order of [`ArchSpec::param_shapes`].
-    pub fn param_sizes(&self) -> Vec<usize> {
-        self.param_shapes()
-            .iter()
-            .map(|s| s.iter().product())
-            .collect()
-    }
-
-    /// Number of scalar parameters (Table I of the report).
-    pub fn param_count(&self) -> usize {
-        self.param_shapes()
-            .iter()
-            .map(|s| s.iter().product::<usize>())
-            .sum()
-    }
-
-    /// A short human label: "C" for presets, else "[60,32] z=8"; "-linear" after a linear output.
-    pub fn label(&self) -> String {
-        let base = match self.preset_name() {
-            Some(n) => n.to_string(),
-            None => format!("{:?} z={}", self.hidden, self.latent)
-                .replace(' ', "")
-                .replace("z=", " z="),
-        };
-        match self.output {
-            DecoderOutput::Sigmoid => base,
-            DecoderOutput::Linear => format!("{base}-linear"),
-        }
-    }
-
-    /// A fresh model. Weights and biases ~ U(-k, k), k = 1/sqrt(fan_in) (PyTorch's and burn's
-    /// default for linear layers), drawn from our seeded [`Rng`] so a seed means the same model
-    /// on every backend. log sigma starts at 0.
+    /// A fresh model from [`ArchSpec::init_params`] (the seed alone decides it, on every backend).
     pub fn init(&self, device: &Device, seed: u64) -> Vae {
-        let mut rng = Rng::new(seed);
-        let shapes = self.param_shapes();
-        let mut flat = Vec::with_capacity(self.param_count());
-        let mut fan_in = 1;
-        for shape in &shapes[..shapes.len() - 1] {
-            if shape.len() == 2 {
-                fan_in = shape[0]; // a weight [in, out]; its bias follows with the same fan-in
-            }
-            let k = 1.0 / (fan_in as f64).sqrt();
-            let n: usize = shape.iter().product();
-            flat.extend((0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * k) as f32));
-        }
-        flat.push(0.0); // log sigma = 0, i.e. sigma = 1
-        self.from_flat(&flat, device)
+        self.from_flat(&self.init_params(seed), device)
             .expect("init builds a matching parameter vector")
-    }
-
-    /// A valid architecture, and `flat` as long as its parameter vector.
-    pub fn check_flat(&self, flat: &[f32]) -> Result<(), VaeError> {
-        self.validate()?;
-        if flat.len() != self.param_count() {
-            return Err(VaeError::Invalid(format!(
-                "architecture {} needs {} parameters, got {}",
-                self.label(),
-                self.param_count(),
-                flat.len()
-            )));
-        }
-        Ok(())
     }
 
     /// Build a model from a flat parameter vector laid out as [`ArchSpec::param_shapes`].
@@ -442,6 +227,42 @@ impl Vae {
         }
         parts.push(self.log_sigma.val().grad(grads).expect(missing));
         Tensor::cat(parts, 0)
+    }
+}
+
+/// The weights file's model on a device, and back.
+impl WeightsFile {
+    /// Native convenience: read the model back synchronously.
+    pub fn from_model(model: &Vae, meta: WeightsMeta) -> Result<Self, VaeError> {
+        let params = crate::read_f32(model.flat_params())?;
+        Self::new(model.arch(), meta, params)
+    }
+
+    /// Build the model on `device`.
+    pub fn to_model(&self, device: &Device) -> Result<Vae, VaeError> {
+        self.arch.from_flat(&self.params, device)
+    }
+
+    /// Build the model, refusing a file made for another architecture.
+    pub fn to_model_of(&self, expected: &ArchSpec, device: &Device) -> Result<Vae, VaeError> {
+        self.arch.from_flat(self.params_for(expected)?, device)
+    }
+}
+
+impl DenseVae {
+    /// From a model on the CPU (a synchronous readback: native, or the browser's CPU backend).
+    pub fn from_model(model: &Vae) -> Result<Self, VaeError> {
+        Self::new(&model.arch(), &crate::read_f32(model.flat_params())?)
+    }
+}
+
+impl Digits {
+    /// Digits `indices` as a tensor [k, 784] on `device`.
+    pub fn batch(&self, indices: &[usize], device: &Device) -> Tensor<2> {
+        Tensor::from_data(
+            TensorData::new(self.floats(indices), [indices.len(), PIXELS]),
+            device,
+        )
     }
 }
 

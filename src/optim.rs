@@ -15,9 +15,7 @@ use burn::prelude::*;
 
 use crate::VaeError;
 
-pub(crate) const BETA_1: f32 = 0.9;
-pub(crate) const BETA_2: f32 = 0.999;
-pub(crate) const EPSILON: f32 = 1e-5;
+use crate::config::{check_state, BETA_1, BETA_2, EPSILON};
 
 /// Adam's first and second moments of one parameter tensor, flattened.
 #[derive(Clone, Debug)]
@@ -105,27 +103,6 @@ impl Adam {
     }
 }
 
-/// A saved Adam state fits `total` parameters: empty before the first step, else both moments
-/// of every parameter, all finite. (Also [`crate::dense_step::DenseStep::restore_adam`]'s check.)
-pub(crate) fn check_state(time: usize, state: &[f32], total: usize) -> Result<(), VaeError> {
-    if time == 0 && !state.is_empty() {
-        return Err(VaeError::Invalid("optimiser state without steps".into()));
-    }
-    if time > 0 && state.len() != 2 * total {
-        return Err(VaeError::Invalid(format!(
-            "optimiser state has {} values, expected {}",
-            state.len(),
-            2 * total
-        )));
-    }
-    if state.iter().any(|v| !v.is_finite()) {
-        return Err(VaeError::Invalid(
-            "optimiser state contains NaN or infinity".into(),
-        ));
-    }
-    Ok(())
-}
-
 struct StepMapper<'a> {
     adam: &'a mut Adam,
     lr: f64,
@@ -200,7 +177,7 @@ mod tests {
         let x: Vec<f32> = (0..n * 784).map(|_| rng.uniform() as f32).collect();
         (
             Tensor::from_data(TensorData::new(x, [n, 784]), device),
-            crate::training::noise(rng, n, 4, device),
+            crate::rng::noise(rng, n, 4, device),
         )
     }
 

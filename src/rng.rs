@@ -11,6 +11,21 @@ pub struct Rng {
     spare_normal: Option<f32>,
 }
 
+/// Noise for the reparameterisation trick, from our seeded stream: [n, latent] on `device`.
+#[cfg(feature = "engine")]
+pub fn noise(
+    rng: &mut Rng,
+    n: usize,
+    latent: usize,
+    device: &burn::prelude::Device,
+) -> burn::prelude::Tensor<2> {
+    use burn::prelude::*;
+    Tensor::from_data(
+        TensorData::new(rng.normals(n * latent), [n, latent]),
+        device,
+    )
+}
+
 impl Rng {
     pub fn new(seed: u64) -> Self {
         Self {

@@ -6,46 +6,16 @@
 //! a file loaded into the wrong architecture, a truncated file or random bytes is refused with a
 //! message saying which.
 
-use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::WeightsMeta;
+use crate::config::{ArchSpec, PIXELS};
+use crate::format::{self, write_framed, HEADER_AT};
 use crate::limits::MAX_PARAMS;
-use crate::model::{ArchSpec, Vae, PIXELS};
 use crate::VaeError;
 
 pub const WEIGHTS_MAGIC: &[u8; 8] = b"VAELABW1";
 const MAX_HEADER: usize = crate::limits::MAX_WEIGHTS_HEADER_BYTES;
-
-/// How a weights file was made. Every field is optional so that a model trained in the browser
-/// (or by a future version) can leave out what it does not know; a field that does not parse is
-/// dropped, not fatal (see [`WeightsMeta::lenient`]). Integers are fixed-width (u64), so the CLI
-/// and the 32-bit wasm engine accept exactly the same files.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct WeightsMeta {
-    pub dataset: Option<String>,
-    pub epochs: Option<u64>,
-    pub seed: Option<u64>,
-    pub lr: Option<f64>,
-    pub batch: Option<u64>,
-    /// KL weight of the training objective, when not 1 (β-VAE runs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beta: Option<f64>,
-    /// Epochs of linear KL warm-up, when any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kl_warmup: Option<u64>,
-    pub train_nelbo: Option<f64>,
-    pub train_kl: Option<f64>,
-    pub train_rec: Option<f64>,
-    pub test_nelbo: Option<f64>,
-    pub test_kl: Option<f64>,
-    pub sigma: Option<f64>,
-    pub active_units: Option<u64>,
-    pub train_seconds: Option<f64>,
-    pub created_by: Option<String>,
-    /// Per-epoch training curve (the report's Fig. 1-2), if the file was made by training.
-    pub history: Option<Vec<crate::training::EpochRecord>>,
-}
 
 #[derive(Serialize)]
 struct Header<'a> {
@@ -63,24 +33,6 @@ struct RawHeader {
     params: u64,
     #[serde(default)]
     meta: serde_json::Value,
-}
-
-impl WeightsMeta {
-    /// Keep every field that parses and drop the rest: the metadata only describes the weights,
-    /// so a malformed `history` or `epochs` must not make the weights unusable.
-    pub fn lenient(value: serde_json::Value) -> WeightsMeta {
-        let serde_json::Value::Object(fields) = value else {
-            return WeightsMeta::default();
-        };
-        let good: serde_json::Map<String, serde_json::Value> = fields
-            .into_iter()
-            .filter(|(k, v)| {
-                let one = serde_json::Value::Object([(k.clone(), v.clone())].into_iter().collect());
-                serde_json::from_value::<WeightsMeta>(one).is_ok()
-            })
-            .collect();
-        serde_json::from_value(serde_json::Value::Object(good)).unwrap_or_default()
-    }
 }
 
 /// Fixed probe inputs: blank, full, a ramp, and noise (4 x 784 pixels). Weights that turn any of
@@ -103,28 +55,6 @@ pub struct WeightsFile {
     pub params: Vec<f32>,
 }
 
-/// The layout the weights file and the training checkpoint share: `magic` | u32 header length |
-/// header | u32 float count | f32 × count | u64 FNV-1a of every byte before it (little-endian).
-pub(crate) fn write_framed(magic: &[u8; 8], header: &[u8], floats: &[f32]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(24 + header.len() + 4 * floats.len());
-    out.extend_from_slice(magic);
-    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    out.extend_from_slice(header);
-    out.extend_from_slice(&(floats.len() as u32).to_le_bytes());
-    for v in floats {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    let sum = fnv1a(&out);
-    out.extend_from_slice(&sum.to_le_bytes());
-    out
-}
-
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 impl WeightsFile {
     /// Pair a model's parameters (already read back with [`Vae::flat_params`]) with metadata.
     pub fn new(arch: ArchSpec, meta: WeightsMeta, params: Vec<f32>) -> Result<Self, VaeError> {
@@ -137,12 +67,6 @@ impl WeightsFile {
             )));
         }
         Ok(Self { arch, meta, params })
-    }
-
-    /// Native convenience: read the model back synchronously.
-    pub fn from_model(model: &Vae, meta: WeightsMeta) -> Result<Self, VaeError> {
-        let params = crate::read_f32(model.flat_params())?;
-        Self::new(model.arch(), meta, params)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -172,14 +96,10 @@ impl WeightsFile {
                 bytes.len()
             )));
         }
-        let stored = u64::from_le_bytes(bytes[total - 8..].try_into().expect("8 bytes"));
-        if stored != fnv1a(&bytes[..total - 8]) {
+        if !format::checksum_ok(bytes) {
             return Err(bad("checksum mismatch: the file is corrupt".into()));
         }
-        let params: Vec<f32> = bytes[data_at..total - 8]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-            .collect();
+        let params = format::floats(&bytes[data_at..total - 8]);
         if params.iter().any(|p| !p.is_finite()) {
             return Err(bad("parameters contain NaN or infinity".into()));
         }
@@ -202,19 +122,16 @@ impl WeightsFile {
             ));
         }
         let u32_at = |i: usize| -> Result<usize, VaeError> {
-            bytes
-                .get(i..i + 4)
-                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
-                .ok_or_else(|| bad(format!("truncated: {} bytes", bytes.len())))
+            format::u32_at(bytes, i).ok_or_else(|| bad(format!("truncated: {} bytes", bytes.len())))
         };
         let header_len = u32_at(8)?;
-        if header_len > MAX_HEADER || header_len > bytes.len().saturating_sub(12) {
+        if header_len > MAX_HEADER || header_len > bytes.len().saturating_sub(HEADER_AT) {
             return Err(bad(format!(
                 "truncated or corrupt header ({} bytes, header says {header_len})",
                 bytes.len()
             )));
         }
-        let header: RawHeader = serde_json::from_slice(&bytes[12..12 + header_len])
+        let header: RawHeader = serde_json::from_slice(&bytes[HEADER_AT..HEADER_AT + header_len])
             .map_err(|e| bad(format!("corrupt header: {e}")))?;
         if header.format != 1 {
             return Err(bad(format!(
@@ -230,7 +147,7 @@ impl WeightsFile {
                 header.arch.label()
             )));
         }
-        let count_at = 12 + header_len;
+        let count_at = HEADER_AT + header_len;
         let count = u32_at(count_at)?;
         if count != expected || header.params != expected as u64 {
             return Err(bad(format!(
@@ -253,9 +170,9 @@ impl WeightsFile {
     }
 
     /// A weights file from disk, checked like [`WeightsFile::load`] (regular files only, capped
-    /// size; see [`crate::data::read_file`]).
+    /// size; see [`crate::files::read_file`]).
     pub fn read(path: &std::path::Path) -> Result<Self, VaeError> {
-        Self::load(&crate::data::read_file(path)?, &path.display().to_string())
+        Self::load(&crate::files::read_file(path)?, &path.display().to_string())
     }
 
     /// Run the probe images through the model on the host copy, by the plain-Rust inference path
@@ -277,13 +194,8 @@ impl WeightsFile {
         Ok(())
     }
 
-    /// Build the model on `device`.
-    pub fn to_model(&self, device: &Device) -> Result<Vae, VaeError> {
-        self.arch.from_flat(&self.params, device)
-    }
-
-    /// Build the model, refusing a file made for another architecture.
-    pub fn to_model_of(&self, expected: &ArchSpec, device: &Device) -> Result<Vae, VaeError> {
+    /// The parameters, refusing a file made for another architecture than `expected`.
+    pub fn params_for(&self, expected: &ArchSpec) -> Result<&[f32], VaeError> {
         if &self.arch != expected {
             return Err(VaeError::Invalid(format!(
                 "these weights are for architecture {} (hidden {:?}, latent {}), not {} (hidden {:?}, latent {})",
@@ -295,7 +207,7 @@ impl WeightsFile {
                 expected.latent
             )));
         }
-        self.to_model(device)
+        Ok(&self.params)
     }
 
     pub fn sigma(&self) -> f32 {
@@ -303,9 +215,11 @@ impl WeightsFile {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "engine"))]
 mod tests {
     use super::*;
+    use crate::format::fnv1a;
+    use burn::prelude::*;
 
     /// The report's linear decoder output is part of the architecture: it survives the file, and
     /// the loaded model decodes exactly like the saved one (values outside [0, 1] included).

@@ -472,7 +472,7 @@ const ops = {
   },
   /** Restore a run from its checkpoint (the API's `resumeRun`) and go on training it. */
   restoreRun({ bytes, slot }) {
-    const run = lab.trainResume(bytes, slot ?? null);
+    const run = lab.trainRestore(bytes, slot ?? null);
     Object.assign(training, { running: true, paused: false, stopRequested: false, slot: run.slot, stepsPerCall: 2 });
     trainLoop();
     return run;

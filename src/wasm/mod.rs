@@ -9,6 +9,7 @@
 //! across an `await` (the worker also serialises calls).
 
 mod boundary;
+mod inference;
 mod training;
 
 use std::cell::{OnceCell, RefCell};
@@ -21,19 +22,15 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::analysis::{self, CollapseSums, FixedPointChain};
+use crate::analysis;
 use crate::data::{Digits, Split};
 use crate::infer::DenseVae;
-use crate::lab::{self, Evaluation, COLLAPSE_DIGITS};
-use crate::limits::{
-    MAX_CHAINS, MAX_CHAIN_FRAMES, MAX_CHAIN_STEPS, MAX_IMAGES_PER_CALL, MAX_IMPORTANCE_SAMPLES,
-    MAX_SAMPLES, STATS_CHUNK,
-};
-use crate::model::{Vae, PIXELS};
-use crate::rng::Rng;
+use crate::lab;
+use crate::limits::MAX_IMAGES_PER_CALL;
+use crate::model::Vae;
+use crate::read_f32_async;
 use crate::weights::{WeightsFile, WeightsMeta};
-use crate::{read_f32_async, training as core_training};
-use boundary::{check_count, check_pixels, check_slot, error, invalid, to_js};
+use boundary::{check_slot, error, invalid, to_js};
 
 #[derive(Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -43,30 +40,22 @@ enum Backend {
 }
 
 impl Backend {
+    /// The backend the page names. Which one to use is the worker's choice (`www/worker.js`: the
+    /// adapter, a software renderer, the probe), so there is no "auto" here.
+    fn parse(name: &str) -> Result<Self, JsValue> {
+        match name {
+            "webgpu" => Ok(Backend::WebGpu),
+            "cpu" => Ok(Backend::Cpu),
+            other => Err(invalid(format!(
+                "unknown backend '{other}' (expected webgpu or cpu)"
+            ))),
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Backend::WebGpu => "webgpu",
             Backend::Cpu => "cpu",
-        }
-    }
-}
-
-/// What the page may ask for at start.
-enum BackendChoice {
-    Auto,
-    Only(Backend),
-}
-
-impl BackendChoice {
-    fn parse(name: &str, allow_auto: bool) -> Result<Self, JsValue> {
-        match name {
-            "auto" if allow_auto => Ok(BackendChoice::Auto),
-            "webgpu" => Ok(BackendChoice::Only(Backend::WebGpu)),
-            "cpu" => Ok(BackendChoice::Only(Backend::Cpu)),
-            other => Err(invalid(format!(
-                "unknown backend '{other}' (expected {}webgpu or cpu)",
-                if allow_auto { "auto, " } else { "" }
-            ))),
         }
     }
 }
@@ -193,28 +182,6 @@ impl State {
     }
 }
 
-/// The host inference model of `slot` on either backend: the cached one on the CPU, on WebGPU one
-/// built from the weights read back (async). No borrow of `state` is held across the readback.
-async fn host_model(state: &Shared, slot: &str) -> Result<Rc<DenseVae>, JsValue> {
-    let fast = state.borrow_mut().dense(slot)?;
-    if let Some(fast) = fast {
-        return Ok(fast);
-    }
-    let model = state.borrow().model(slot)?;
-    Ok(Rc::new(DenseVae::new(
-        &model.arch(),
-        &read_f32_async(model.flat_params()).await?,
-    )?))
-}
-
-async fn read(t: Tensor<2>) -> Result<Vec<f32>, JsValue> {
-    Ok(read_f32_async(t).await?)
-}
-
-fn floats(v: Vec<f32>) -> JsValue {
-    js_sys::Float32Array::from(v.as_slice()).into()
-}
-
 fn promise<F>(state: &Shared, f: impl FnOnce(Shared) -> F) -> Promise
 where
     F: std::future::Future<Output = Result<JsValue, JsValue>> + 'static,
@@ -222,7 +189,12 @@ where
     future_to_promise(f(state.clone()))
 }
 
-/// Is there a WebGPU adapter? Asked from JS first, because burn's wgpu init may not fail gently.
+/// Is there a WebGPU adapter? The engine's guard before burn's wgpu init, which may not fail
+/// gently (a trap instead of an error): every caller of `create("webgpu")` or
+/// `setBackend("webgpu")` passes here, the worker's forced WebGPU included. (The worker's own
+/// `gpuAdapter()` only reads the adapter's name to choose a backend; it guards nothing.)
+/// `navigator.gpu` is reached through `js_sys::Reflect`: web-sys has the WebGPU bindings only
+/// under `--cfg web_sys_unstable_apis`, a flag for the whole crate graph (wgpu included).
 #[cfg(feature = "webgpu")]
 async fn webgpu_adapter_available() -> Result<(), String> {
     let global = js_sys::global();
@@ -276,21 +248,6 @@ async fn init_webgpu() -> Result<Device, String> {
     )
 }
 
-/// Collapse statistics of `digits` in chunks, read back asynchronously (WebGPU).
-async fn collapse_sums(
-    model: &Vae,
-    digits: &Digits,
-    device: &Device,
-) -> Result<CollapseSums, JsValue> {
-    let mut sums = CollapseSums::default();
-    let idx: Vec<usize> = (0..digits.len()).collect();
-    for chunk in idx.chunks(STATS_CHUNK) {
-        let t = analysis::collapse_chunk(model, digits.batch(chunk, device));
-        sums.add(chunk.len(), &read_f32_async(t).await?);
-    }
-    Ok(sums)
-}
-
 /// A slot's description for the page.
 #[derive(Serialize)]
 struct SlotInfo<'a> {
@@ -311,17 +268,14 @@ pub struct Lab {
 
 #[wasm_bindgen]
 impl Lab {
-    /// `backend`: "auto" (WebGPU if it works, else CPU), "webgpu" or "cpu".
+    /// `backend`: "webgpu" (the CPU, with `fallbackReason`, if WebGPU does not start) or "cpu".
     pub async fn create(backend: String) -> Result<Lab, JsValue> {
         console_error_panic_hook::set_once();
         let (mut device, mut chosen, mut reason, mut gpu) =
             (crate::cpu_device(), Backend::Cpu, None, None);
-        match BackendChoice::parse(&backend, true)? {
-            BackendChoice::Only(Backend::Cpu) => {
-                reason = Some("CPU chosen by the user".to_string())
-            }
-            BackendChoice::Auto | BackendChoice::Only(Backend::WebGpu) => match init_webgpu().await
-            {
+        match Backend::parse(&backend)? {
+            Backend::Cpu => reason = Some("CPU chosen by the user".to_string()),
+            Backend::WebGpu => match init_webgpu().await {
                 Ok(d) => {
                     device = d.clone();
                     gpu = Some(d);
@@ -350,6 +304,21 @@ impl Lab {
         to_js(&lab::constants())
     }
 
+    /// A digit file (`VAEDIGS1`, what `setData` takes) of a visitor's own pictures: `pixels`, n
+    /// images of 784 bytes (ink bright), and `labels`, n bytes (255: none). Every tenth image is
+    /// held out (`data::held_out`), so the page writes neither the format nor the rule itself.
+    #[wasm_bindgen(js_name = digitsFile)]
+    pub fn digits_file(pixels: &[u8], labels: &[u8]) -> Result<Vec<u8>, JsValue> {
+        if labels.len() > MAX_IMAGES_PER_CALL {
+            return Err(invalid(format!(
+                "digitsFile: {} images at once is too many (max {MAX_IMAGES_PER_CALL})",
+                labels.len()
+            )));
+        }
+        let digits = Digits::new(pixels.to_vec(), Some(labels.to_vec()))?;
+        Ok(Split::every_tenth_held_out(&digits).to_subset_bytes())
+    }
+
     /// Whether this engine was built with WebGPU (the GPU engine) or is the light CPU one.
     #[wasm_bindgen(js_name = hasWebgpu)]
     pub fn has_webgpu() -> bool {
@@ -370,9 +339,7 @@ impl Lab {
     #[wasm_bindgen(js_name = setBackend)]
     pub fn set_backend(&self, name: String) -> Promise {
         promise(&self.state, |state| async move {
-            let BackendChoice::Only(target) = BackendChoice::parse(&name, false)? else {
-                unreachable!("auto refused")
-            };
+            let target = Backend::parse(&name)?;
             if state.borrow().backend == target {
                 return Ok(target.name().into());
             }
@@ -564,203 +531,5 @@ impl Lab {
             st.training = None;
         }
         st.slots.remove(&slot);
-    }
-
-    /// One image's path through the model (`infer::Inside`): every layer's activations, mu,
-    /// logvar, the noise eps (from `seed`), z, the decoder mean, sigma and the loss terms.
-    pub fn inside(&self, slot: String, pixels: Vec<f32>, seed: u32) -> Promise {
-        promise(&self.state, move |state| async move {
-            if check_pixels(&pixels, "inside")? != 1 {
-                return Err(invalid("inside: one image (784 floats) at a time"));
-            }
-            let dense = host_model(&state, &slot).await?;
-            let eps = Rng::new(seed as u64).normals(dense.latent());
-            to_js(&dense.inside(&pixels, &eps))
-        })
-    }
-
-    /// -> Float32Array(2 n L): mu then logvar.
-    pub fn encode(&self, slot: String, pixels: Vec<f32>) -> Promise {
-        promise(&self.state, |state| async move {
-            let n = check_pixels(&pixels, "encode")?;
-            if let Some(fast) = state.borrow_mut().dense(&slot)? {
-                let (mut mu, logvar) = fast.encode(&pixels, n);
-                mu.extend(logvar);
-                return Ok(floats(mu));
-            }
-            let (model, device) = state.borrow().model_and_device(&slot)?;
-            let x = Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device);
-            let (mu, logvar) = model.encode(x);
-            let mut out = read(mu).await?;
-            out.extend(read(logvar).await?);
-            Ok(floats(out))
-        })
-    }
-
-    pub fn reconstruct(&self, slot: String, pixels: Vec<f32>, sampled: bool, seed: u32) -> Promise {
-        promise(&self.state, |state| async move {
-            let n = check_pixels(&pixels, "reconstruct")?;
-            let mut rng = Rng::new(seed as u64);
-            if let Some(fast) = state.borrow_mut().dense(&slot)? {
-                return Ok(floats(fast.reconstruct(
-                    &pixels,
-                    n,
-                    sampled.then_some(&mut rng),
-                )));
-            }
-            let (model, device) = state.borrow().model_and_device(&slot)?;
-            let x = Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device);
-            Ok(floats(
-                read(analysis::reconstruct(
-                    &model,
-                    x,
-                    sampled.then_some(&mut rng),
-                ))
-                .await?,
-            ))
-        })
-    }
-
-    pub fn decode(&self, slot: String, z: Vec<f32>) -> Promise {
-        promise(&self.state, |state| async move {
-            let l = state.borrow().slot(&slot)?.host.arch.latent;
-            if z.is_empty()
-                || !z.len().is_multiple_of(l)
-                || z.len() / l > MAX_IMAGES_PER_CALL
-                || z.iter().any(|v| !v.is_finite())
-            {
-                return Err(invalid(format!(
-                    "decode: expected n x {l} finite latent values, got {}",
-                    z.len()
-                )));
-            }
-            let n = z.len() / l;
-            if let Some(fast) = state.borrow_mut().dense(&slot)? {
-                return Ok(floats(fast.decode(&z, n)));
-            }
-            let (model, device) = state.borrow().model_and_device(&slot)?;
-            Ok(floats(
-                read(model.decode(Tensor::from_data(TensorData::new(z, [n, l]), &device))).await?,
-            ))
-        })
-    }
-
-    pub fn sample(&self, slot: String, n: u32, seed: u32) -> Promise {
-        promise(&self.state, |state| async move {
-            let n = check_count(n, MAX_SAMPLES, "sample: n")?;
-            if let Some(fast) = state.borrow_mut().dense(&slot)? {
-                return Ok(floats(fast.sample(n, &mut Rng::new(seed as u64))));
-            }
-            let model = state.borrow().model(&slot)?;
-            Ok(floats(
-                read(analysis::sample(&model, n, &mut Rng::new(seed as u64))).await?,
-            ))
-        })
-    }
-
-    /// -> Float32Array((steps + 1) n 784), frame-major. `start`: empty, one digit, or n digits.
-    pub fn chain(&self, slot: String, n: u32, steps: u32, seed: u32, start: Vec<f32>) -> Promise {
-        promise(&self.state, |state| async move {
-            let n = check_count(n, MAX_CHAINS, "chain: n")?;
-            let steps = check_count(steps, MAX_CHAIN_STEPS, "chain: steps")?;
-            // every frame is kept and read back at once
-            if n * (steps + 1) > MAX_CHAIN_FRAMES {
-                return Err(invalid(format!(
-                    "chain: {n} chains x {steps} steps keeps too many frames (n x (steps+1) at most {MAX_CHAIN_FRAMES})"
-                )));
-            }
-            let start = if start.is_empty() {
-                None
-            } else {
-                Some(match check_pixels(&start, "chain start")? {
-                    1 => start.repeat(n),
-                    k if k == n => start,
-                    k => {
-                        return Err(invalid(format!(
-                            "chain start: {k} digits for {n} chains (give 1 or {n})"
-                        )))
-                    }
-                })
-            };
-            let mut rng = Rng::new(seed as u64);
-            if let Some(fast) = state.borrow_mut().dense(&slot)? {
-                return Ok(floats(fast.chain(n, steps, start, &mut rng)));
-            }
-            let (model, device) = state.borrow().model_and_device(&slot)?;
-            let start = start.map(|pixels| {
-                Tensor::<2>::from_data(TensorData::new(pixels, [n, PIXELS]), &device)
-            });
-            let frames = FixedPointChain { steps }.run(&model, n, start, &mut rng);
-            // one readback for all frames
-            Ok(floats(read(Tensor::cat(frames, 0)).await?))
-        })
-    }
-
-    /// `CollapseStats` over the first 256 test digits.
-    pub fn collapse(&self, slot: String) -> Promise {
-        promise(&self.state, |state| async move {
-            let (model, test, device) = {
-                let st = state.borrow();
-                (
-                    st.model(&slot)?,
-                    st.data(false)?.test.head(COLLAPSE_DIGITS),
-                    st.device.clone(),
-                )
-            };
-            to_js(&collapse_sums(&model, &test, &device).await?.finish())
-        })
-    }
-
-    /// PCA-2D of the test digits' latent means: Float32Array(n_test * 2).
-    #[wasm_bindgen(js_name = latentMap)]
-    pub fn latent_map(&self, slot: String) -> Promise {
-        promise(&self.state, |state| async move {
-            let (model, x, n) = {
-                let st = state.borrow();
-                let test = &st.data(false)?.test;
-                let idx: Vec<usize> = (0..test.len()).collect();
-                (st.model(&slot)?, test.batch(&idx, &st.device), test.len())
-            };
-            let l = model.latent();
-            let mu = read(model.encode(x).0).await?;
-            Ok(floats(analysis::pca_2d(&mu, n, l)))
-        })
-    }
-
-    /// `lab::Evaluation` {n, nelbo, rec, kl, active_units} on the test split.
-    pub fn evaluate(&self, slot: String, importance_samples: Option<u32>) -> Promise {
-        promise(&self.state, move |state| async move {
-            let (model, test, device) = {
-                let st = state.borrow();
-                (
-                    st.model(&slot)?,
-                    st.data(false)?.test.clone(),
-                    st.device.clone(),
-                )
-            };
-            let sums =
-                core_training::evaluate(&model, &test, &device, core_training::HELD_OUT_SEED);
-            let sums = read_f32_async(sums).await?;
-            let stats = collapse_sums(&model, &test, &device).await?.finish();
-            let evaluation = Evaluation::new(test.len(), &sums, &stats)?;
-            let Some(k) = importance_samples else {
-                return to_js(&evaluation);
-            };
-            let k = check_count(k, MAX_IMPORTANCE_SAMPLES, "importanceSamples")?;
-            let dense = host_model(&state, &slot).await?;
-            let ll = lab::log_likelihood(&dense, &test, k, core_training::HELD_OUT_SEED)?;
-            #[derive(serde::Serialize)]
-            struct WithLikelihood {
-                #[serde(flatten)]
-                evaluation: Evaluation,
-                log_likelihood: f64,
-                importance_samples: usize,
-            }
-            to_js(&WithLikelihood {
-                evaluation,
-                log_likelihood: ll,
-                importance_samples: k,
-            })
-        })
     }
 }

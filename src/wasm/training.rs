@@ -1,24 +1,24 @@
-//! Training from the page: start (or resume) a run, advance it a chunk at a time, hand out its
-//! checkpoints, stop it. The worker calls `trainRun` in a loop and yields between calls.
+//! Training from the page: start a run (or restore one from its checkpoint), advance it a chunk
+//! at a time, hand out its checkpoints, stop it. The worker calls `trainRun` in a loop and yields
+//! between calls; the loop's body is the core's [`Trainer::run_chunk`], this file translates.
 
-use burn::prelude::*;
 use js_sys::{Promise, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use super::boundary::{check_slot, from_js, invalid, to_js};
-use super::{promise, Lab, Shared, Slot};
+use super::{promise, Lab, Slot};
 use crate::checkpoint::Checkpoint;
-use crate::lab::{self, ChunkProgress, TrainOptions, TrainProgress};
-use crate::read_f32_async;
-use crate::training::{EpochRecord, Metrics, Trainer};
+use crate::lab::{self, ChunkProgress, GradNorm, TrainOptions, TrainProgress};
+use crate::training::{ChunkReport, EpochRecord, Start, Trainer};
 use crate::weights::{WeightsFile, WeightsMeta};
 use crate::VaeError;
 
 /// The run in progress.
 pub(super) struct TrainRun {
     pub(super) slot: String,
-    trainer: Trainer,
+    /// Taken out while a chunk runs: the chunk is awaited with no borrow of the Lab's state held.
+    trainer: Option<Trainer>,
     /// The newest checkpoint (start of the run, then every epoch end) until the page takes it.
     checkpoint: Option<Vec<u8>>,
 }
@@ -30,23 +30,13 @@ struct RunExtra {
     meta: WeightsMeta,
 }
 
-/// What `trainResume` says about the run it took up.
+/// What `trainRestore` says about the run it took up.
 #[derive(Serialize)]
-struct Resumed<'a> {
+struct Restored<'a> {
     slot: &'a str,
     epoch: usize,
     epochs: usize,
     history: &'a [EpochRecord],
-}
-
-/// What one chunk of steps left to do on the host: the readbacks, in order.
-struct Chunk {
-    sums: Tensor<1>,
-    steps: usize,
-    /// Squared gradient norms per parameter group of the chunk's step, when it was one step.
-    grad_norms_sq: Option<Tensor<1>>,
-    /// At an epoch end: the epoch's training sums and the held-out sums.
-    epoch_end: Option<(Tensor<1>, Tensor<1>)>,
 }
 
 /// The page's part of a checkpoint (`Checkpoint::header.extra`).
@@ -60,33 +50,6 @@ fn run_extra(slot: &str, meta: &WeightsMeta) -> Result<serde_json::Value, JsValu
 
 fn stopped() -> JsValue {
     invalid("training was stopped")
-}
-
-/// Up to `max_steps` steps of the run in `state`, stopping at an epoch end.
-fn step_chunk(state: &Shared, max_steps: u32) -> Result<Chunk, JsValue> {
-    let mut st = state.borrow_mut();
-    let run = st
-        .training
-        .as_mut()
-        .ok_or_else(|| invalid("no training run (call trainStart first)"))?;
-    let mut epoch_end = None;
-    // slow motion and "step" run one step per call: those report per-layer gradient norms
-    run.trainer.track_grad_norms = max_steps == 1;
-    if !run.trainer.is_done() {
-        for _ in 0..max_steps.clamp(1, 10_000) {
-            if run.trainer.step() {
-                epoch_end = Some((run.trainer.take_epoch_sums(), run.trainer.evaluate_test()));
-                break;
-            }
-        }
-    }
-    let (sums, steps) = run.trainer.take_chunk_sums();
-    Ok(Chunk {
-        sums,
-        steps,
-        grad_norms_sq: run.trainer.take_grad_norms_sq(),
-        epoch_end,
-    })
 }
 
 /// `performance.now()` of the page or worker, in ms.
@@ -104,70 +67,39 @@ fn now_ms() -> f64 {
         .unwrap_or_else(js_sys::Date::now)
 }
 
-/// With the trainer of the run in `state`.
-fn with_run<T>(state: &Shared, f: impl FnOnce(&mut TrainRun) -> T) -> Result<T, JsValue> {
-    let mut st = state.borrow_mut();
-    Ok(f(st.training.as_mut().ok_or_else(stopped)?))
-}
-
-/// At an epoch end or a rollback: the slot's host copy gets the run's weights, and (unless the run
-/// failed) a checkpoint is made. One readback: parameters and Adam's moments together.
-async fn settle(state: &Shared, record: Option<&EpochRecord>, failed: bool) -> Result<(), JsValue> {
-    let (tensor, n) = with_run(state, |run| {
-        (
-            run.trainer.checkpoint_tensor(),
-            run.trainer.config.arch.param_count(),
-        )
-    })?;
-    let floats = read_f32_async(tensor).await?;
-    let mut guard = state.borrow_mut();
-    let st = &mut *guard;
-    let run = st.training.as_mut().ok_or_else(stopped)?;
-    let Some(s) = st.slots.get_mut(&run.slot) else {
-        return Ok(());
-    };
-    if let Some(rec) = record {
-        lab::record_epoch(&mut s.meta, rec, &run.trainer.history);
-    }
-    s.meta.sigma = lab::sigma(&floats[..n]);
-    s.host = WeightsFile::new(
-        run.trainer.config.arch.clone(),
-        s.meta.clone(),
-        floats[..n].to_vec(),
-    )?;
-    s.set_model(run.trainer.model());
-    if !failed {
-        let extra = run_extra(&run.slot, &s.meta)?;
-        run.checkpoint = Some(run.trainer.checkpoint(floats, extra).to_bytes());
-    }
-    Ok(())
-}
-
+/// The page's progress report of a chunk of the run into `slot`.
 fn progress(
-    state: &Shared,
-    chunk: ChunkProgress,
-    epoch_end: Option<EpochRecord>,
-    error: Option<String>,
-    grad_norms: Option<Vec<crate::lab::GradNorm>>,
+    slot: &str,
+    checkpoint: bool,
+    t: &Trainer,
+    report: ChunkReport,
 ) -> Result<JsValue, JsValue> {
-    let st = state.borrow();
-    let run = st.training.as_ref().ok_or_else(stopped)?;
-    let t = &run.trainer;
-    let images = (t.epoch() * t.train_len() + t.step_in_epoch() * t.config.batch)
-        .min(t.config.epochs * t.train_len());
+    let grad_norms = report.grad_norms.map(|norms| {
+        let names = t.config.arch.layer_names();
+        names
+            .into_iter()
+            .zip(norms)
+            .map(|(layer, norm)| GradNorm { layer, norm })
+            .collect()
+    });
     to_js(&TrainProgress {
-        slot: run.slot.clone(),
+        slot: slot.to_string(),
         epoch: t.epoch(),
         epochs: t.config.epochs,
         step: t.step_in_epoch(),
         steps_per_epoch: t.steps_per_epoch(),
-        images,
+        images: t.images(),
         images_per_epoch: t.train_len(),
         done: t.is_done(),
-        chunk,
-        epoch_end,
-        error,
-        checkpoint: run.checkpoint.is_some(),
+        chunk: ChunkProgress {
+            steps: report.steps,
+            nelbo: report.metrics.nelbo,
+            kl: report.metrics.kl,
+            rec: report.metrics.rec,
+        },
+        epoch_end: report.epoch_end,
+        error: report.error.map(|e| e.to_string()),
+        checkpoint,
         kl_weight: t.kl_weight(),
         grad_norms,
     })
@@ -185,26 +117,21 @@ impl Lab {
         let config = o.config()?;
         let mut st = self.state.borrow_mut();
         let split = st.data(true)?.clone();
-        let resume_from = if o.resume {
-            Some(st.model(&slot)?)
-        } else {
-            None
-        };
         let device = st.device.clone();
-        let (meta, host) = match st.slots.get(&slot) {
-            Some(s) if o.resume => (s.meta.clone(), s.host.clone()),
-            _ => {
-                let created_by = format!("VAE Lab web ({})", st.backend.name());
-                let meta = lab::run_meta(&config, &st.dataset, created_by);
-                // a fresh model's host copy, re-derived from the seed on the CPU (no readback)
-                let arch = config.arch.clone();
-                let params =
-                    crate::read_f32(arch.init(&crate::cpu_device(), config.seed).flat_params())?;
-                let host = WeightsFile::new(arch, meta.clone(), params)?;
-                (meta, host)
-            }
+        let (meta, host, start) = if o.warm_start {
+            // from the slot's current weights, wherever they are (no readback)
+            let model = st.model(&slot)?;
+            let s = st.slot(&slot)?;
+            (s.meta.clone(), s.host.clone(), Start::Model(model))
+        } else {
+            // fresh weights from the seed, drawn once: the slot's host copy and the run's start
+            let created_by = format!("VAE Lab web ({})", st.backend.name());
+            let meta = lab::run_meta(&config, &st.dataset, created_by);
+            let params = config.arch.init_params(config.seed);
+            let host = WeightsFile::new(config.arch.clone(), meta.clone(), params.clone())?;
+            (meta, host, Start::Params(params))
         };
-        let mut trainer = Trainer::new(config, resume_from, &split, &device)?;
+        let mut trainer = Trainer::new(config, start, &split, &device)?;
         if o.engine == Some(crate::training::StepEngine::Burn) {
             trainer.use_burn()?;
         }
@@ -214,7 +141,7 @@ impl Lab {
             .insert(slot.clone(), Slot::new(trainer.model(), meta, host));
         st.training = Some(TrainRun {
             slot,
-            trainer,
+            trainer: Some(trainer),
             checkpoint: Some(checkpoint),
         });
         Ok(())
@@ -224,8 +151,8 @@ impl Lab {
     /// `{slot, epoch, epochs, history}`; then call `trainRun` as for a new run. `expected_slot`:
     /// the name the page stored the checkpoint under; a checkpoint made for another slot is
     /// refused (it would train a slot other than the one the page resumes).
-    #[wasm_bindgen(js_name = trainResume)]
-    pub fn train_resume(
+    #[wasm_bindgen(js_name = trainRestore)]
+    pub fn train_restore(
         &self,
         bytes: &[u8],
         expected_slot: Option<String>,
@@ -243,11 +170,11 @@ impl Lab {
         let mut st = self.state.borrow_mut();
         let split = st.data(true)?.clone();
         let device = st.device.clone();
-        let trainer = Trainer::resume(&ckpt, &split, &device)?;
+        let trainer = Trainer::restore(&ckpt, &split, &device)?;
         let arch = ckpt.header.config.arch.clone();
         let params = ckpt.floats[..arch.param_count()].to_vec();
         let host = WeightsFile::new(arch, extra.meta.clone(), params)?;
-        let out = to_js(&Resumed {
+        let out = to_js(&Restored {
             slot: &extra.slot,
             epoch: trainer.epoch(),
             epochs: trainer.config.epochs,
@@ -259,7 +186,7 @@ impl Lab {
         );
         st.training = Some(TrainRun {
             slot: extra.slot,
-            trainer,
+            trainer: Some(trainer),
             checkpoint: None,
         });
         Ok(out)
@@ -278,64 +205,50 @@ impl Lab {
     #[wasm_bindgen(js_name = trainRun)]
     pub fn train_run(&self, max_steps: u32) -> Promise {
         promise(&self.state, |state| async move {
-            let chunk = step_chunk(&state, max_steps)?;
-            let m = Metrics::from_sums(&read_f32_async(chunk.sums).await?);
-            let grad_norms = match chunk.grad_norms_sq {
-                Some(sq) => {
-                    let sq = read_f32_async(sq).await?;
-                    let names = with_run(&state, |run| run.trainer.config.arch.layer_names())?;
-                    Some(
-                        names
-                            .into_iter()
-                            .zip(sq)
-                            .map(|(layer, s)| crate::lab::GradNorm {
-                                layer,
-                                norm: (s as f64).sqrt(),
-                            })
-                            .collect(),
-                    )
-                }
-                None => None,
+            let mut trainer = {
+                let mut st = state.borrow_mut();
+                let run = st
+                    .training
+                    .as_mut()
+                    .ok_or_else(|| invalid("no training run (call trainStart first)"))?;
+                run.trainer
+                    .take()
+                    .ok_or_else(|| invalid("a chunk of this run is still running"))?
             };
-            let checked = if chunk.steps > 0 {
-                with_run(&state, |run| run.trainer.check(m, "the last chunk's"))?
-            } else {
-                with_run(&state, |_| Ok(()))?
+            // slow motion and "step" run one step per call: those report per-layer gradient norms
+            trainer.track_grad_norms = max_steps == 1;
+            let report = trainer.run_chunk(max_steps as usize).await;
+            let mut guard = state.borrow_mut();
+            let st = &mut *guard;
+            // stopped, or replaced by another run, while the chunk ran
+            let run = match st.training.as_mut() {
+                Some(run) if run.trainer.is_none() => run,
+                _ => return Err(stopped()),
             };
-            let finished: Result<Option<EpochRecord>, VaeError> = match (checked, chunk.epoch_end) {
-                (Err(e), _) => Err(e),
-                (Ok(()), Some((train, test))) => {
-                    let train = Metrics::from_sums(&read_f32_async(train).await?);
-                    let test = Metrics::from_sums(&read_f32_async(test).await?);
-                    with_run(&state, |run| {
-                        run.trainer.finish_epoch(train, test).map(Some)
-                    })?
-                }
-                (Ok(()), None) => Ok(None),
-            };
-            let (record, error) = match finished {
-                Ok(record) => (record, None),
-                Err(e) => (None, Some(e.to_string())),
-            };
-            if record.is_some() || error.is_some() {
-                settle(&state, record.as_ref(), error.is_some()).await?;
-            } else {
-                // within an epoch the slot follows the training weights (no readback)
-                let mut guard = state.borrow_mut();
-                let st = &mut *guard;
-                if let (Some(run), slots) = (st.training.as_ref(), &mut st.slots) {
-                    if let Some(s) = slots.get_mut(&run.slot) {
-                        s.set_model(run.trainer.model());
+            let t = run.trainer.insert(trainer);
+            let report = report?;
+            // the slot follows the run's weights; at an epoch end (or a rollback) its host copy
+            // and metadata too, and a checkpoint is made unless the run failed
+            if let Some(s) = st.slots.get_mut(&run.slot) {
+                if let Some(floats) = &report.settled {
+                    let n = t.config.arch.param_count();
+                    if let Some(rec) = &report.epoch_end {
+                        lab::record_epoch(&mut s.meta, rec, &t.history);
+                    }
+                    s.meta.sigma = lab::sigma(&floats[..n]);
+                    s.host = WeightsFile::new(
+                        t.config.arch.clone(),
+                        s.meta.clone(),
+                        floats[..n].to_vec(),
+                    )?;
+                    if report.error.is_none() {
+                        let extra = run_extra(&run.slot, &s.meta)?;
+                        run.checkpoint = Some(t.checkpoint(floats.clone(), extra).to_bytes());
                     }
                 }
+                s.set_model(t.model());
             }
-            let chunk = ChunkProgress {
-                steps: chunk.steps,
-                nelbo: m.nelbo,
-                kl: m.kl,
-                rec: m.rec,
-            };
-            progress(&state, chunk, record, error, grad_norms)
+            progress(&run.slot, run.checkpoint.is_some(), t, report)
         })
     }
 
@@ -356,13 +269,13 @@ impl Lab {
             let device = state.borrow().device.clone();
             let config =
                 crate::training::TrainingConfig::new(spec).with_epochs(crate::limits::MAX_EPOCHS);
-            let mut trainer = Trainer::new(config, None, &split, &device)?;
+            let mut trainer = Trainer::new(config, Start::Seed, &split, &device)?;
             let mut run = async |k: u32| -> Result<f64, JsValue> {
                 let t = now_ms();
                 for _ in 0..k {
                     trainer.step();
                 }
-                read_f32_async(trainer.take_chunk_sums().0).await?;
+                trainer.take_chunk_metrics().await?;
                 Ok(now_ms() - t)
             };
             let warmup_ms = run(warmup).await?;

@@ -14,12 +14,13 @@ use super::*;
 use crate::figures;
 use vae_lab::analysis::{self, CollapseStats, FixedPointChain};
 use vae_lab::data::{self, Digits, Split};
+use vae_lab::files;
 use vae_lab::infer::DenseVae;
 use vae_lab::lab::{self, Evaluation};
 use vae_lab::limits;
 use vae_lab::rng::Rng;
-use vae_lab::training::{self, Metrics, Trainer, TrainingConfig};
-use vae_lab::{cpu_device, read_f32, Vae, WeightsFile};
+use vae_lab::training::{self, Start, Trainer, TrainingConfig};
+use vae_lab::{block_on, cpu_device, read_f32, Vae, WeightsFile};
 
 /// Decode n digits from the prior into a PNG grid.
 pub fn sample(a: SampleArgs) -> Result<()> {
@@ -150,19 +151,19 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         let config = TrainingConfig::new(spec.clone())
             .with_batch(a.batch)
             .with_epochs(limits::MAX_EPOCHS);
-        let mut trainer = Trainer::new(config, None, &split, &device)?;
+        let mut trainer = Trainer::new(config, Start::Seed, &split, &device)?;
         if a.engine == EngineArg::Burn {
             trainer.use_burn()?;
         }
         for _ in 0..10 {
             trainer.step();
         }
-        read_f32(trainer.take_chunk_sums().0)?;
+        block_on(trainer.take_chunk_metrics())?;
         let t = Instant::now();
         for _ in 0..a.steps {
             trainer.step();
         }
-        read_f32(trainer.take_chunk_sums().0)?; // wait for the work to finish
+        block_on(trainer.take_chunk_metrics())?; // wait for the work to finish
         let ms_per_step = t.elapsed().as_secs_f64() * 1000.0 / a.steps as f64;
         let model = trainer.model();
         let recon = |model: &Vae, device: &Device| -> Result<(Vec<f32>, f64)> {
@@ -232,7 +233,7 @@ fn collapse_stats(model: &Vae, digits: &Digits) -> Result<CollapseStats> {
 pub fn info(a: InfoArgs) -> Result<()> {
     if let Some(path) = &a.weights {
         // the header and the checksum only: no model is built, no probe run
-        let bytes = data::read_file(path)
+        let bytes = files::read_file(path)
             .with_context(|| format!("cannot read weights file {}", path.display()))?;
         let file = WeightsFile::from_bytes(&bytes, &path.display().to_string())?;
         let out = json!({"file": path.display().to_string(), "arch": file.arch, "label": file.arch.label(),
@@ -295,7 +296,7 @@ pub fn build_data(a: DataArgs) -> Result<()> {
         Some(dir) => {
             let images = dir.join("train-images-idx3-ubyte.gz");
             let labels = dir.join("train-labels-idx1-ubyte.gz");
-            let all = data::load_digits(&images, Some(&labels), true).with_context(|| {
+            let all = files::load_digits(&images, Some(&labels), true).with_context(|| {
                 format!(
                     "cannot read Fashion-MNIST from {} (install Debian's dataset-fashion-mnist)",
                     dir.display()
@@ -324,7 +325,7 @@ pub fn build_data(a: DataArgs) -> Result<()> {
                 files.push((label, text));
             }
             (
-                data::from_mnist_json(&files)?,
+                files::from_mnist_json(&files)?,
                 "mnist",
                 "MNIST digits",
                 lab::SUBSET_DATASET,
@@ -453,7 +454,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
     }
     };
     for (spec, out) in specs.into_iter().zip(outs) {
-        let start_model = match &a.resume {
+        let start = match &a.resume {
             Some(p) => {
                 let file = load_model(p)?.1;
                 let trained_on = file.meta.dataset.as_deref().unwrap_or("");
@@ -465,9 +466,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
                         dataset_name(&dataset)
                     );
                 }
-                Some(file.to_model_of(&spec, &device)?)
+                Start::Params(file.params_for(&spec)?.to_vec())
             }
-            None => None,
+            None => Start::Seed,
         };
         let config = TrainingConfig::new(spec.clone())
             .with_epochs(a.epochs)
@@ -477,10 +478,12 @@ pub fn train(a: TrainArgs) -> Result<()> {
             .with_limit(a.limit)
             .with_beta(a.beta)
             .with_kl_warmup(a.kl_warmup);
-        let mut trainer = Trainer::new(config, start_model, &split, &device)?;
+        let mut trainer = Trainer::new(config, start, &split, &device)?;
         if a.engine == EngineArg::Burn {
             trainer.use_burn()?;
         }
+        // the divergence guard sees a chunk every 50 steps of an epoch (one [4] readback)
+        trainer.chunk_label = |steps| format!("the last {steps} steps' mean");
         let images_per_step = trainer.train_len() as f64 / trainer.steps_per_epoch().max(1) as f64;
         let bar = progress_bar(
             (trainer.steps_per_epoch() * a.epochs) as u64,
@@ -488,30 +491,17 @@ pub fn train(a: TrainArgs) -> Result<()> {
             images_per_step,
         );
         let started = Instant::now();
+        let mut epoch_started = Instant::now();
         while !trainer.is_done() {
-            let epoch_started = Instant::now();
-            let mut chunk = 0;
-            loop {
-                let end = trainer.step();
-                bar.inc(1);
-                chunk += 1;
-                // the divergence guard sees a chunk every 50 steps (one [4] readback)
-                if end || trainer.step_in_epoch() % 50 == 0 {
-                    let (sums, _) = trainer.take_chunk_sums();
-                    let what = format!("the last {chunk} steps' mean");
-                    trainer
-                        .check(Metrics::from_sums(&read_f32(sums)?), &what)
-                        .map_err(diverged)?;
-                    chunk = 0;
-                }
-                if end {
-                    break;
-                }
+            let report = block_on(trainer.run_chunk(50 - trainer.step_in_epoch() % 50))?;
+            bar.inc(report.steps as u64);
+            if let Some(e) = report.error {
+                return Err(diverged(e));
             }
-            // the only readbacks: two [4] vectors per epoch
-            let train = Metrics::from_sums(&read_f32(trainer.take_epoch_sums())?);
-            let test = Metrics::from_sums(&read_f32(trainer.evaluate_test())?);
-            let rec = trainer.finish_epoch(train, test).map_err(diverged)?;
+            let Some(rec) = report.epoch_end else {
+                continue;
+            };
+            let (train, test) = (rec.train, rec.test);
             let epoch = format!(
                 "epoch {} nELBO {:.1} KL {:.1} held-out {:.1}",
                 rec.epoch, train.nelbo, train.kl, test.nelbo
@@ -531,6 +521,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
                 );
             }
             bar.set_message(epoch);
+            epoch_started = Instant::now();
         }
         bar.finish();
         let seconds = started.elapsed().as_secs_f64();

@@ -297,7 +297,7 @@ pub fn report(dir: &Path, data: Option<&Path>, out: &Path, seed: u64) -> Result<
     if !data.exists() {
         bail!("{}", missing_digits(data, "--data", "as `vae data` writes"));
     }
-    let bytes = vae_lab::data::read_maybe_gz(data)?;
+    let bytes = vae_lab::files::read_maybe_gz(data)?;
     let split = Split::from_subset_bytes(&bytes, &data.display().to_string())?;
     let mut written = Vec::new();
     let mut save = |name: &str| {

@@ -1,19 +1,21 @@
 //! `vae`: train the shipped weights, evaluate them and render the report's figures.
 
+mod atomic;
 mod commands;
 mod figures;
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use vae_lab::data::{self, Digits, Split};
+use vae_lab::data::{Digits, Split};
+use vae_lab::files;
 use vae_lab::limits;
 use vae_lab::training;
 use vae_lab::{ArchSpec, WeightsFile};
+
+pub use atomic::{may_replace, write_atomic, AtomicFile};
 
 #[derive(Parser)]
 #[command(
@@ -197,8 +199,8 @@ struct DataSource {
 impl DataSource {
     fn load(&self) -> Result<(Split, String)> {
         if let (Some(tr), Some(te)) = (&self.train_images, &self.test_images) {
-            let train = data::load_digits(tr, self.train_labels.as_deref(), true)?;
-            let test = data::load_digits(te, self.test_labels.as_deref(), false)?;
+            let train = files::load_digits(tr, self.train_labels.as_deref(), true)?;
+            let test = files::load_digits(te, self.test_labels.as_deref(), false)?;
             return Ok((Split { train, test }, tr.display().to_string()));
         }
         if !self.data.exists() {
@@ -211,7 +213,7 @@ impl DataSource {
                 )
             );
         }
-        let bytes = data::read_maybe_gz(&self.data).map_err(|e| {
+        let bytes = files::read_maybe_gz(&self.data).map_err(|e| {
             anyhow::anyhow!(
                 "{e}\n(build it with `make data`, or pass --train-images/--test-images IDX files)"
             )
@@ -421,7 +423,7 @@ fn missing_digits(path: &Path, flag: &str, also: &str) -> String {
     )
 }
 
-/// [`data::load_digits`], with a missing file said as [`missing_digits`] says it.
+/// [`files::load_digits`], with a missing file said as [`missing_digits`] says it.
 fn load_digits_named(
     path: &Path,
     labels: Option<&Path>,
@@ -431,7 +433,7 @@ fn load_digits_named(
     if !path.exists() {
         bail!("{}", missing_digits(path, flag, "or IDX images"));
     }
-    Ok(data::load_digits(path, labels, train_split)?)
+    Ok(files::load_digits(path, labels, train_split)?)
 }
 
 #[derive(Args)]
@@ -539,113 +541,6 @@ fn parse_widths(hidden: &str) -> Result<Vec<usize>> {
                 .with_context(|| format!("bad width '{s}' in --hidden '{hidden}': widths are positive whole numbers, e.g. 60,32"))
         })
         .collect()
-}
-
-/// A file the CLI writes. The bytes go to a temporary file beside the target
-/// (`.{name}.tmp-{pid}`); [`AtomicFile::commit`] syncs it to disk and renames it over the target,
-/// so the target is always either the old file or the whole new one, whether the process is
-/// killed, the disk fills up or a write fails. Dropped before the commit (an error), the
-/// temporary file is removed. A device or pipe (`/dev/null`) is written to directly.
-pub struct AtomicFile {
-    target: PathBuf,
-    tmp: Option<PathBuf>,
-    file: BufWriter<File>,
-}
-
-impl AtomicFile {
-    pub fn create(target: &Path) -> Result<Self> {
-        let cannot = || format!("cannot write {}", target.display());
-        if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-            let file = File::options()
-                .write(true)
-                .open(target)
-                .with_context(cannot)?;
-            return Ok(Self {
-                target: target.into(),
-                tmp: None,
-                file: BufWriter::new(file),
-            });
-        }
-        let name = target.file_name().with_context(cannot)?.to_string_lossy();
-        let dir = folder_of(target);
-        std::fs::create_dir_all(dir).with_context(cannot)?;
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let file = File::create(&tmp).with_context(cannot)?;
-        if let Ok(m) = std::fs::metadata(target) {
-            let _ = file.set_permissions(m.permissions());
-        }
-        Ok(Self {
-            target: target.into(),
-            tmp: Some(tmp),
-            file: BufWriter::new(file),
-        })
-    }
-
-    /// Sync the new bytes and put them in place of the target.
-    pub fn commit(mut self) -> Result<()> {
-        let cannot = format!("cannot write {}", self.target.display());
-        self.file.flush().context(cannot.clone())?;
-        let Some(tmp) = self.tmp.take() else {
-            return Ok(());
-        };
-        let done = self
-            .file
-            .get_ref()
-            .sync_all()
-            .and_then(|()| std::fs::rename(&tmp, &self.target));
-        if let Err(e) = done {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e).context(cannot);
-        }
-        // the rename is on disk once the folder is (best effort: not every system syncs folders)
-        if let Ok(dir) = File::open(folder_of(&self.target)) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.file.write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if let Some(tmp) = &self.tmp {
-            let _ = std::fs::remove_file(tmp);
-        }
-    }
-}
-
-fn folder_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
-/// Write a whole file through [`AtomicFile`].
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    file.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.commit()
-}
-
-/// An existing file is replaced only when the user said so (`--force`, or `--out` naming it).
-pub fn may_replace(path: &Path, allowed: bool) -> Result<()> {
-    if !allowed && path.exists() {
-        bail!(
-            "{} already exists and is kept: pass --force to replace it, or write elsewhere",
-            path.display()
-        );
-    }
-    Ok(())
 }
 
 fn main() {
