@@ -158,7 +158,7 @@ lint:
 	npx eslint www tools tests eslint.config.js
 
 test-server:
-	node --test tests/server/ tests/docs/ tests/www/
+	node --test tests/server/ tests/docs/ tests/www/ tests/structure/
 
 test-e2e: build
 	node tests/e2e/run.mjs
