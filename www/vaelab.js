@@ -13,11 +13,13 @@
 // The API is assembled in lab/: create.js (the facade: createVaeLab), transport.js (the Worker,
 // requests, restart after a crash), storage.js (confirmed writes, what storage refused), models.js
 // (slots, weights files), inference.js, datasets.js (shipped and own, merged across tabs),
-// digits.js (the digit file of own pictures), runs.js and run-handle.js (training runs, run
-// names across tabs), locks.js (Web Locks), choices.js (remembered backend choices), view.js
-// (a current model per element), shared.js (the page's one engine: sharedVaeLab).
+// digits.js (the deprecated digitFile, kept for compatibility: the engine writes digit files),
+// runs.js and run-handle.js (training runs, run names across tabs), locks.js (Web Locks),
+// choices.js (remembered backend choices), view.js (a current model per element), shared.js (the
+// page's one engine: sharedVaeLab).
 
 export { PIXELS, checkSlot, SHIPPED_DATASETS, shippedSlot } from './lab/input.js';
+/** @deprecated the engine writes the page's digit files (`Lab.digitsFile`); kept for compatibility */
 export { digitFile } from './lab/digits.js';
 export { createVaeLab } from './lab/create.js';
 export { sharedVaeLab } from './lab/shared.js';

@@ -397,10 +397,14 @@ const ops = {
     return out;
   },
   /** Hold another dataset: a shipped one by name (its parts come when a request needs them), or a
-   *  visitor's own as a whole digit file (`bytes`, checked by the engine) with its description. */
-  async useDataset({ name, bytes, title, description }) {
+   *  visitor's own, its `images` (u8 n*784) and `labels` (u8 n) with its description, of which
+   *  the engine writes the digit file (`Lab.digitsFile`, the one writer of the format). */
+  async useDataset({ name, images, labels, title, description }) {
     if (typeof name !== 'string' || !name) throw Object.assign(new TypeError('useDataset: a dataset name (a string)'), { kind: 'input' });
-    if (bytes) {
+    if (images || labels) {
+      if (!(images instanceof Uint8Array && labels instanceof Uint8Array))
+        throw Object.assign(new TypeError('useDataset: images and labels must be Uint8Arrays'), { kind: 'input' });
+      const bytes = (await engine(labEngine)).Lab.digitsFile(images, labels);
       const said = await cutDescription(String(description || `own images '${name}'`));
       lab.clearData(said);
       let sizes;

@@ -151,3 +151,37 @@ test('concurrent dataset additions: two tabs and overlapping calls keep every im
   await assert.rejects(one.addImages('mine', new Float32Array(785)), (e) => e.kind === 'input');
   assert.equal(new Map(await allDatasets()).get('mine').labels.length, 9);
 });
+
+test('own images go to the engine as images and labels (it writes the digit file), copies transferred, after a crash too', async (t) => {
+  const { lab, worker } = labFor(t);
+  await lab.ready;
+  const images = Array.from({ length: 3 }, (_, k) => new Float32Array(784).fill(k / 2));
+  await lab.addImages('held', images, { labels: [4, 5, 6] });
+  // the fake engine empties what it gets, as a transfer detaches it: the stored arrays stay
+  worker.answers.useDataset = (args) => {
+    const info = { name: args.name, own: true, title: args.name, classes: [], n_train: 2, n_test: 1 };
+    args.images.fill(0);
+    args.labels.fill(0);
+    return info;
+  };
+  assert.equal((await lab.useDataset('held')).own, true);
+  const [sent] = worker.ops('useDataset');
+  assert.equal('bytes' in sent.args, false);
+  assert.ok(sent.args.images instanceof Uint8Array && sent.args.labels instanceof Uint8Array);
+  assert.deepEqual([sent.args.images.length, sent.args.labels.length], [3 * 784, 3]);
+  assert.deepEqual(worker.transfers.get(sent.id), [sent.args.images.buffer, sent.args.labels.buffer]);
+  const kept = await lab.datasetImages('held');
+  assert.deepEqual([...kept.labels], [4, 5, 6]);
+  assert.equal(kept.pixels[2 * 784], 1);
+  // a crash: the new engine is given the dataset again, the same way
+  worker.crash('RuntimeError: unreachable');
+  await lab.slots();
+  const fresh = last();
+  assert.notEqual(fresh, worker);
+  const [again] = fresh.ops('useDataset');
+  assert.equal(again.args.name, 'held');
+  assert.deepEqual([...again.args.labels], [4, 5, 6]);
+  assert.equal(again.args.images[2 * 784], 255);
+  assert.deepEqual(fresh.transfers.get(again.id), [again.args.images.buffer, again.args.labels.buffer]);
+  assert.equal(lab.data.name, 'held');
+});

@@ -27,6 +27,8 @@ export class FakeWorker {
     this.options = options;
     /** Every request received: {id, op, args}. */
     this.requests = [];
+    /** Request id -> the transfer list it was posted with. */
+    this.transfers = new Map();
     /** op -> function(args, worker) giving the result (a promise to hold it back). */
     this.answers = { ...FakeWorker.answers };
     this.terminated = false;
@@ -35,9 +37,10 @@ export class FakeWorker {
     workers.push(this);
   }
 
-  postMessage(msg) {
+  postMessage(msg, transfer = []) {
     if (this.terminated) return;
     this.requests.push(msg);
+    this.transfers.set(msg.id, transfer);
     const answer = this.answers[msg.op] ?? (() => null);
     Promise.resolve()
       .then(() => answer(msg.args, this))
@@ -88,7 +91,7 @@ FakeWorker.answers = {
   exportWeights: () => new Uint8Array([9, 9, 9, 9]),
   sample: ({ n }) => new Float32Array(n * 784),
   trainStart: ({ slot }) => ({ slot }),
-  useDataset: ({ name, bytes }) => ({ ...MNIST, name, own: !!bytes }),
+  useDataset: ({ name, images }) => ({ ...MNIST, name, own: !!images }),
   datasets: () => [{ ...MNIST, shipped: true }],
 };
 

@@ -8,7 +8,7 @@ import { createTransport } from './transport.js';
 import { addStorage } from './storage.js';
 import { addModels } from './models.js';
 import { addInference } from './inference.js';
-import { addDatasets } from './datasets.js';
+import { addDatasets, datasetTransfer } from './datasets.js';
 import { addRuns } from './runs.js';
 import { addView } from './view.js';
 
@@ -94,7 +94,7 @@ export function createVaeLab({
     if (lab.data && lab.data.name !== r.data.name) {
       lab.data = await core
         .datasetArgs(lab.data.name)
-        .then((args) => transport.post('useDataset', args))
+        .then((args) => transport.post('useDataset', args, datasetTransfer(args)))
         .catch(() => r.data);
       emit('dataset', lab.data);
     }

@@ -2,7 +2,9 @@
 // IndexedDB and merged across tabs; the one the engine holds.
 import { mergeDataset, deleteDataset, allDatasets, checkDataset } from '../store.js';
 import { PIXELS, SHIPPED_DATASETS } from './input.js';
-import { digitFile } from './digits.js';
+
+/** What to transfer with useDataset's `args`: the buffers of a dataset of your own (copies). */
+export const datasetTransfer = (args) => (args.images ? [args.images.buffer, args.labels.buffer] : []);
 
 /** Adds datasets, useDataset, addImages, datasetImages and removeDataset to the lab, and
  *  `core.datasetArgs` (what the engine's useDataset takes for a name). */
@@ -54,7 +56,9 @@ export function addDatasets(core) {
     const mine = [...(await ownDatasets())].map(([name, r]) => ({ name, title: r.title ?? name, n: r.labels.length, own: true }));
     return [...(await shippedList), ...mine];
   };
-  /** What the engine's useDataset takes for `name`: a shipped one by name, one of yours whole. */
+  /** What the engine's useDataset takes for `name`: a shipped one by name, one of yours whole as
+   *  copies of its images (u8 n*784) and labels (the engine writes the digit file: one writer of
+   *  the format); post them with `datasetTransfer(args)`, the stored arrays stay as they are. */
   core.datasetArgs = async (name) => {
     const n = String(name ?? '');
     if (SHIPPED_DATASETS.includes(n)) return { name: n };
@@ -68,7 +72,7 @@ export function addDatasets(core) {
       throw Object.assign(new Error(message), { kind: 'input' });
     }
     const description = `own images '${n}' (${r.labels.length}, made in VAE Lab)`;
-    return { name: n, bytes: digitFile(r.pixels, r.labels), title: r.title ?? n, description };
+    return { name: n, images: r.pixels.slice(), labels: r.labels.slice(), title: r.title ?? n, description };
   };
   /**
    * Train on and look at another dataset: 'mnist', 'fashion' or the name of one of your own.
@@ -77,7 +81,8 @@ export function addDatasets(core) {
    */
   lab.useDataset = async (name) => {
     await lab.ready;
-    const info = await call('useDataset', await core.datasetArgs(name));
+    const args = await core.datasetArgs(name);
+    const info = await call('useDataset', args, datasetTransfer(args));
     lab.data = info;
     emit('dataset', info);
     return info;

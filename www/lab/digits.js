@@ -1,8 +1,13 @@
-// The one writer of a digit file in the page (`src/data.rs` owns the format, magic VAEDIGS1).
-// When the engine exports `Lab.digitsFile(pixels, labels)`, `digitFile` below becomes that call.
+// DEPRECATED, kept only for API compatibility (`digitFile` is exported by www/vaelab.js): the
+// engine's `Lab.digitsFile(pixels, labels)` writes the digit file (`src/data.rs` owns the format,
+// magic VAEDIGS1, and the held-out rule), and the page's worker calls it for every dataset of a
+// visitor's own. Nothing in www/ uses this one (tests/www/digits.test.mjs checks); a Rust test
+// in src/data.rs checks the engine's file equals this restatement byte for byte.
 import { PIXELS } from './input.js';
 
 /**
+ * @deprecated The engine writes the page's digit files (`Lab.digitsFile`); this is kept for API
+ * compatibility only.
  * A digit file of a visitor's images, `pixels` u8 n*784 with `labels` u8 n (255: none). Every
  * tenth image is held out (at least one of two or more), so the panels that show held-out images
  * and the held-out nELBO work on it as on MNIST.
