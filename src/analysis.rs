@@ -142,13 +142,13 @@ pub fn collapse_stats(
     model: &Vae,
     digits: &crate::data::Digits,
     device: &Device,
-) -> Result<CollapseStats, crate::VaeError> {
+) -> Result<CollapseStats, crate::error::VaeError> {
     let mut sums = CollapseSums::default();
     let idx: Vec<usize> = (0..digits.len()).collect();
     for chunk in idx.chunks(crate::limits::STATS_CHUNK) {
         sums.add(
             chunk.len(),
-            &crate::read_f32(collapse_chunk(model, digits.batch(chunk, device)))?,
+            &crate::device::read_f32(collapse_chunk(model, digits.batch(chunk, device)))?,
         );
     }
     Ok(sums.finish())
@@ -327,15 +327,15 @@ mod tests {
 
     #[test]
     fn sample_and_chain_shapes() {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let model = ArchSpec::preset("C").unwrap().init(&device, 1);
         let mut rng = Rng::new(2);
         assert_eq!(sample(&model, 60, &mut rng).dims(), [60, 784]);
         let frames = FixedPointChain { steps: 5 }.run(&model, 7, None, &mut rng);
         assert_eq!(frames.len(), 6);
         assert!(frames.iter().all(|f| f.dims() == [7, 784]));
-        let a = crate::read_f32(frames[0].clone()).unwrap();
-        let b = crate::read_f32(frames[5].clone()).unwrap();
+        let a = crate::device::read_f32(frames[0].clone()).unwrap();
+        let b = crate::device::read_f32(frames[5].clone()).unwrap();
         assert_ne!(a, b, "the chain moves");
         assert!(a.iter().all(|v| (0.0..=1.0).contains(v)));
         let start = Tensor::<2>::zeros([3, 784], &device);
@@ -348,22 +348,22 @@ mod tests {
 
     #[test]
     fn seeded_samples_repeat() {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let model = ArchSpec::preset("A").unwrap().init(&device, 1);
-        let a = crate::read_f32(sample(&model, 3, &mut Rng::new(4))).unwrap();
+        let a = crate::device::read_f32(sample(&model, 3, &mut Rng::new(4))).unwrap();
         assert_eq!(
             a,
-            crate::read_f32(sample(&model, 3, &mut Rng::new(4))).unwrap()
+            crate::device::read_f32(sample(&model, 3, &mut Rng::new(4))).unwrap()
         );
         assert_ne!(
             a,
-            crate::read_f32(sample(&model, 3, &mut Rng::new(5))).unwrap()
+            crate::device::read_f32(sample(&model, 3, &mut Rng::new(5))).unwrap()
         );
     }
 
     #[test]
     fn collapse_counts_active_units() {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let model = ArchSpec::preset("A").unwrap().init(&device, 1);
         let x = Tensor::<2>::from_data(
             TensorData::new(Rng::new(3).normals(256 * 784), [256, 784]),
@@ -372,7 +372,7 @@ mod tests {
         let mut sums = CollapseSums::default();
         sums.add(
             256,
-            &crate::read_f32(collapse_chunk(&model, x.clone())).unwrap(),
+            &crate::device::read_f32(collapse_chunk(&model, x.clone())).unwrap(),
         );
         let stats = sums.finish();
         assert_eq!(stats.kl_per_latent.len(), 12);
@@ -381,14 +381,18 @@ mod tests {
         // identical inputs: no latent varies across x
         let same = Tensor::<2>::ones([16, 784], &device);
         let mut sums = CollapseSums::default();
-        sums.add(16, &crate::read_f32(collapse_chunk(&model, same)).unwrap());
+        sums.add(
+            16,
+            &crate::device::read_f32(collapse_chunk(&model, same)).unwrap(),
+        );
         assert_eq!(sums.finish().active_units, 0);
         // chunks add up to the one-batch statistics
         let mut parts = CollapseSums::default();
         for (from, n) in [(0, 100), (100, 156)] {
             parts.add(
                 n,
-                &crate::read_f32(collapse_chunk(&model, x.clone().narrow(0, from, n))).unwrap(),
+                &crate::device::read_f32(collapse_chunk(&model, x.clone().narrow(0, from, n)))
+                    .unwrap(),
             );
         }
         let parts = parts.finish();

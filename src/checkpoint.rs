@@ -10,10 +10,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{EpochRecord, TrainingConfig};
+use crate::error::VaeError;
 use crate::format::{self, write_framed, HEADER_AT};
 use crate::limits::MAX_PARAMS;
 use crate::rng::Rng;
-use crate::VaeError;
 
 pub const CHECKPOINT_MAGIC: &[u8; 8] = b"VAELABC1";
 const MAX_HEADER: usize = 8 << 20;

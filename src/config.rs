@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::VaeError;
 use crate::limits::{MAX_BATCH, MAX_BETA, MAX_EPOCHS, MAX_PARAMS};
 use crate::rng::Rng;
-use crate::VaeError;
 
 /// Pixels per image (28 x 28).
 pub const PIXELS: usize = 784;

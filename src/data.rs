@@ -4,8 +4,8 @@
 //! n_train digits are the training split. Reading files from disk (IDX, gzip): [`crate::files`].
 
 use crate::config::PIXELS;
+use crate::error::VaeError;
 use crate::rng::Rng;
-use crate::VaeError;
 
 pub const SUBSET_MAGIC: &[u8; 8] = b"VAEDIGS1";
 

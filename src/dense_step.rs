@@ -14,9 +14,9 @@
 //! of twice: a seed gives the same run in every browser, and a near one natively and with burn.
 
 use crate::config::{ArchSpec, BETA_1, BETA_2, EPSILON, HALF_LN_2PI, PIXELS};
+use crate::error::VaeError;
 use crate::kernels::{gemm_nn, gemm_nt_masked, gemm_tn, relu_in_place, sigmoid_in_place, Scratch};
 use crate::layout::{LayerAt, Layout};
-use crate::VaeError;
 
 /// Batch means of one step's objective parts (nats per image).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -409,13 +409,13 @@ mod tests {
         n: usize,
         w: f32,
     ) -> Vec<f32> {
-        let device = crate::cpu_device().autodiff();
+        let device = crate::device::cpu_device().autodiff();
         let model = arch.from_flat(flat, &device).unwrap();
         let xt = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [n, PIXELS]), &device);
         let et = Tensor::<2>::from_data(TensorData::new(eps.to_vec(), [n, arch.latent]), &device);
         let elbo = Elbo::compute(&model, xt, et);
         let grads = (elbo.rec + elbo.kl * w).backward();
-        crate::read_f32(model.flat_grads(&grads)).unwrap()
+        crate::device::read_f32(model.flat_grads(&grads)).unwrap()
     }
 
     /// Every architecture shape the app trains (no hidden layer, one, three; widths that are not
@@ -436,8 +436,8 @@ mod tests {
             ),
         ];
         for (arch, n, w) in cases {
-            let device = crate::cpu_device();
-            let flat = crate::read_f32(arch.init(&device, 5).flat_params()).unwrap();
+            let device = crate::device::cpu_device();
+            let flat = crate::device::read_f32(arch.init(&device, 5).flat_params()).unwrap();
             let mut rng = Rng::new(11);
             let x = digits(&mut rng, n);
             let eps = rng.normals(n * arch.latent);
@@ -446,15 +446,15 @@ mod tests {
             let theirs = burn_grads(&arch, &flat, &x, &eps, n, w);
             close(step.grads(), &theirs, 1e-4, &arch.label());
             // and the losses themselves
-            let dev = crate::cpu_device();
+            let dev = crate::device::cpu_device();
             let model = arch.from_flat(&flat, &dev).unwrap();
             let elbo = Elbo::compute(
                 &model,
                 Tensor::from_data(TensorData::new(x.clone(), [n, PIXELS]), &dev),
                 Tensor::from_data(TensorData::new(eps.clone(), [n, arch.latent]), &dev),
             );
-            let nelbo = crate::read_f32(elbo.nelbo).unwrap()[0];
-            let kl = crate::read_f32(elbo.kl).unwrap()[0];
+            let nelbo = crate::device::read_f32(elbo.nelbo).unwrap()[0];
+            let kl = crate::device::read_f32(elbo.kl).unwrap()[0];
             assert!(
                 (loss.nelbo - nelbo).abs() < 1e-4 * nelbo.abs(),
                 "{} nelbo {} vs {nelbo}",
@@ -475,9 +475,9 @@ mod tests {
     #[test]
     fn adam_steps_follow_burns_training() {
         let arch = ArchSpec::preset("B").unwrap();
-        let device = crate::cpu_device().autodiff();
+        let device = crate::device::cpu_device().autodiff();
         let mut model = arch.init(&device, 2);
-        let flat = crate::read_f32(model.valid().flat_params()).unwrap();
+        let flat = crate::device::read_f32(model.valid().flat_params()).unwrap();
         let mut step = DenseStep::new(&arch, flat).unwrap();
         let mut adam = Adam::new();
         let mut rng = Rng::new(4);
@@ -492,9 +492,9 @@ mod tests {
                 GradientsParams::from_grads(Elbo::compute(&model, xt, et).nelbo.backward(), &model);
             model = adam.step(1e-3, model, g);
         }
-        let theirs = crate::read_f32(model.valid().flat_params()).unwrap();
+        let theirs = crate::device::read_f32(model.valid().flat_params()).unwrap();
         close(step.params(), &theirs, 1e-4, "params after 20 steps");
-        let state = crate::read_f32(adam.state_tensor().unwrap()).unwrap();
+        let state = crate::device::read_f32(adam.state_tensor().unwrap()).unwrap();
         let ours = step.adam_state();
         let p = theirs.len();
         close(&ours[..p], &state[..p], 1e-3, "first moments");
@@ -507,7 +507,9 @@ mod tests {
     #[test]
     fn adam_state_round_trips_and_refuses_bad_state() {
         let arch = ArchSpec::new(vec![8]).with_latent(2);
-        let flat = crate::read_f32(arch.init(&crate::cpu_device(), 1).flat_params()).unwrap();
+        let flat =
+            crate::device::read_f32(arch.init(&crate::device::cpu_device(), 1).flat_params())
+                .unwrap();
         let mut a = DenseStep::new(&arch, flat.clone()).unwrap();
         let mut rng = Rng::new(3);
         let batches: Vec<(Vec<f32>, Vec<f32>)> = (0..4)

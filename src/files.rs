@@ -6,8 +6,8 @@ use std::io::Read;
 
 use crate::config::PIXELS;
 use crate::data::{Digits, Split, SUBSET_MAGIC};
+use crate::error::VaeError;
 use crate::limits::MAX_FILE_BYTES;
-use crate::VaeError;
 
 const IDX_IMAGES: u32 = 2051;
 const IDX_LABELS: u32 = 2049;

@@ -12,10 +12,10 @@
 //! seed both paths give the same samples and chains up to float rounding.
 
 use crate::config::{ArchSpec, PIXELS};
+use crate::error::VaeError;
 use crate::kernels::{self, sigmoid_in_place};
 use crate::layout::Layout;
 use crate::rng::Rng;
-use crate::VaeError;
 
 /// One fully connected layer: `w` is [d_in, d_out] row-major, like burn's `Linear`.
 #[derive(Clone, Debug)]
@@ -340,7 +340,7 @@ mod tests {
     /// that leave a remainder row) against burn's forward pass on the same weights.
     #[test]
     fn matches_burn_forward_pass_encode_decode_reconstruct_sample_chain() {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         for (hidden, latent, n) in [
             (vec![], 12, 5),
             (vec![64], 12, 60),
@@ -358,13 +358,13 @@ mod tests {
             let (fmu, flv) = fast.encode(&x, n);
             close(
                 &fmu,
-                &crate::read_f32(mu.clone()).unwrap(),
+                &crate::device::read_f32(mu.clone()).unwrap(),
                 1e-5,
                 &what("mu"),
             );
             close(
                 &flv,
-                &crate::read_f32(logvar).unwrap(),
+                &crate::device::read_f32(logvar).unwrap(),
                 1e-5,
                 &what("logvar"),
             );
@@ -372,27 +372,27 @@ mod tests {
             let burn_recon = analysis::reconstruct(&model, xt.clone(), None);
             close(
                 &fast.reconstruct(&x, n, None),
-                &crate::read_f32(burn_recon).unwrap(),
+                &crate::device::read_f32(burn_recon).unwrap(),
                 1e-5,
                 &what("reconstruct"),
             );
             let burn_sampled = analysis::reconstruct(&model, xt, Some(&mut Rng::new(3)));
             close(
                 &fast.reconstruct(&x, n, Some(&mut Rng::new(3))),
-                &crate::read_f32(burn_sampled).unwrap(),
+                &crate::device::read_f32(burn_sampled).unwrap(),
                 1e-5,
                 &what("reconstruct, sampled z"),
             );
             let burn_samples = analysis::sample(&model, n, &mut Rng::new(4));
             close(
                 &fast.sample(n, &mut Rng::new(4)),
-                &crate::read_f32(burn_samples).unwrap(),
+                &crate::device::read_f32(burn_samples).unwrap(),
                 1e-5,
                 &what("sample"),
             );
             let frames =
                 analysis::FixedPointChain { steps: 6 }.run(&model, n, None, &mut Rng::new(8));
-            let burn_chain = crate::read_f32(Tensor::cat(frames, 0)).unwrap();
+            let burn_chain = crate::device::read_f32(Tensor::cat(frames, 0)).unwrap();
             // chains feed outputs back in 6 times; rounding differences grow a little
             close(
                 &fast.chain(n, 6, None, &mut Rng::new(8)),
@@ -424,7 +424,7 @@ mod tests {
     #[test]
     fn one_importance_sample_is_the_elbo_with_the_same_noise() {
         let (file, fast) = shipped_c();
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let model = file.to_model(&device).unwrap();
         let n = 5;
         let x = digits(n, 21);
@@ -435,13 +435,13 @@ mod tests {
         let et = Tensor::<2>::from_data(TensorData::new(eps.clone(), [n, 12]), &device);
         let (mu, logvar) = model.encode(xt.clone());
         let z = mu.clone() + (logvar.clone() * 0.5).exp() * et;
-        let nll = crate::read_f32(
+        let nll = crate::device::read_f32(
             crate::loss::gaussian_nll(xt, model.decode(z.clone()), model.log_sigma()).reshape([n]),
         )
         .unwrap();
         let (z, logvar) = (
-            crate::read_f32(z).unwrap(),
-            crate::read_f32(logvar).unwrap(),
+            crate::device::read_f32(z).unwrap(),
+            crate::device::read_f32(logvar).unwrap(),
         );
         for i in 0..n {
             let (mut log_pz, mut log_q) = (0.0f64, 0.0f64);
@@ -476,14 +476,15 @@ mod tests {
             m10 >= m1 && m100 >= m10,
             "IWAE means K=1 {m1}, 10 {m10}, 100 {m100}"
         );
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let model = file.to_model(&device).unwrap();
         let xt = Tensor::<2>::from_data(TensorData::new(x.clone(), [n, PIXELS]), &device);
         let eps = Tensor::<2>::from_data(
             TensorData::new(Rng::new(3).normals(n * 12), [n, 12]),
             &device,
         );
-        let nelbo = crate::read_f32(crate::loss::Elbo::compute(&model, xt, eps).nelbo).unwrap()[0];
+        let nelbo =
+            crate::device::read_f32(crate::loss::Elbo::compute(&model, xt, eps).nelbo).unwrap()[0];
         assert!(
             (m1 + nelbo as f64).abs() < 0.02 * (nelbo as f64).abs() + 5.0,
             "IWAE(1) mean {m1} vs -nELBO {}",
@@ -496,7 +497,7 @@ mod tests {
     #[test]
     fn inside_matches_the_forward_pass_and_the_loss() {
         let (file, fast) = shipped_c();
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let model = file.to_model(&device).unwrap();
         let x = digits(1, 31);
         let eps = Rng::new(6).normals(12);
@@ -509,8 +510,8 @@ mod tests {
         let xt = Tensor::<2>::from_data(TensorData::new(x.clone(), [1, PIXELS]), &device);
         let et = Tensor::<2>::from_data(TensorData::new(eps.clone(), [1, 12]), &device);
         let elbo = crate::loss::Elbo::compute(&model, xt.clone(), et.clone());
-        let rec = crate::read_f32(elbo.rec).unwrap()[0] as f64;
-        let kl = crate::read_f32(elbo.kl).unwrap()[0] as f64;
+        let rec = crate::device::read_f32(elbo.rec).unwrap()[0] as f64;
+        let kl = crate::device::read_f32(elbo.kl).unwrap()[0] as f64;
         assert!(
             (t.rec - rec).abs() < 1e-3 * rec.abs().max(1.0),
             "rec {} vs {rec}",
@@ -520,7 +521,7 @@ mod tests {
         assert!((t.nelbo - t.rec - t.kl).abs() < 1e-9);
         let (mu, logvar) = model.encode(xt);
         let z = mu + (logvar * 0.5).exp() * et;
-        let mean = crate::read_f32(model.decode(z)).unwrap();
+        let mean = crate::device::read_f32(model.decode(z)).unwrap();
         close(&t.mean, &mean, 1e-5, "inside mean");
     }
 }

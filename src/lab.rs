@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::CollapseStats;
 use crate::config::{EpochRecord, Metrics, TrainingConfig};
+use crate::error::VaeError;
 use crate::model::{ArchSpec, PRESETS};
 use crate::weights::WeightsMeta;
-use crate::VaeError;
 
 /// Held-out digits behind the collapse statistics (the report's Fig. 3 uses 256).
 pub const COLLAPSE_DIGITS: usize = 256;

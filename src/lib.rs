@@ -28,6 +28,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod dense_step;
+mod error;
 pub mod files;
 mod format;
 pub mod infer;
@@ -41,6 +42,8 @@ pub mod weights;
 // the CLI and the wasm layer build on them (feature `engine`, on by default).
 #[cfg(feature = "engine")]
 pub mod analysis;
+#[cfg(feature = "engine")]
+mod device;
 #[cfg(feature = "engine")]
 pub mod lab;
 #[cfg(feature = "engine")]
@@ -66,70 +69,5 @@ pub use {
 };
 
 #[cfg(feature = "engine")]
-use burn::prelude::*;
-
-/// Everything that can go wrong, with messages meant for people.
-#[derive(Debug, thiserror::Error)]
-pub enum VaeError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{file}: {why}")]
-    Data { file: String, why: String },
-    #[error("weights file {file}: {why}")]
-    Weights { file: String, why: String },
-    #[error("{0}")]
-    Diverged(String),
-    #[error("reading a tensor back failed: {0}")]
-    Readback(String),
-}
-
-impl VaeError {
-    /// What kind of failure this is, for callers that react differently (the page falls back to
-    /// the CPU on `gpu`, shows `input` next to the control that caused it, ...).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            VaeError::Invalid(_) => "input",
-            VaeError::Data { .. } => "data",
-            VaeError::Weights { .. } => "weights",
-            VaeError::Diverged(_) => "diverged",
-            VaeError::Readback(_) => "gpu",
-        }
-    }
-}
-
-#[cfg(feature = "engine")]
-/// burn's ndarray CPU backend: the native default and the browser's fallback. (burn 0.22 marks
-/// it deprecated in favour of `flex`, but ndarray is the faster of the two in wasm here.)
-#[allow(deprecated)]
-pub fn cpu_device() -> Device {
-    #[cfg(feature = "flex")]
-    return Device::flex();
-    #[cfg(not(feature = "flex"))]
-    Device::ndarray()
-}
-
-#[cfg(feature = "engine")]
-/// Read a float tensor back synchronously (native only: WebGPU needs [`read_f32_async`]).
-pub fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, VaeError> {
-    t.into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| VaeError::Readback(format!("{e:?}")))
-}
-
-/// Wait for a future natively: [`training::Trainer::run_chunk`] and the asynchronous readbacks
-/// in a blocking caller (the CLI, the tests). Not for the browser, which must await.
-#[cfg(feature = "engine")]
-pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    burn::tensor::read_sync(future)
-}
-
-#[cfg(feature = "engine")]
-/// Read a float tensor back asynchronously (required on WebGPU).
-pub async fn read_f32_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, VaeError> {
-    let data = t
-        .into_data_async()
-        .await
-        .map_err(|e| VaeError::Readback(format!("{e:?}")))?;
-    data.try_to_vec::<f32>()
-        .map_err(|e| VaeError::Readback(format!("{e:?}")))
-}
+pub use device::{block_on, cpu_device, read_f32, read_f32_async};
+pub use error::VaeError;

@@ -71,7 +71,7 @@ mod tests {
     /// is sigmoid(its bias) whatever z is. Then every term has a closed form.
     #[test]
     fn matches_a_hand_computed_case() {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let spec = ArchSpec::preset("A").unwrap();
         let mut flat = vec![0.0f32; spec.param_count()];
         // encoder head bias: 784*24 weights first, then 24 biases (12 mu, 12 logvar)
@@ -108,10 +108,10 @@ mod tests {
     /// a step of 1e-2 on a loss of a few hundred nats keeps rounding error well under 1%.
     #[test]
     fn gradients_match_finite_differences() {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let ad = device.clone().autodiff();
         let spec = ArchSpec::new(vec![3]).with_latent(2);
-        let base = crate::read_f32(spec.init(&device, 4).flat_params()).unwrap();
+        let base = crate::device::read_f32(spec.init(&device, 4).flat_params()).unwrap();
         let mut rng = crate::rng::Rng::new(8);
         let pixels: Vec<f32> = (0..3 * 784).map(|_| rng.uniform() as f32).collect();
         let eps = rng.normals(3 * 2);
@@ -123,7 +123,7 @@ mod tests {
         };
         let (nelbo, model) = loss(&base, &ad);
         let grads = nelbo.backward();
-        let analytic = crate::read_f32(model.flat_grads(&grads)).unwrap();
+        let analytic = crate::device::read_f32(model.flat_grads(&grads)).unwrap();
         let p = base.len();
         // one parameter of every kind: encoder weight/bias, head, decoder, log sigma
         let probes = [
@@ -142,7 +142,7 @@ mod tests {
             plus[i] += h;
             let mut minus = base.clone();
             minus[i] -= h;
-            let f = |v: &[f32]| crate::read_f32(loss(v, &device).0).unwrap()[0];
+            let f = |v: &[f32]| crate::device::read_f32(loss(v, &device).0).unwrap()[0];
             let numeric = (f(&plus) - f(&minus)) / (2.0 * h);
             let tol = 0.02 * analytic[i].abs().max(numeric.abs()) + 0.05;
             assert!(
@@ -158,7 +158,7 @@ mod tests {
     /// gradients autodiff gives, grouped layer by layer (weight and bias), then log σ.
     #[test]
     fn per_layer_gradient_norms_group_the_gradients() {
-        let ad = crate::cpu_device().autodiff();
+        let ad = crate::device::cpu_device().autodiff();
         let spec = ArchSpec::new(vec![5, 4]).with_latent(3);
         let model = spec.init(&ad, 2);
         let mut rng = crate::rng::Rng::new(1);
@@ -173,9 +173,9 @@ mod tests {
         );
         let eps = Tensor::<2>::from_data(TensorData::new(rng.normals(2 * 3), [2, 3]), &ad);
         let grads = Elbo::compute(&model, x, eps).nelbo.backward();
-        let flat = crate::read_f32(model.flat_grads(&grads)).unwrap();
+        let flat = crate::device::read_f32(model.flat_grads(&grads)).unwrap();
         let params = burn::optim::GradientsParams::from_grads(grads, &model);
-        let norms = crate::read_f32(model.grad_norms_sq(&params)).unwrap();
+        let norms = crate::device::read_f32(model.grad_norms_sq(&params)).unwrap();
         let names = model.layer_names();
         assert_eq!(
             names,

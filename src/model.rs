@@ -14,9 +14,9 @@ use burn::tensor::activation::relu;
 
 pub use crate::config::{ArchSpec, DecoderOutput, PIXELS, PRESETS};
 use crate::data::Digits;
+use crate::error::VaeError;
 use crate::infer::DenseVae;
 use crate::weights::{WeightsFile, WeightsMeta};
-use crate::VaeError;
 
 /// The logistic function 1 / (1 + e^-x), with one exponential per element. burn 0.22's generic
 /// sigmoid computes exp(-log(1 + exp(-x))), three transcendentals, and on the CPU (ndarray, the
@@ -234,7 +234,7 @@ impl Vae {
 impl WeightsFile {
     /// Native convenience: read the model back synchronously.
     pub fn from_model(model: &Vae, meta: WeightsMeta) -> Result<Self, VaeError> {
-        let params = crate::read_f32(model.flat_params())?;
+        let params = crate::device::read_f32(model.flat_params())?;
         Self::new(model.arch(), meta, params)
     }
 
@@ -252,7 +252,10 @@ impl WeightsFile {
 impl DenseVae {
     /// From a model on the CPU (a synchronous readback: native, or the browser's CPU backend).
     pub fn from_model(model: &Vae) -> Result<Self, VaeError> {
-        Self::new(&model.arch(), &crate::read_f32(model.flat_params())?)
+        Self::new(
+            &model.arch(),
+            &crate::device::read_f32(model.flat_params())?,
+        )
     }
 }
 
@@ -272,7 +275,7 @@ mod tests {
 
     #[test]
     fn sigmoid_is_the_logistic_with_finite_gradients() {
-        let device = crate::cpu_device().autodiff();
+        let device = crate::device::cpu_device().autodiff();
         let xs = [-200.0f32, -40.0, -5.0, -0.5, 0.0, 0.5, 5.0, 40.0, 200.0];
         let x = Tensor::<1>::from_data(TensorData::new(xs.to_vec(), [xs.len()]), &device)
             .require_grad();
@@ -300,7 +303,7 @@ mod tests {
 
     #[test]
     fn table_one_parameter_counts() {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         for ((name, _), expected) in PRESETS.iter().zip([29033, 52201, 103593, 100065, 100953]) {
             let spec = ArchSpec::preset(name).unwrap();
             assert_eq!(spec.param_count(), expected, "model {name}");
@@ -314,7 +317,7 @@ mod tests {
 
     #[test]
     fn arch_is_read_back_from_layers() {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let spec = ArchSpec::new(vec![60, 32]).with_latent(5);
         assert_eq!(spec.init(&device, 1).arch(), spec);
         assert_eq!(ArchSpec::preset("e").unwrap().label(), "E");
@@ -324,7 +327,7 @@ mod tests {
 
     #[test]
     fn flat_params_round_trip() {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let spec = ArchSpec::preset("B").unwrap();
         let model = spec.init(&device, 3);
         let flat = model.flat_params().into_data().try_to_vec::<f32>().unwrap();

@@ -13,7 +13,7 @@ use burn::module::{ModuleMapper, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 
-use crate::VaeError;
+use crate::error::VaeError;
 
 use crate::config::{check_state, BETA_1, BETA_2, EPSILON};
 
@@ -184,7 +184,7 @@ mod tests {
     /// Same steps as burn's Adam, to the bit: the shipped weights stay reproducible.
     #[test]
     fn matches_burns_adam_exactly() {
-        let device = crate::cpu_device().autodiff();
+        let device = crate::device::cpu_device().autodiff();
         let arch = ArchSpec::new(vec![16]).with_latent(4);
         let (mut ours, mut theirs) = (arch.init(&device, 3), arch.init(&device, 3));
         let mut adam = Adam::new();
@@ -205,15 +205,15 @@ mod tests {
             );
             theirs = burn_adam.step(1e-2, theirs, g);
         }
-        let a = crate::read_f32(ours.valid().flat_params()).unwrap();
-        let b = crate::read_f32(theirs.valid().flat_params()).unwrap();
+        let a = crate::device::read_f32(ours.valid().flat_params()).unwrap();
+        let b = crate::device::read_f32(theirs.valid().flat_params()).unwrap();
         assert_eq!(a, b);
         assert_eq!(adam.time(), 6);
     }
 
     #[test]
     fn state_round_trip_continues_identically() {
-        let device = crate::cpu_device().autodiff();
+        let device = crate::device::cpu_device().autodiff();
         let arch = ArchSpec::new(vec![8]).with_latent(4);
         let sizes: Vec<usize> = arch
             .param_shapes()
@@ -232,16 +232,16 @@ mod tests {
         for _ in 0..3 {
             model = step(&mut adam, model, &mut rng);
         }
-        let state = crate::read_f32(adam.state_tensor().unwrap()).unwrap();
-        let params = crate::read_f32(model.valid().flat_params()).unwrap();
+        let state = crate::device::read_f32(adam.state_tensor().unwrap()).unwrap();
+        let params = crate::device::read_f32(model.valid().flat_params()).unwrap();
         let mut restored = Adam::restore(adam.time(), &state, &sizes, &device).unwrap();
         let mut copy = arch.from_flat(&params, &device).unwrap().train();
         let mut rng2 = rng.clone();
         model = step(&mut adam, model, &mut rng);
         copy = step(&mut restored, copy, &mut rng2);
         assert_eq!(
-            crate::read_f32(model.valid().flat_params()).unwrap(),
-            crate::read_f32(copy.valid().flat_params()).unwrap()
+            crate::device::read_f32(model.valid().flat_params()).unwrap(),
+            crate::device::read_f32(copy.valid().flat_params()).unwrap()
         );
         assert!(Adam::restore(3, &state[1..], &sizes, &device).is_err());
     }

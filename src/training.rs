@@ -1,7 +1,7 @@
 //! Training by Adam on the negative ELBO, a chunk of steps at a time.
 //!
 //! [`Trainer::run_chunk`] is the loop's body, the same for every caller: the CLI blocks on it
-//! ([`crate::block_on`]), the browser worker awaits it between turns of its event loop, the tests
+//! ([`crate::device::block_on`]), the browser worker awaits it between turns of its event loop, the tests
 //! call it step by step. A chunk takes up to `max_steps` steps, stops at an epoch's end, checks
 //! its numbers against divergence, finishes the epoch (held-out estimate, history) and, at an
 //! epoch end or a rollback, reads back what a checkpoint holds. Losses stay where the engine
@@ -15,10 +15,10 @@ use burn::prelude::*;
 use crate::checkpoint::{Checkpoint, CheckpointHeader};
 pub use crate::config::{EpochRecord, Metrics, StepEngine, TrainingConfig};
 use crate::data::{Digits, Split};
+use crate::error::VaeError;
 use crate::limits::DIVERGENCE_NATS;
 use crate::model::Vae;
 use crate::rng::Rng;
-use crate::VaeError;
 pub use engine::{evaluate, Start, HELD_OUT_SEED};
 use engine::{Batch, Engine, Floats};
 
@@ -152,7 +152,7 @@ impl Trainer {
     /// Up to `max_steps` steps (at least 1, at most 10,000), stopping at an epoch's end; then the
     /// divergence guard on the chunk's numbers and, at the epoch's end, the held-out estimate and
     /// the history. Nothing is read back inside a step; awaiting this reads back the chunk's sums
-    /// (and, at an epoch end or a rollback, the run's state) once. Natively, [`crate::block_on`] it.
+    /// (and, at an epoch end or a rollback, the run's state) once. Natively, [`crate::device::block_on`] it.
     pub async fn run_chunk(&mut self, max_steps: usize) -> Result<ChunkReport, VaeError> {
         let mut epoch_end = None;
         if !self.is_done() {

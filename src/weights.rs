@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::config::WeightsMeta;
 use crate::config::{ArchSpec, PIXELS};
+use crate::error::VaeError;
 use crate::format::{self, write_framed, HEADER_AT};
 use crate::limits::MAX_PARAMS;
-use crate::VaeError;
 
 pub const WEIGHTS_MAGIC: &[u8; 8] = b"VAELABW1";
 const MAX_HEADER: usize = crate::limits::MAX_WEIGHTS_HEADER_BYTES;
@@ -226,7 +226,7 @@ mod tests {
     #[test]
     fn a_linear_output_model_round_trips_through_its_weights_file() {
         use crate::model::DecoderOutput;
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let spec = ArchSpec::preset("B")
             .unwrap()
             .with_output(DecoderOutput::Linear);
@@ -241,8 +241,8 @@ mod tests {
             TensorData::new(crate::rng::Rng::new(2).normals(3 * 12), [3, 12]),
             &device,
         );
-        let a = crate::read_f32(model.decode(z.clone())).unwrap();
-        let b = crate::read_f32(back.to_model(&device).unwrap().decode(z.clone())).unwrap();
+        let a = crate::device::read_f32(model.decode(z.clone())).unwrap();
+        let b = crate::device::read_f32(back.to_model(&device).unwrap().decode(z.clone())).unwrap();
         assert_eq!(a, b);
         assert!(
             a.iter().any(|v| *v < 0.0),
@@ -250,7 +250,7 @@ mod tests {
         );
         // the fast path agrees
         let dense = crate::infer::DenseVae::new(&back.arch, &back.params).unwrap();
-        let fast = dense.decode(&crate::read_f32(z).unwrap(), 3);
+        let fast = dense.decode(&crate::device::read_f32(z).unwrap(), 3);
         assert!(a.iter().zip(&fast).all(|(x, y)| (x - y).abs() < 1e-4));
     }
 
@@ -277,7 +277,7 @@ mod tests {
     }
 
     fn file(arch: &str) -> WeightsFile {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let model = ArchSpec::preset(arch).unwrap().init(&device, 9);
         let meta = WeightsMeta {
             dataset: Some("test".into()),
@@ -289,13 +289,16 @@ mod tests {
 
     #[test]
     fn round_trip_is_exact() {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let f = file("D");
         let bytes = f.to_bytes();
         let back = WeightsFile::from_bytes(&bytes, "D.bin").unwrap();
         assert_eq!(back, f);
         let model = back.to_model(&device).unwrap();
-        assert_eq!(crate::read_f32(model.flat_params()).unwrap(), f.params);
+        assert_eq!(
+            crate::device::read_f32(model.flat_params()).unwrap(),
+            f.params
+        );
         assert_eq!(
             WeightsFile::from_model(&model, f.meta.clone())
                 .unwrap()
@@ -306,7 +309,7 @@ mod tests {
 
     #[test]
     fn refuses_wrong_arch_truncation_corruption_and_noise() {
-        let device = crate::cpu_device();
+        let device = crate::device::cpu_device();
         let f = file("C");
         let bytes = f.to_bytes();
         let e = f

@@ -8,11 +8,11 @@ use burn::prelude::*;
 use crate::config::{ArchSpec, StepEngine, TrainingConfig};
 use crate::data::Digits;
 use crate::dense_step::DenseStep;
+use crate::error::VaeError;
 use crate::loss::Elbo;
 use crate::model::Vae;
 use crate::optim::Adam;
 use crate::rng::{noise, Rng};
-use crate::VaeError;
 
 /// Numbers of a step or an epoch, left where the engine computed them: plain floats for the
 /// plain-Rust step (never wrapped into a tensor just to be read back), a tensor on the device for
@@ -49,7 +49,7 @@ impl Floats {
     pub(super) async fn read(self) -> Result<Vec<f32>, VaeError> {
         match self {
             Floats::Host(v) => Ok(v),
-            Floats::Device(t) => crate::read_f32_async(t).await,
+            Floats::Device(t) => crate::device::read_f32_async(t).await,
         }
     }
 }
@@ -226,11 +226,11 @@ impl Engine {
     ) -> Result<Self, VaeError> {
         // the CPU steps in plain Rust; other devices (WebGPU) through burn
         Ok(
-            if device.clone().without_autodiff() == crate::cpu_device() {
+            if device.clone().without_autodiff() == crate::device::cpu_device() {
                 let params = match start {
                     Start::Seed => config.arch.init_params(config.seed),
                     Start::Params(p) => p,
-                    Start::Model(m) => crate::read_f32(m.flat_params())?,
+                    Start::Model(m) => crate::device::read_f32(m.flat_params())?,
                 };
                 config.arch.check_flat(&params)?;
                 if let Some(i) = params.iter().position(|v| !v.is_finite()) {

@@ -26,7 +26,7 @@ pub(crate) fn toy_split(n: usize) -> Split {
 }
 
 pub(crate) fn run(config: TrainingConfig, split: &Split) -> (Trainer, Vec<EpochRecord>) {
-    let device = crate::cpu_device();
+    let device = crate::device::cpu_device();
     let mut t = Trainer::new(config, Start::Seed, split, &device).unwrap();
     let mut out = Vec::new();
     while !t.is_done() {
@@ -38,7 +38,7 @@ pub(crate) fn run(config: TrainingConfig, split: &Split) -> (Trainer, Vec<EpochR
 #[test]
 fn the_kl_weight_rises_linearly_over_the_warm_up_then_stays_at_beta() {
     let split = toy_split(640);
-    let device = crate::cpu_device();
+    let device = crate::device::cpu_device();
     let config = TrainingConfig::new(ArchSpec::new(vec![8]).with_latent(3))
         .with_epochs(3)
         .with_beta(4.0)
@@ -101,12 +101,12 @@ fn a_larger_beta_trades_kl_for_reconstruction() {
 #[test]
 fn one_epoch_lowers_the_nelbo() {
     let split = toy_split(2000);
-    let device = crate::cpu_device();
+    let device = crate::device::cpu_device();
     let config = TrainingConfig::new(ArchSpec::preset("B").unwrap())
         .with_epochs(1)
         .with_seed(5);
     let before = Metrics::from_sums(
-        &crate::read_f32(evaluate(
+        &crate::device::read_f32(evaluate(
             &config.arch.init(&device, 5),
             &split.test,
             &device,
@@ -116,7 +116,7 @@ fn one_epoch_lowers_the_nelbo() {
     );
     let (t, hist) = run(config, &split);
     let after = Metrics::from_sums(
-        &crate::read_f32(evaluate(&t.model(), &split.test, &device, 1)).unwrap(),
+        &crate::device::read_f32(evaluate(&t.model(), &split.test, &device, 1)).unwrap(),
     );
     assert_eq!(hist.len(), 1);
     assert!(
@@ -134,7 +134,7 @@ fn one_epoch_lowers_the_nelbo() {
 #[test]
 fn the_dense_step_and_burns_autodiff_train_alike() {
     let split = toy_split(640);
-    let device = crate::cpu_device();
+    let device = crate::device::cpu_device();
     let config = TrainingConfig::new(ArchSpec::preset("D").unwrap())
         .with_epochs(2)
         .with_seed(3)
@@ -159,8 +159,8 @@ fn the_dense_step_and_burns_autodiff_train_alike() {
             "{x} against burn's {y}"
         );
     }
-    let pa = crate::read_f32(dense.model().flat_params()).unwrap();
-    let pb = crate::read_f32(burn.model().flat_params()).unwrap();
+    let pa = crate::device::read_f32(dense.model().flat_params()).unwrap();
+    let pb = crate::device::read_f32(burn.model().flat_params()).unwrap();
     let worst = pa
         .iter()
         .zip(&pb)
@@ -173,7 +173,7 @@ fn the_dense_step_and_burns_autodiff_train_alike() {
     // the second epoch on burn from the dense run's state, against the dense run itself
     let mut switched = Trainer::restore(
         &dense.checkpoint(
-            crate::block_on(dense.state_floats()).unwrap(),
+            crate::device::block_on(dense.state_floats()).unwrap(),
             serde_json::Value::Null,
         ),
         &split,
@@ -197,19 +197,25 @@ fn seeded_training_is_reproducible() {
     let (a, ha) = run(config(), &split);
     let (b, hb) = run(config(), &split);
     assert_eq!(ha, hb);
-    let pa = crate::read_f32(a.model().flat_params()).unwrap();
-    assert_eq!(pa, crate::read_f32(b.model().flat_params()).unwrap());
+    let pa = crate::device::read_f32(a.model().flat_params()).unwrap();
+    assert_eq!(
+        pa,
+        crate::device::read_f32(b.model().flat_params()).unwrap()
+    );
     let (c, _) = run(config().with_seed(10), &split);
-    assert_ne!(pa, crate::read_f32(c.model().flat_params()).unwrap());
+    assert_ne!(
+        pa,
+        crate::device::read_f32(c.model().flat_params()).unwrap()
+    );
 }
 
 #[test]
 fn non_finite_epoch_rolls_back_and_reports() {
     let split = toy_split(120);
-    let device = crate::cpu_device();
+    let device = crate::device::cpu_device();
     let config = TrainingConfig::new(ArchSpec::preset("A").unwrap()).with_epochs(3);
     let mut t = Trainer::new(config, Start::Seed, &split, &device).unwrap();
-    let start = crate::read_f32(t.model().flat_params()).unwrap();
+    let start = crate::device::read_f32(t.model().flat_params()).unwrap();
     while !t.step() {}
     let nan = Metrics {
         nelbo: f64::NAN,
@@ -224,7 +230,10 @@ fn non_finite_epoch_rolls_back_and_reports() {
         "{err}"
     );
     assert!(t.is_done());
-    assert_eq!(crate::read_f32(t.model().flat_params()).unwrap(), start);
+    assert_eq!(
+        crate::device::read_f32(t.model().flat_params()).unwrap(),
+        start
+    );
 }
 
 /// On the plain-Rust step a NaN weight that no input reaches (a pixel that is 0 in every
@@ -233,10 +242,10 @@ fn non_finite_epoch_rolls_back_and_reports() {
 #[test]
 fn a_nan_weight_the_loss_cannot_see_still_ends_the_run() {
     let split = toy_split(120);
-    let device = crate::cpu_device();
+    let device = crate::device::cpu_device();
     let config = TrainingConfig::new(ArchSpec::preset("B").unwrap()).with_epochs(3);
     let mut t = Trainer::new(config, Start::Seed, &split, &device).unwrap();
-    let start = crate::read_f32(t.model().flat_params()).unwrap();
+    let start = crate::device::read_f32(t.model().flat_params()).unwrap();
     while !t.step() {}
     let Engine::Dense { step, .. } = &mut t.engine else {
         panic!("the CPU steps in plain Rust")
@@ -251,14 +260,17 @@ fn a_nan_weight_the_loss_cannot_see_still_ends_the_run() {
     };
     let err = t.finish_epoch(fine, fine).unwrap_err().to_string();
     assert!(err.contains("parameter 7 is not finite"), "{err}");
-    assert_eq!(crate::read_f32(t.model().flat_params()).unwrap(), start);
+    assert_eq!(
+        crate::device::read_f32(t.model().flat_params()).unwrap(),
+        start
+    );
 }
 
 /// Step until the epoch ends, checking every step's numbers as the app checks its chunks.
 fn guarded_epoch(t: &mut Trainer) -> Result<EpochRecord, VaeError> {
     t.chunk_label = |_| "the last step's".to_string();
     loop {
-        let report = crate::block_on(t.run_chunk(1)).unwrap();
+        let report = crate::device::block_on(t.run_chunk(1)).unwrap();
         assert!(report.steps > 0, "the run is over");
         if let Some(e) = report.error {
             return Err(e);
@@ -272,7 +284,7 @@ fn guarded_epoch(t: &mut Trainer) -> Result<EpochRecord, VaeError> {
 #[test]
 fn a_resumed_run_ends_exactly_like_an_uninterrupted_one() {
     let split = toy_split(300);
-    let device = crate::cpu_device();
+    let device = crate::device::cpu_device();
     let config = || {
         TrainingConfig::new(ArchSpec::new(vec![16]).with_latent(4))
             .with_epochs(3)
@@ -284,7 +296,7 @@ fn a_resumed_run_ends_exactly_like_an_uninterrupted_one() {
     // one epoch, then a checkpoint through bytes, then the rest on a fresh trainer
     let mut first = Trainer::new(config(), Start::Seed, &split, &device).unwrap();
     guarded_epoch(&mut first).unwrap();
-    let floats = crate::block_on(first.state_floats()).unwrap();
+    let floats = crate::device::block_on(first.state_floats()).unwrap();
     let bytes = first
         .checkpoint(floats, serde_json::json!({"slot": "run1"}))
         .to_bytes();
@@ -301,8 +313,8 @@ fn a_resumed_run_ends_exactly_like_an_uninterrupted_one() {
         "each epoch exactly once, same numbers"
     );
     assert_eq!(
-        crate::read_f32(resumed.model().flat_params()).unwrap(),
-        crate::read_f32(whole.model().flat_params()).unwrap()
+        crate::device::read_f32(resumed.model().flat_params()).unwrap(),
+        crate::device::read_f32(whole.model().flat_params()).unwrap()
     );
 
     // a checkpoint refuses other data and damaged bytes
@@ -327,13 +339,13 @@ fn a_resumed_run_ends_exactly_like_an_uninterrupted_one() {
 #[test]
 fn a_diverging_run_stops_at_the_step_and_keeps_the_last_good_weights() {
     let split = toy_split(600);
-    let device = crate::cpu_device();
+    let device = crate::device::cpu_device();
     let config = TrainingConfig::new(ArchSpec::preset("B").unwrap())
         .with_epochs(5)
         .with_lr(0.5)
         .with_seed(1);
     let mut t = Trainer::new(config, Start::Seed, &split, &device).unwrap();
-    let start = crate::read_f32(t.model().flat_params()).unwrap();
+    let start = crate::device::read_f32(t.model().flat_params()).unwrap();
     let err = loop {
         match guarded_epoch(&mut t) {
             Ok(_) => assert!(!t.is_done(), "lr 0.5 should not train cleanly"),
@@ -345,7 +357,7 @@ fn a_diverging_run_stops_at_the_step_and_keeps_the_last_good_weights() {
         "{err}"
     );
     assert!(t.is_done());
-    let kept = crate::read_f32(t.model().flat_params()).unwrap();
+    let kept = crate::device::read_f32(t.model().flat_params()).unwrap();
     if t.history.is_empty() {
         assert_eq!(kept, start);
     }

@@ -6,9 +6,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::error::VaeError;
 use crate::limits::{MAX_IMAGES_PER_CALL, MAX_SLOT_NAME};
 use crate::model::PIXELS;
-use crate::VaeError;
 
 /// A JS `Error` with `kind`: "input" (bad argument), "data", "weights", "diverged", "gpu" (a
 /// device or readback failure: the page moves to the CPU). A trap never gets here: the worker

@@ -20,7 +20,7 @@ use crate::limits::{
 };
 use crate::model::{Vae, PIXELS};
 use crate::rng::Rng;
-use crate::{read_f32_async, training as core_training};
+use crate::{device::read_f32_async, training as core_training};
 
 /// The host inference model of `slot` on either backend: the cached one on the CPU, on WebGPU one
 /// built from the weights read back (async). No borrow of `state` is held across the readback.

@@ -24,11 +24,11 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::analysis;
 use crate::data::{Digits, Split};
+use crate::device::read_f32_async;
 use crate::infer::DenseVae;
 use crate::lab;
 use crate::limits::MAX_IMAGES_PER_CALL;
 use crate::model::Vae;
-use crate::read_f32_async;
 use crate::weights::{WeightsFile, WeightsMeta};
 use boundary::{check_slot, error, invalid, to_js};
 
@@ -106,7 +106,7 @@ impl Slot {
     }
 
     /// burn's model on `device` (which must be the one it was built on, the Lab's).
-    fn model(&self, device: &Device) -> Result<Vae, crate::VaeError> {
+    fn model(&self, device: &Device) -> Result<Vae, crate::error::VaeError> {
         if let Some(model) = self.model.get() {
             return Ok(model.clone());
         }
@@ -230,7 +230,7 @@ async fn init_webgpu() -> Result<Device, String> {
         .map_err(|e| format!("WebGPU initialisation failed: {e}"))?;
     // one tiny round trip proves the device really computes
     let probe = Tensor::<1>::from_floats([1.0f32, 2.0], &device) * 2.0;
-    let back = crate::read_f32_async(probe)
+    let back = crate::device::read_f32_async(probe)
         .await
         .map_err(|e| format!("WebGPU readback failed: {e}"))?;
     if back != [2.0, 4.0] {
@@ -272,7 +272,7 @@ impl Lab {
     pub async fn create(backend: String) -> Result<Lab, JsValue> {
         console_error_panic_hook::set_once();
         let (mut device, mut chosen, mut reason, mut gpu) =
-            (crate::cpu_device(), Backend::Cpu, None, None);
+            (crate::device::cpu_device(), Backend::Cpu, None, None);
         match Backend::parse(&backend)? {
             Backend::Cpu => reason = Some("CPU chosen by the user".to_string()),
             Backend::WebGpu => match init_webgpu().await {
@@ -345,7 +345,7 @@ impl Lab {
             }
             let known = state.borrow().gpu_device.clone();
             let device = match (target, known) {
-                (Backend::Cpu, _) => crate::cpu_device(),
+                (Backend::Cpu, _) => crate::device::cpu_device(),
                 (Backend::WebGpu, Some(d)) => d,
                 (Backend::WebGpu, None) => {
                     let d = init_webgpu().await.map_err(|e| error("gpu", e))?;

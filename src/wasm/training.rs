@@ -9,10 +9,10 @@ use wasm_bindgen::prelude::*;
 use super::boundary::{check_slot, from_js, invalid, to_js};
 use super::{promise, Lab, Slot};
 use crate::checkpoint::Checkpoint;
+use crate::error::VaeError;
 use crate::lab::{self, ChunkProgress, GradNorm, TrainOptions, TrainProgress};
 use crate::training::{ChunkReport, EpochRecord, Start, Trainer};
 use crate::weights::{WeightsFile, WeightsMeta};
-use crate::VaeError;
 
 /// The run in progress.
 pub(super) struct TrainRun {

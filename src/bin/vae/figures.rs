@@ -11,7 +11,8 @@ use image::{
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::{digits_for, missing_digits, write_atomic, AtomicFile};
+use crate::args::{digits_for, missing_digits};
+use crate::atomic::{write_atomic, AtomicFile};
 
 use vae_lab::data::Split;
 use vae_lab::lab::COLLAPSE_DIGITS;
