@@ -10,6 +10,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { WWW_ROOT, appScripts } from '../www/app-scripts.mjs';
 
 const doc = fs.readFileSync('docs/api.md', 'utf8');
 
@@ -34,14 +35,7 @@ function mentions(text, prefix, { calls }) {
 }
 
 /** Every JavaScript module of the app (not the vendored libraries), as text. */
-function sources(dir = 'www') {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'vendor' || e.name === 'data' ? [] : sources(p);
-    return e.name.endsWith('.js') ? [{ file: p, text: fs.readFileSync(p, 'utf8') }] : [];
-  });
-}
-const www = sources();
+const www = appScripts().map((f) => ({ file: path.join('www', path.relative(WWW_ROOT, f)), text: fs.readFileSync(f, 'utf8') }));
 const matchesIn = (files, re) => new Set(files.flatMap(({ text }) => [...text.matchAll(re)].map((m) => m[1])));
 const sorted = (set) => [...set].sort();
 const missing = (a, b) => sorted(a).filter((x) => !b.has(x));

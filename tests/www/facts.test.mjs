@@ -7,17 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { WWW_ROOT, appScripts } from './app-scripts.mjs';
 
-const root = path.join(import.meta.dirname, '../../www');
-/** The page's own scripts (not the vendored libraries or the data). */
-function scripts(dir = root) {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'vendor' || e.name === 'data' ? [] : scripts(full);
-    return e.name.endsWith('.js') ? [full] : [];
-  });
-}
-const files = scripts().map((f) => ({ file: path.relative(root, f), text: fs.readFileSync(f, 'utf8') }));
+const root = WWW_ROOT;
+const files = appScripts().map((f) => ({ file: path.relative(root, f), text: fs.readFileSync(f, 'utf8') }));
 /** {file (relative to www/): occurrences} of `pattern` (a /g is added). */
 function where(pattern) {
   const g = new RegExp(pattern.source, 'g');

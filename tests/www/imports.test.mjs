@@ -4,16 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { WWW_ROOT, appScripts } from './app-scripts.mjs';
 
-const root = path.join(import.meta.dirname, '../../www');
-function scripts(dir = root) {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'vendor' || e.name === 'data' ? [] : scripts(full);
-    return e.name.endsWith('.js') ? [full] : [];
-  });
-}
-const files = scripts();
+const root = WWW_ROOT;
+const files = appScripts();
 
 /** The www/ files `file` imports: `from '...'`, `import '...'`, `import('...')`, and
  *  `import(`./panels/${id}.js`)` (every file its folder holds). */
