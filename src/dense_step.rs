@@ -389,16 +389,7 @@ mod tests {
             .collect()
     }
 
-    fn close(a: &[f32], b: &[f32], rel: f32, what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= rel * scale,
-                "{what}[{i}]: {x} against burn's {y} (scale {scale})"
-            );
-        }
-    }
+    use crate::kernels::assert_close_rel as close;
 
     /// burn's gradients of rec + w * KL for the same parameters, batch and noise.
     fn burn_grads(

@@ -459,21 +459,26 @@ fn dot4<const _FMA: bool>(a: &[f32], w: &[f32], stride: usize, rows: [usize; 4])
     out
 }
 
+/// Tests: `a` equals the reference `b` within `rel` of b's largest magnitude, element by element
+/// (the kernels' and the training step's checks against their references).
+#[cfg(test)]
+pub(crate) fn assert_close_rel(a: &[f32], b: &[f32], rel: f32, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= rel * scale,
+            "{what}[{i}]: {x} against the reference {y} (scale {scale})"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rng::Rng;
 
-    fn close(a: &[f32], b: &[f32], rel: f32, what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= rel * scale,
-                "{what}[{i}]: {x} against {y} (scale {scale})"
-            );
-        }
-    }
+    use crate::kernels::assert_close_rel as close;
 
     #[test]
     fn products_match_a_triple_loop() {
