@@ -5,7 +5,8 @@
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::loss::kl_elements;
+use crate::data::Digits;
+use crate::loss::{kl_elements, Elbo};
 use crate::model::{Vae, PIXELS};
 use crate::rng::noise;
 use crate::rng::Rng;
@@ -28,6 +29,22 @@ pub fn reconstruct(model: &Vae, x: Tensor<2>, rng: Option<&mut Rng>) -> Tensor<2
 pub fn sample(model: &Vae, n: usize, rng: &mut Rng) -> Tensor<2> {
     let device = model.log_sigma().device();
     model.decode(noise(rng, n, model.latent(), &device))
+}
+
+/// Held-out metrics as a device tensor [nelbo, kl, rec, n] of sums (see `Metrics::from_sums`).
+/// One fixed-seed sample per image ([`crate::config::HELD_OUT_SEED`]), so the number is
+/// comparable across epochs.
+pub fn evaluate(model: &Vae, digits: &Digits, device: &Device, seed: u64) -> Tensor<1> {
+    let mut rng = Rng::new(seed);
+    let latent = model.latent();
+    let idx: Vec<usize> = (0..digits.len()).collect();
+    let mut total = Tensor::<1>::zeros([4], device);
+    for chunk in idx.chunks(500) {
+        let x = digits.batch(chunk, device);
+        let elbo = Elbo::compute(model, x, noise(&mut rng, chunk.len(), latent, device));
+        total = total + elbo.weighted_sums(chunk.len());
+    }
+    total
 }
 
 /// The report's limiting-distribution experiment: repeat encode, sample, decode, sample.
@@ -249,12 +266,25 @@ pub fn pca_2d(data: &[f32], n: usize, d: usize) -> Vec<f32> {
 /// Turn a drawing into an MNIST-like input, as MNIST itself was made: the ink's bounding box is
 /// scaled (aspect kept, area-averaged) so that its longer side is 20 px, then placed in 28 x 28
 /// so that its centre of mass is at the centre. `gray`: ink in [0, 1], row-major width x height.
-/// Returns 784 values in [0, 1] (all zero for an empty drawing).
-pub fn preprocess_drawing(gray: &[f32], width: usize, height: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; PIXELS];
-    if gray.len() != width * height {
-        return out;
+/// Returns 784 values in [0, 1] (all zero for an empty drawing); refuses a drawing of another
+/// size than it says, larger than [`crate::limits::MAX_PICTURE_SIDE`] a side, or with NaN.
+pub fn preprocess_drawing(
+    gray: &[f32],
+    width: usize,
+    height: usize,
+) -> Result<Vec<f32>, crate::error::VaeError> {
+    let side = 1..=crate::limits::MAX_PICTURE_SIDE;
+    if !side.contains(&width) || !side.contains(&height) || gray.len() != width * height {
+        return Err(crate::error::VaeError::Invalid(format!(
+            "preprocess: {} values for a {width}x{height} drawing",
+            gray.len()
+        )));
     }
+    if gray.iter().any(|v| !v.is_finite()) {
+        let why = "preprocess: the drawing contains NaN";
+        return Err(crate::error::VaeError::Invalid(why.into()));
+    }
+    let mut out = vec![0.0f32; PIXELS];
     let ink = |x: usize, y: usize| gray[y * width + x].clamp(0.0, 1.0);
     let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
     for y in 0..height {
@@ -268,7 +298,7 @@ pub fn preprocess_drawing(gray: &[f32], width: usize, height: usize) -> Vec<f32>
         }
     }
     if x0 == usize::MAX {
-        return out;
+        return Ok(out);
     }
     let (bw, bh) = ((x1 - x0 + 1) as f32, (y1 - y0 + 1) as f32);
     let scale = 20.0 / bw.max(bh);
@@ -296,7 +326,7 @@ pub fn preprocess_drawing(gray: &[f32], width: usize, height: usize) -> Vec<f32>
     }
     let peak = small.iter().cloned().fold(0.0f32, f32::max);
     if peak <= 0.0 {
-        return out;
+        return Ok(out);
     }
     small.iter_mut().for_each(|v| *v /= peak); // thin strokes still reach full intensity
     let mass: f32 = small.iter().sum();
@@ -317,7 +347,7 @@ pub fn preprocess_drawing(gray: &[f32], width: usize, height: usize) -> Vec<f32>
             }
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -430,7 +460,7 @@ mod tests {
                 g[y * w + x] = 1.0;
             }
         }
-        let out = preprocess_drawing(&g, w, h);
+        let out = preprocess_drawing(&g, w, h).unwrap();
         let rows: Vec<usize> = (0..28)
             .filter(|y| (0..28).any(|x| out[y * 28 + x] > 0.1))
             .collect();
@@ -444,6 +474,7 @@ mod tests {
         );
         assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
         assert!(preprocess_drawing(&vec![0.0; 100], 10, 10)
+            .unwrap()
             .iter()
             .all(|&v| v == 0.0));
     }

@@ -8,6 +8,10 @@ use crate::error::VaeError;
 use crate::limits::{MAX_BATCH, MAX_BETA, MAX_EPOCHS, MAX_PARAMS};
 use crate::rng::Rng;
 
+/// Seed of the held-out estimate's noise: the trainer, `vae eval` and the app use the same one, so
+/// their held-out numbers agree.
+pub const HELD_OUT_SEED: u64 = 0x7e57;
+
 /// Pixels per image (28 x 28).
 pub const PIXELS: usize = 784;
 

@@ -5,9 +5,31 @@
 
 use crate::config::PIXELS;
 use crate::error::VaeError;
+use crate::limits::{check_at_most, MAX_IMAGES_PER_CALL};
 use crate::rng::Rng;
 
 pub const SUBSET_MAGIC: &[u8; 8] = b"VAEDIGS1";
+
+/// A pixel buffer: a non-empty whole number of finite 28x28 images in [0, 1], at most
+/// [`MAX_IMAGES_PER_CALL`] of them. -> the image count.
+pub fn check_pixels(pixels: &[f32], what: &str) -> Result<usize, VaeError> {
+    if pixels.is_empty() || !pixels.len().is_multiple_of(PIXELS) {
+        return Err(VaeError::Invalid(format!(
+            "{what}: expected 784 floats per image (28x28), got {}",
+            pixels.len()
+        )));
+    }
+    let bad = |v: &f32| !v.is_finite() || *v < 0.0 || *v > 1.0;
+    if let Some(i) = pixels.iter().position(bad) {
+        return Err(VaeError::Invalid(format!(
+            "{what}: value {} at index {i} is not a pixel in [0, 1]",
+            pixels[i]
+        )));
+    }
+    let n = pixels.len() / PIXELS;
+    check_at_most(n, MAX_IMAGES_PER_CALL, &format!("{what}: images"))?;
+    Ok(n)
+}
 
 /// A set of 28x28 grey digits, row-major u8 (0 = background), with optional labels.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -77,6 +99,20 @@ impl Digits {
     }
 
     /// Pixels of digits `indices` as floats in [0, 1], row-major [k * 784].
+    /// [`Digits::floats`] of indices from a caller, each checked (at most
+    /// [`MAX_IMAGES_PER_CALL`]).
+    pub fn floats_checked(&self, indices: &[u32]) -> Result<Vec<f32>, VaeError> {
+        check_at_most(indices.len(), MAX_IMAGES_PER_CALL, "digit indices")?;
+        let idx: Vec<usize> = indices.iter().map(|&i| i as usize).collect();
+        if let Some(bad) = idx.iter().find(|&&i| i >= self.len()) {
+            return Err(VaeError::Invalid(format!(
+                "digit {bad} does not exist (there are {})",
+                self.len()
+            )));
+        }
+        Ok(self.floats(&idx))
+    }
+
     pub fn floats(&self, indices: &[usize]) -> Vec<f32> {
         let mut out = Vec::with_capacity(indices.len() * PIXELS);
         for &i in indices {

@@ -14,9 +14,11 @@
 //! of twice: a seed gives the same run in every browser, and a near one natively and with burn.
 
 use crate::config::{ArchSpec, BETA_1, BETA_2, EPSILON, HALF_LN_2PI, PIXELS};
+use crate::data::Digits;
 use crate::error::VaeError;
 use crate::kernels::{gemm_nn, gemm_nt_masked, gemm_tn, relu_in_place, sigmoid_in_place, Scratch};
 use crate::layout::{LayerAt, Layout};
+use crate::rng::Rng;
 
 /// Batch means of one step's objective parts (nats per image).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -32,6 +34,29 @@ impl StepLoss {
         let w = n as f32;
         [self.nelbo * w, self.kl * w, self.rec * w, w]
     }
+}
+
+/// Held-out sums [nelbo, kl, rec, n] of `params` on `digits`, 500 images at a time with the
+/// noise of `seed`: `crate::analysis::evaluate` in plain Rust (the same chunks and draws).
+pub fn held_out_sums(
+    arch: &ArchSpec,
+    params: &[f32],
+    digits: &Digits,
+    seed: u64,
+) -> Result<Vec<f32>, VaeError> {
+    let mut rng = Rng::new(seed);
+    let mut eval = DenseStep::new(arch, params.to_vec())?;
+    let idx: Vec<usize> = (0..digits.len()).collect();
+    let mut total = vec![0.0f32; 4];
+    for chunk in idx.chunks(500) {
+        let n = chunk.len();
+        let eps = rng.normals(n * arch.latent);
+        let loss = eval.loss(&digits.floats(chunk), &eps, n);
+        for (t, v) in total.iter_mut().zip(loss.weighted_sums(n)) {
+            *t += v;
+        }
+    }
+    Ok(total)
 }
 
 /// A VAE in training on the host: its parameters, their gradients and Adam's moments, all laid
@@ -371,7 +396,6 @@ mod tests {
     use crate::loss::Elbo;
     use crate::model::DecoderOutput;
     use crate::optim::Adam;
-    use crate::rng::Rng;
     use burn::optim::GradientsParams;
     use burn::prelude::*;
 

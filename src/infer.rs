@@ -43,6 +43,7 @@ impl Dense {
 /// A VAE ready for inference on the host: the layers of a [`Vae`] as plain arrays.
 #[derive(Clone, Debug)]
 pub struct DenseVae {
+    arch: ArchSpec,
     encoder: Vec<Dense>,
     decoder: Vec<Dense>,
     latent: usize,
@@ -67,6 +68,7 @@ impl DenseVae {
             .collect();
         let decoder = layers.split_off(layout.n_enc);
         Ok(Self {
+            arch: arch.clone(),
             encoder: layers,
             decoder,
             latent: arch.latent,
@@ -77,6 +79,10 @@ impl DenseVae {
 
     pub fn latent(&self) -> usize {
         self.latent
+    }
+
+    pub fn arch(&self) -> &ArchSpec {
+        &self.arch
     }
 
     /// x [n * 784] -> (mu, logvar), each [n * L].

@@ -5,11 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::CollapseStats;
-use crate::config::{EpochRecord, Metrics, TrainingConfig};
+use crate::checkpoint::Checkpoint;
+use crate::config::{EpochRecord, TrainingConfig};
 use crate::error::VaeError;
 use crate::model::{ArchSpec, PRESETS};
-use crate::weights::WeightsMeta;
+pub use crate::runner::{log_likelihood, Evaluation};
+use crate::training::{ChunkReport, Trainer};
+use crate::weights::{WeightsFile, WeightsMeta};
 
 /// Held-out digits behind the collapse statistics (the report's Fig. 3 uses 256).
 pub const COLLAPSE_DIGITS: usize = 256;
@@ -163,36 +165,6 @@ pub fn sigma(params: &[f32]) -> Option<f64> {
     params.last().map(|v| (*v as f64).exp())
 }
 
-/// Held-out numbers of a model: the one-sample nELBO estimate and the active units.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    pub n: usize,
-    pub nelbo: f64,
-    pub rec: f64,
-    pub kl: f64,
-    pub active_units: usize,
-}
-
-impl Evaluation {
-    /// From the read-back sums of [`crate::training::evaluate`] and the collapse statistics.
-    pub fn new(n: usize, sums: &[f32], collapse: &CollapseStats) -> Result<Self, VaeError> {
-        let m = Metrics::from_sums(sums);
-        if !m.is_finite() {
-            return Err(VaeError::Invalid(format!(
-                "the model gives a non-finite nELBO ({}) on these images",
-                m.nelbo
-            )));
-        }
-        Ok(Self {
-            n,
-            nelbo: m.nelbo,
-            rec: m.rec,
-            kl: m.kl,
-            active_units: collapse.active_units,
-        })
-    }
-}
-
 /// What a training run reports after each chunk of steps.
 #[derive(Clone, Debug, Serialize)]
 pub struct TrainProgress {
@@ -219,6 +191,131 @@ pub struct TrainProgress {
     pub grad_norms: Option<Vec<GradNorm>>,
 }
 
+impl TrainProgress {
+    /// The page's report of a chunk (`report`) of the run `t` into `slot`; `checkpoint`: a new
+    /// one is ready.
+    pub fn new(slot: &str, checkpoint: bool, t: &Trainer, report: ChunkReport) -> Self {
+        let grad_norms = report.grad_norms.map(|norms| {
+            let names = t.config.arch.layer_names();
+            let named = names.into_iter().zip(norms);
+            named
+                .map(|(layer, norm)| GradNorm { layer, norm })
+                .collect()
+        });
+        TrainProgress {
+            slot: slot.to_string(),
+            epoch: t.epoch(),
+            epochs: t.config.epochs,
+            step: t.step_in_epoch(),
+            steps_per_epoch: t.steps_per_epoch(),
+            images: t.images(),
+            images_per_epoch: t.train_len(),
+            done: t.is_done(),
+            chunk: ChunkProgress {
+                steps: report.steps,
+                nelbo: report.metrics.nelbo,
+                kl: report.metrics.kl,
+                rec: report.metrics.rec,
+            },
+            epoch_end: report.epoch_end,
+            error: report.error.map(|e| e.to_string()),
+            checkpoint,
+            kl_weight: t.kl_weight(),
+            grad_norms,
+        }
+    }
+}
+
+/// A slot's description for the page (`info`).
+#[derive(Serialize)]
+pub struct SlotInfo<'a> {
+    pub slot: &'a str,
+    pub label: String,
+    pub params: usize,
+    pub arch: &'a ArchSpec,
+    pub sigma: f32,
+    pub meta: &'a WeightsMeta,
+    pub training: bool,
+}
+
+impl<'a> SlotInfo<'a> {
+    pub fn new(slot: &'a str, weights: &'a WeightsFile, training: bool) -> Self {
+        SlotInfo {
+            slot,
+            label: weights.arch.label(),
+            params: weights.arch.param_count(),
+            arch: &weights.arch,
+            sigma: weights.sigma(),
+            meta: &weights.meta,
+            training,
+        }
+    }
+}
+
+/// What a page's checkpoint carries besides the trainer (`CheckpointHeader::extra`): the slot it
+/// trains and the slot's metadata.
+#[derive(Serialize, Deserialize)]
+pub struct RunExtra {
+    pub slot: String,
+    pub meta: WeightsMeta,
+}
+
+impl RunExtra {
+    pub fn json(slot: &str, meta: &WeightsMeta) -> Result<serde_json::Value, VaeError> {
+        let extra = RunExtra {
+            slot: slot.to_string(),
+            meta: meta.clone(),
+        };
+        serde_json::to_value(extra)
+            .map_err(|e| VaeError::Invalid(format!("checkpoint metadata: {e}")))
+    }
+
+    pub fn of(checkpoint: &Checkpoint) -> Result<Self, VaeError> {
+        serde_json::from_value(checkpoint.header.extra.clone())
+            .map_err(|e| VaeError::Invalid(format!("the saved run has no slot: {e}")))
+    }
+}
+
+/// What restoring a run from its checkpoint took up.
+#[derive(Serialize)]
+pub struct Restored<'a> {
+    pub slot: &'a str,
+    pub epoch: usize,
+    pub epochs: usize,
+    pub history: &'a [EpochRecord],
+}
+
+impl<'a> Restored<'a> {
+    pub fn new(slot: &'a str, t: &'a Trainer) -> Self {
+        let (epoch, epochs, history) = (t.epoch(), t.config.epochs, &t.history[..]);
+        Restored {
+            slot,
+            epoch,
+            epochs,
+            history,
+        }
+    }
+}
+
+/// At an epoch end or a rollback ([`ChunkReport::settled`]), the slot's new weights file: the
+/// run's weights with `meta` brought up to date (the epoch's record, σ).
+pub fn settled_weights(
+    meta: &WeightsMeta,
+    t: &Trainer,
+    report: &ChunkReport,
+) -> Result<Option<WeightsFile>, VaeError> {
+    let Some(floats) = &report.settled else {
+        return Ok(None);
+    };
+    let params = floats[..t.config.arch.param_count()].to_vec();
+    let mut meta = meta.clone();
+    if let Some(rec) = &report.epoch_end {
+        record_epoch(&mut meta, rec, &t.history);
+    }
+    meta.sigma = sigma(&params);
+    WeightsFile::new(t.config.arch.clone(), meta, params).map(Some)
+}
+
 /// One layer's gradient norm in a training step.
 #[derive(Clone, Debug, Serialize)]
 pub struct GradNorm {
@@ -234,37 +331,6 @@ pub struct ChunkProgress {
     pub nelbo: f64,
     pub kl: f64,
     pub rec: f64,
-}
-
-/// Mean log p(x) over `digits`, in nats per image, by importance sampling with `k` draws per
-/// image ([`crate::infer::DenseVae::log_likelihood`]; k = 1 is the one-sample ELBO). Images go
-/// 250 at a time, so memory stays flat for any k.
-pub fn log_likelihood(
-    model: &crate::infer::DenseVae,
-    digits: &crate::data::Digits,
-    k: usize,
-    seed: u64,
-) -> Result<f64, VaeError> {
-    if digits.is_empty() {
-        return Err(VaeError::Invalid("no images to evaluate".into()));
-    }
-    let mut rng = crate::rng::Rng::new(seed);
-    let mut total = 0.0f64;
-    let indices: Vec<usize> = (0..digits.len()).collect();
-    for chunk in indices.chunks(250) {
-        let x = digits.floats(chunk);
-        total += model
-            .log_likelihood(&x, chunk.len(), k, &mut rng)
-            .iter()
-            .sum::<f64>();
-    }
-    let mean = total / digits.len() as f64;
-    if !mean.is_finite() {
-        return Err(VaeError::Invalid(format!(
-            "the model gives a non-finite log-likelihood ({mean}) on these images"
-        )));
-    }
-    Ok(mean)
 }
 
 #[cfg(test)]

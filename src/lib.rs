@@ -18,6 +18,8 @@
 //! * [`training`]: the [`Trainer`], a chunk of steps at a time ([`training::Trainer::run_chunk`]).
 //! * [`analysis`]: reconstructions, samples, fixed-point chains, posterior collapse, PCA,
 //!   drawing preprocessing.
+//! * [`runner`]: inference where the engine runs ([`runner::Runner`]: the plain-Rust model on the
+//!   CPU, burn's on WebGPU), one rule for both (`device::is_host`).
 //! * [`lab`]: what the CLI and the wasm layer both need (options, presets, metadata, progress).
 //!
 //! The backend is chosen by the `Device`: ndarray on the CPU, wgpu (WebGPU) in the browser.
@@ -53,6 +55,8 @@ pub mod model;
 #[cfg(feature = "engine")]
 pub mod optim;
 #[cfg(feature = "engine")]
+pub mod runner;
+#[cfg(feature = "engine")]
 pub mod training;
 #[cfg(all(feature = "engine", target_arch = "wasm32"))]
 pub mod wasm;
@@ -69,5 +73,5 @@ pub use {
 };
 
 #[cfg(feature = "engine")]
-pub use device::{block_on, cpu_device, read_f32, read_f32_async};
+pub use device::{block_on, cpu_device, read_f32, read_f32_async, Backend};
 pub use error::VaeError;

@@ -2,6 +2,8 @@
 //! wasm layer and the page all read these (the page through the engine), so a file or a request
 //! that one of them accepts, the others accept too.
 
+use crate::error::VaeError;
+
 /// Parameters of a model that may be trained or loaded: parameters, gradients and two Adam
 /// moments (16 bytes per parameter, plus the host copies) stay under ~100 MB in a browser tab.
 /// The largest preset has 103,593.
@@ -78,6 +80,26 @@ pub const MAX_PICTURE_SIDE: usize = 4_096;
 pub const DIVERGENCE_NATS: f64 = 10_000.0;
 /// The largest KL weight β a run takes (β = 100 already switches every latent off).
 pub const MAX_BETA: f64 = 100.0;
+
+/// A count from 1 to `max` (`what` names it in the error).
+pub fn check_count(n: usize, max: usize, what: &str) -> Result<usize, VaeError> {
+    if n == 0 || n > max {
+        return Err(VaeError::Invalid(format!(
+            "{what} must be an integer from 1 to {max}, got {n}"
+        )));
+    }
+    Ok(n)
+}
+
+/// At most `max` items at once.
+pub fn check_at_most(n: usize, max: usize, what: &str) -> Result<(), VaeError> {
+    if n > max {
+        return Err(VaeError::Invalid(format!(
+            "{what}: {n} at once is too many (max {max})"
+        )));
+    }
+    Ok(())
+}
 
 /// Everything above as JSON-friendly pairs, for the page (it reads them from the engine).
 pub fn all() -> Vec<(&'static str, f64)> {

@@ -39,6 +39,18 @@ pub fn gaussian_nll(x: Tensor<2>, mean: Tensor<2>, log_sigma: Tensor<1>) -> Tens
 }
 
 impl Elbo {
+    /// [nelbo, kl, rec, 1] * batch size as a [4] tensor: summing these over batches and dividing
+    /// by the last entry gives per-image averages that weight a short last batch correctly.
+    pub fn weighted_sums(&self, n: usize) -> Tensor<1> {
+        let one = Tensor::<1>::ones([1], &self.nelbo.device());
+        Tensor::cat(
+            vec![self.nelbo.clone(), self.kl.clone(), self.rec.clone(), one],
+            0,
+        )
+        .detach()
+            * n as f32
+    }
+
     /// x: [n, 784] pixels in [0, 1]; eps: [n, L] standard normal noise (explicit so that
     /// the caller's seeded RNG, not the backend's, decides the sample).
     pub fn compute(model: &Vae, x: Tensor<2>, eps: Tensor<2>) -> Elbo {

@@ -12,14 +12,17 @@ mod engine;
 
 use burn::prelude::*;
 
+pub use crate::analysis::evaluate;
 use crate::checkpoint::{Checkpoint, CheckpointHeader};
+pub use crate::config::HELD_OUT_SEED;
 pub use crate::config::{EpochRecord, Metrics, StepEngine, TrainingConfig};
 use crate::data::{Digits, Split};
 use crate::error::VaeError;
 use crate::limits::DIVERGENCE_NATS;
 use crate::model::Vae;
 use crate::rng::Rng;
-pub use engine::{evaluate, Start, HELD_OUT_SEED};
+use crate::runner::Runner;
+pub use engine::Start;
 use engine::{Batch, Engine, Floats};
 
 /// What one [`Trainer::run_chunk`] did.
@@ -409,10 +412,58 @@ impl Trainer {
         self.epoch = self.config.epochs;
     }
 
+    /// The current weights ready for inference where they are (no readback): what the page's
+    /// slot follows while the run trains.
+    pub fn runner(&self) -> Result<Runner, VaeError> {
+        self.engine.runner(&self.config.arch, &self.device)
+    }
+
     /// The current weights as an inference model on the plain device.
     pub fn model(&self) -> Vae {
         self.engine.model(&self.config.arch, &self.device)
     }
+}
+
+/// What [`probe`] measured.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Probe {
+    pub ms_per_step: f64,
+    pub warmup_ms: f64,
+}
+
+/// Time training on `device`, for choosing a backend: a throwaway model of `arch` on synthetic
+/// digits, `warmup` steps (pipeline compilation on a GPU), then `steps` timed ones, each chunk
+/// read back so a GPU's work counts. `now` is the caller's clock in ms (the browser's
+/// `performance.now`).
+pub async fn probe(
+    arch: crate::config::ArchSpec,
+    warmup: usize,
+    steps: usize,
+    device: &Device,
+    now: impl Fn() -> f64,
+) -> Result<Probe, VaeError> {
+    let digits = Digits::random(64 * 4, 7);
+    let split = Split {
+        test: digits.head(64),
+        train: digits,
+    };
+    let config = TrainingConfig::new(arch).with_epochs(crate::limits::MAX_EPOCHS);
+    let mut trainer = Trainer::new(config, Start::Seed, &split, device)?;
+    let mut run = async |k: usize| -> Result<f64, VaeError> {
+        let t = now();
+        for _ in 0..k {
+            trainer.step();
+        }
+        trainer.take_chunk_metrics().await?;
+        Ok(now() - t)
+    };
+    let warmup_ms = run(warmup.max(1)).await?;
+    let ms = run(steps.max(1)).await?;
+    let ms_per_step = ms / steps.max(1) as f64;
+    Ok(Probe {
+        ms_per_step,
+        warmup_ms,
+    })
 }
 
 #[cfg(test)]

@@ -5,14 +5,16 @@
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 
-use crate::config::{ArchSpec, StepEngine, TrainingConfig};
+use crate::analysis::evaluate;
+use crate::config::{ArchSpec, StepEngine, TrainingConfig, HELD_OUT_SEED};
 use crate::data::Digits;
-use crate::dense_step::DenseStep;
+use crate::dense_step::{held_out_sums, DenseStep};
 use crate::error::VaeError;
 use crate::loss::Elbo;
 use crate::model::Vae;
 use crate::optim::Adam;
 use crate::rng::{noise, Rng};
+use crate::runner::Runner;
 
 /// Numbers of a step or an epoch, left where the engine computed them: plain floats for the
 /// plain-Rust step (never wrapped into a tensor just to be read back), a tensor on the device for
@@ -54,39 +56,6 @@ impl Floats {
     }
 }
 
-/// [nelbo, kl, rec, 1] * batch size as a [4] tensor: summing these over batches and dividing by the
-/// last entry gives per-image averages that weight a short last batch correctly.
-fn weighted_sums(elbo: &Elbo, n: usize) -> Tensor<1> {
-    let device = elbo.nelbo.device();
-    let one = Tensor::<1>::ones([1], &device);
-    Tensor::cat(
-        vec![elbo.nelbo.clone(), elbo.kl.clone(), elbo.rec.clone(), one],
-        0,
-    )
-    .detach()
-        * n as f32
-}
-
-/// [`super::evaluate`] on the plain-Rust path: the same chunks and the same noise, as host sums
-/// [nelbo, kl, rec, n].
-fn evaluate_dense(step: &DenseStep, digits: &Digits, seed: u64) -> Vec<f32> {
-    let mut rng = Rng::new(seed);
-    // a copy for its buffers: held-out evaluation runs once an epoch
-    let mut eval = DenseStep::new(step.arch(), step.params().to_vec())
-        .expect("the step's parameters fit its architecture");
-    let idx: Vec<usize> = (0..digits.len()).collect();
-    let mut total = vec![0.0f32; 4];
-    for chunk in idx.chunks(500) {
-        let n = chunk.len();
-        let eps = rng.normals(n * step.arch().latent);
-        let loss = eval.loss(&digits.floats(chunk), &eps, n);
-        for (t, v) in total.iter_mut().zip(loss.weighted_sums(n)) {
-            *t += v;
-        }
-    }
-    total
-}
-
 /// Where a run's weights start.
 #[allow(clippy::large_enum_variant)] // one value per run, moved once: boxing would buy nothing
 pub enum Start {
@@ -99,25 +68,6 @@ pub enum Start {
     Model(Vae),
 }
 
-/// Seed of the held-out estimate's noise: the trainer, `vae eval` and the app use the same one, so
-/// their held-out numbers agree.
-pub const HELD_OUT_SEED: u64 = 0x7e57;
-
-/// Held-out metrics as a device tensor [nelbo, kl, rec, n] of sums (see [`Metrics::from_sums`]).
-/// One fixed-seed sample per image, so the number is comparable across epochs.
-pub fn evaluate(model: &Vae, digits: &Digits, device: &Device, seed: u64) -> Tensor<1> {
-    let mut rng = Rng::new(seed);
-    let latent = model.latent();
-    let idx: Vec<usize> = (0..digits.len()).collect();
-    let mut total = Tensor::<1>::zeros([4], device);
-    for chunk in idx.chunks(500) {
-        let x = digits.batch(chunk, device);
-        let elbo = Elbo::compute(model, x, noise(&mut rng, chunk.len(), latent, device));
-        total = total + weighted_sums(&elbo, chunk.len());
-    }
-    total
-}
-
 /// One step's mini-batch and settings.
 pub(super) struct Batch<'a> {
     pub digits: &'a Digits,
@@ -127,6 +77,16 @@ pub(super) struct Batch<'a> {
     pub kl_weight: f64,
     pub lr: f64,
     pub track_grad_norms: bool,
+}
+
+impl From<&Runner> for Start {
+    /// A warm start from a slot's runner: its weights where they are (no readback).
+    fn from(runner: &Runner) -> Self {
+        match runner {
+            Runner::Device { model, .. } => Start::Model(model.clone()),
+            Runner::Host { params, .. } => Start::Params(params.clone()),
+        }
+    }
 }
 
 /// What takes the steps. Both run the same objective and the same Adam on the same batches and
@@ -190,6 +150,14 @@ impl Engine {
         }
     }
 
+    /// The current weights as a [`Runner`] for `device`'s engine (no readback).
+    pub(super) fn runner(&self, arch: &ArchSpec, device: &Device) -> Result<Runner, VaeError> {
+        match self {
+            Engine::Burn { model, .. } => Ok(Runner::on_device(model.valid())),
+            Engine::Dense { step, .. } => Runner::new(arch, step.params().to_vec(), device),
+        }
+    }
+
     /// The epoch ended well: remember its weights for a rollback. The plain-Rust step's products
     /// skip zero inputs, so a NaN weight can sit where no input reaches it without showing in the
     /// loss: its weights themselves are checked (the error names the parameter).
@@ -225,34 +193,32 @@ impl Engine {
         train_device: &Device,
     ) -> Result<Self, VaeError> {
         // the CPU steps in plain Rust; other devices (WebGPU) through burn
-        Ok(
-            if device.clone().without_autodiff() == crate::device::cpu_device() {
-                let params = match start {
-                    Start::Seed => config.arch.init_params(config.seed),
-                    Start::Params(p) => p,
-                    Start::Model(m) => crate::device::read_f32(m.flat_params())?,
-                };
-                config.arch.check_flat(&params)?;
-                if let Some(i) = params.iter().position(|v| !v.is_finite()) {
-                    return Err(VaeError::Invalid(format!("parameter {i} is not finite")));
-                }
-                Engine::Dense {
-                    last_good: params.clone(),
-                    step: DenseStep::new(&config.arch, params)?,
-                }
-            } else {
-                let model = match start {
-                    Start::Seed => config.arch.init(device, config.seed),
-                    Start::Params(p) => config.arch.from_flat(&p, device)?,
-                    Start::Model(m) => m,
-                };
-                Engine::Burn {
-                    model: model.clone().fork(train_device).train(),
-                    optim: Adam::new(),
-                    last_good: model,
-                }
-            },
-        )
+        Ok(if crate::device::is_host(device) {
+            let params = match start {
+                Start::Seed => config.arch.init_params(config.seed),
+                Start::Params(p) => p,
+                Start::Model(m) => crate::device::read_f32(m.flat_params())?,
+            };
+            config.arch.check_flat(&params)?;
+            if let Some(i) = params.iter().position(|v| !v.is_finite()) {
+                return Err(VaeError::Invalid(format!("parameter {i} is not finite")));
+            }
+            Engine::Dense {
+                last_good: params.clone(),
+                step: DenseStep::new(&config.arch, params)?,
+            }
+        } else {
+            let model = match start {
+                Start::Seed => config.arch.init(device, config.seed),
+                Start::Params(p) => config.arch.from_flat(&p, device)?,
+                Start::Model(m) => m,
+            };
+            Engine::Burn {
+                model: model.clone().fork(train_device).train(),
+                optim: Adam::new(),
+                last_good: model,
+            }
+        })
     }
 
     /// One Adam step on `b`: the batch's sums [nelbo, kl, rec, 1] × n and, when tracked, the
@@ -265,7 +231,7 @@ impl Engine {
                 let x = b.digits.batch(b.idx, b.train_device);
                 let eps = noise(b.noise, n, latent, b.train_device);
                 let elbo = Elbo::compute(model, x, eps);
-                let sums = weighted_sums(&elbo, n).inner();
+                let sums = elbo.weighted_sums(n).inner();
                 // the objective: exactly the nELBO at weight 1 (the same graph as before β existed)
                 let objective = if weight == 1.0 {
                     elbo.nelbo
@@ -300,7 +266,10 @@ impl Engine {
                 device,
                 HELD_OUT_SEED,
             )),
-            Engine::Dense { step, .. } => Floats::Host(evaluate_dense(step, test, HELD_OUT_SEED)),
+            Engine::Dense { step, .. } => Floats::Host(
+                held_out_sums(arch, step.params(), test, HELD_OUT_SEED)
+                    .expect("the step's parameters fit its architecture"),
+            ),
         }
     }
 

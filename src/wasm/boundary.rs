@@ -7,8 +7,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::error::VaeError;
-use crate::limits::{MAX_IMAGES_PER_CALL, MAX_SLOT_NAME};
-use crate::model::PIXELS;
+use crate::limits::MAX_SLOT_NAME;
 
 /// A JS `Error` with `kind`: "input" (bad argument), "data", "weights", "diverged", "gpu" (a
 /// device or readback failure: the page moves to the CPU). A trap never gets here: the worker
@@ -55,38 +54,14 @@ pub fn check_slot(slot: &str) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// A pixel buffer: a non-empty whole number of finite 28x28 images in [0, 1]. -> image count.
-pub fn check_pixels(pixels: &[f32], what: &str) -> Result<usize, JsValue> {
-    if pixels.is_empty() || !pixels.len().is_multiple_of(PIXELS) {
-        return Err(invalid(format!(
-            "{what}: expected 784 floats per image (28x28), got {}",
-            pixels.len()
-        )));
-    }
-    if let Some(i) = pixels
-        .iter()
-        .position(|v| !v.is_finite() || *v < 0.0 || *v > 1.0)
-    {
-        return Err(invalid(format!(
-            "{what}: value {} at index {i} is not a pixel in [0, 1]",
-            pixels[i]
-        )));
-    }
-    let n = pixels.len() / PIXELS;
-    if n > MAX_IMAGES_PER_CALL {
-        return Err(invalid(format!(
-            "{what}: {n} images at once is too many (max {MAX_IMAGES_PER_CALL})"
-        )));
-    }
-    Ok(n)
-}
-
-/// A count from 1 to `max`.
-pub fn check_count(n: u32, max: usize, what: &str) -> Result<usize, JsValue> {
-    if n == 0 || n as usize > max {
-        return Err(invalid(format!(
-            "{what} must be an integer from 1 to {max}, got {n}"
-        )));
-    }
-    Ok(n as usize)
+/// `performance.now()` of the worker or page, in ms (`Date.now()` where there is none).
+pub fn now_ms() -> f64 {
+    let global = js_sys::global();
+    let performance = match global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        Some(worker) => worker.performance(),
+        None => global
+            .dyn_ref::<web_sys::Window>()
+            .and_then(|w| w.performance()),
+    };
+    performance.map_or_else(js_sys::Date::now, |p| p.now())
 }

@@ -17,7 +17,8 @@ use vae_lab::data::{self, Digits};
 use vae_lab::files;
 use vae_lab::lab::{self, Evaluation};
 use vae_lab::rng::Rng;
-use vae_lab::training::{self, Start, Trainer, TrainingConfig};
+use vae_lab::runner::Runner;
+use vae_lab::training::{Start, Trainer, TrainingConfig};
 use vae_lab::{block_on, cpu_device, read_f32, Vae, WeightsFile};
 
 /// Decode n digits from the prior into a PNG grid.
@@ -445,23 +446,17 @@ pub fn train(a: TrainArgs) -> Result<()> {
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
-    let (model, file) = load_model(&a.weights)?;
+    let (_, file) = load_model(&a.weights)?;
     let images = digits_for(a.images.as_deref(), &a.weights, &file, "--images");
     let digits = load_digits_named(&images, a.labels.as_deref(), a.train_split, "--images")?;
     if digits.is_empty() {
         bail!("{} holds no images", images.display());
     }
-    let sums = read_f32(training::evaluate(&model, &digits, &cpu_device(), a.seed))?;
-    // active units over every image, in chunks (the statistic is a variance over x)
-    let e = Evaluation::new(digits.len(), &sums, &collapse_stats(&model, &digits)?)
+    // the same Runner as the page's: the plain-Rust model on the CPU
+    let runner = Runner::new(&file.arch, file.params.clone(), &cpu_device())?;
+    let k = a.iw.map(|k| k as usize);
+    let e = block_on(runner.evaluate(&digits, k, a.seed))
         .with_context(|| format!("{} on {}", a.weights.display(), images.display()))?;
-    let iw = match a.iw {
-        Some(k) => {
-            let dense = vae_lab::infer::DenseVae::new(&file.arch, &file.params)?;
-            Some((k, lab::log_likelihood(&dense, &digits, k as usize, a.seed)?))
-        }
-        None => None,
-    };
     if a.json {
         #[derive(serde::Serialize)]
         struct Out<'a> {
@@ -469,21 +464,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             e: &'a Evaluation,
             arch: String,
             sigma: f32,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            log_likelihood: Option<f64>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            importance_samples: Option<u64>,
         }
-        println!(
-            "{}",
-            serde_json::to_string(&Out {
-                e: &e,
-                arch: file.arch.label(),
-                sigma: file.sigma(),
-                log_likelihood: iw.map(|(_, ll)| ll),
-                importance_samples: iw.map(|(k, _)| k),
-            })?
-        );
+        let (arch, sigma) = (file.arch.label(), file.sigma());
+        println!("{}", serde_json::to_string(&Out { e: &e, arch, sigma })?);
     } else {
         println!(
             "{} on {} images of {}: nELBO {:.2} = rec {:.2} + KL {:.2}; {} of {} latents active",
@@ -494,9 +477,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             e.rec,
             e.kl,
             e.active_units,
-            model.latent()
+            file.arch.latent
         );
-        if let Some((k, ll)) = iw {
+        if let (Some(k), Some(ll)) = (e.importance_samples, e.log_likelihood) {
             println!("log p(x) >= {ll:.2} nats per image (importance sampling, K = {k})");
         }
     }
