@@ -109,6 +109,9 @@ const app = panelContext({
 window.vaeLabApp = app;
 
 document.body.classList.toggle('embed', embed);
+// presentation mode (present.js): set as soon as the page script runs, before any panel is in
+const presenting = !embed && params.has('present') && params.get('present') !== '0';
+document.documentElement.classList.toggle('present', presenting);
 
 // --- tabs ---------------------------------------------------------------------------------
 const tablist = document.getElementById('tabs');
@@ -193,6 +196,11 @@ tablist.addEventListener('keydown', (e) => {
   show(id);
   instances.get(id).tab.focus();
 });
+
+if (presenting) {
+  const leave = () => app.setParam('present', null);
+  import('./present.js').then((m) => m.presentPage({ ids: PANEL_IDS, current: () => current, show, leave }));
+}
 
 // --- header: backend badge, model selector, download progress --------------------------------
 const badge = document.getElementById('backend');

@@ -13,6 +13,7 @@ import { sharedVaeLab, sharedEngine } from './lab/shared.js';
 import { SHIPPED_DATASETS } from './lab/input.js';
 import { el } from './ui.js';
 import { PANEL_IDS, panelContext, panelSection } from './shell.js';
+import { PRESENT_KEYS, nextPanel, ownKeys } from './present.js';
 
 const BASE = new URL('../', import.meta.url);
 /** The backend notice is shown once per page, by the first element that has one to show. */
@@ -209,4 +210,31 @@ export function applyTheme(host) {
     for (const n of [document.documentElement, document.body].filter(Boolean))
       watch.observe(n, { attributes: true, attributeFilter: ['class', 'style', 'data-theme'] });
   }
+}
+
+/** `present` (presentation mode, present.js): the element fills the window, twice the size (its
+ *  smallest text 24 px), and takes the keyboard: the arrows and a clicker's page keys move
+ *  between panels, Escape leaves. Without the attribute it is an element of its page again. */
+export function applyPresent(host) {
+  const v = host.getAttribute('present');
+  const on = v !== null && v !== 'false' && v !== '0';
+  host.toggleAttribute('data-presenting', on);
+  if (on && host.tabIndex < 0) host.tabIndex = 0; // focusable, so that it takes the keys
+  if (on) host.focus({ preventScroll: true });
+  if (host._presentKeys) return;
+  host._presentKeys = (e) => {
+    if (!host.hasAttribute('data-presenting') || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (ownKeys(e.composedPath()[0])) return;
+    if (e.key === 'Escape') {
+      host.removeAttribute('present');
+      return;
+    }
+    const step = PRESENT_KEYS[e.key];
+    if (step === undefined) return;
+    e.preventDefault();
+    const now = (host.getAttribute('panel') ?? 'sample').toLowerCase();
+    const id = nextPanel(PANEL_IDS, now, step);
+    if (id !== now) host.setAttribute('panel', id);
+  };
+  host.addEventListener('keydown', host._presentKeys);
 }

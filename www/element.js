@@ -10,21 +10,23 @@ if (typeof customElements !== 'undefined' && !customElements.get('vae-lab')) {
   customElements.define(
     'vae-lab',
     class VaeLabElement extends HTMLElement {
-      static observedAttributes = ['panel', 'arch', 'seed', 'height', 'dataset', 'theme'];
+      static observedAttributes = ['panel', 'arch', 'seed', 'height', 'dataset', 'theme', 'present'];
 
       connectedCallback() {
         if (this._mounted) return;
         this._mounted = panelCode().then((m) => {
           m.applyHeight(this);
           m.applyTheme(this); // `theme` (light, dark, auto), else the page's own
+          m.applyPresent(this); // `present`: presentation mode
           return m.mount(this);
         });
       }
 
       attributeChangedCallback(name, old, value) {
         if (!this._mounted || old === value || this._reflecting?.()) return;
-        if (name === 'height' || name === 'theme') {
-          panelCode().then((m) => (name === 'height' ? m.applyHeight(this) : m.applyTheme(this)));
+        if (name === 'height' || name === 'theme' || name === 'present') {
+          const apply = { height: 'applyHeight', theme: 'applyTheme', present: 'applyPresent' }[name];
+          panelCode().then((m) => m[apply](this));
           return;
         }
         // another panel, or state set from outside: the panel on show must not write its older

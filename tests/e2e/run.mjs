@@ -41,9 +41,27 @@ import bombs from './specs/bombs.mjs';
 import links from './specs/links.mjs';
 import slowlink from './specs/slowlink.mjs';
 import look from './specs/look.mjs';
+import present from './specs/present.mjs';
 import { startCourseServer } from './course.mjs';
 
-const SPECS = [app, models, inference, train, api, reliability, embedding, share, teach, datasets, storage, bombs, links, slowlink, look];
+const SPECS = [
+  app,
+  models,
+  inference,
+  train,
+  api,
+  reliability,
+  embedding,
+  share,
+  teach,
+  datasets,
+  storage,
+  bombs,
+  links,
+  slowlink,
+  look,
+  present,
+];
 const CONFIGS = [
   { name: 'webgpu', args: WEBGPU_FLAGS, backend: 'webgpu', trainLimit: 192 },
   { name: 'cpu', args: BASE_FLAGS, backend: 'cpu', trainLimit: 1280 },
