@@ -202,6 +202,11 @@ if (presenting) {
   import('./present.js').then((m) => m.presentPage({ ids: PANEL_IDS, current: () => current, show, leave }));
 }
 
+// the guided start (tour.js): the header's Tour button; a link's ?tour=K once the page is ready
+const tourButton = document.getElementById('tour-start');
+const startTour = (start) => import('./tour.js').then((m) => m.startTour({ start, show, setStep: (k) => app.setParam('tour', k) }));
+tourButton.addEventListener('click', () => startTour(1));
+
 // --- header: backend badge, model selector, download progress --------------------------------
 const badge = document.getElementById('backend');
 const modelSelect = document.getElementById('model-select');
@@ -396,6 +401,8 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   keepModel();
   goOffline().catch((e) => console.info('VAE Lab: offline use unavailable:', e.message));
   if (!embed) {
+    const offer = { button: tourButton, linked: params.get('tour'), start: startTour, warn: (t) => app.say(t, 'warn') };
+    import('./tour.js').then((m) => m.offerTour(offer));
     if (unfinished.length) {
       app.say(
         `Training that a reload or a closed tab interrupted can go on from its last epoch: ${unfinished

@@ -41,7 +41,7 @@ import bombs from './specs/bombs.mjs';
 import links from './specs/links.mjs';
 import slowlink from './specs/slowlink.mjs';
 import look from './specs/look.mjs';
-import present from './specs/present.mjs';
+import lesson from './specs/lesson.mjs';
 import { startCourseServer } from './course.mjs';
 
 const SPECS = [
@@ -60,7 +60,7 @@ const SPECS = [
   links,
   slowlink,
   look,
-  present,
+  lesson,
 ];
 const CONFIGS = [
   { name: 'webgpu', args: WEBGPU_FLAGS, backend: 'webgpu', trainLimit: 192 },

@@ -1,4 +1,5 @@
-// Presentation mode (issue 22 item 2): `?present=1` and `<vae-lab present>` at 1920 × 1080, the
+// The lesson (issue 22): the guided start (tour.js) reached with the keyboard alone, linked at
+// any step; presentation mode (`?present=1` and `<vae-lab present>`) at 1920 × 1080, the
 // projector's size: every text in view at least 24 px, the panel's figure most of the screen's
 // height and in view without scrolling, the keyboard (arrows, a clicker's page keys) moving between
 // panels, Escape leaving. CPU configuration only (it is about layout and keys).
@@ -48,6 +49,68 @@ function check(m, what) {
 export default (cfg, { url, course, shot }) =>
   cfg.name === 'cpu'
     ? [
+        [
+          'Tour: a first visit marks the Tour button; from ?tour=1 the keyboard alone reaches the last step and finishes',
+          async (page) => {
+            await open(page, url, 'panel=sample');
+            assert(await page.isVisible('#tour-start.new'), 'a first visit does not mark the Tour button');
+            await open(page, url, 'panel=sample&tour=1');
+            await page.waitForSelector('#tour[data-step="1"]');
+            await page.waitForSelector('#panel-draw:not([hidden]) #draw-canvas.tour-target');
+            const seen = [];
+            for (let k = 1; k <= 5; k++) {
+              await page.waitForSelector(`#tour[data-step="${k}"]`);
+              await page.waitForFunction(() => document.querySelector('.tour-target'));
+              const s = await page.evaluate(() => ({
+                focus: document.activeElement?.id,
+                panel: new URL(location.href).searchParams.get('panel'),
+                tour: new URL(location.href).searchParams.get('tour'),
+                next: document.getElementById('tour-next').textContent,
+                target: document.querySelector('.tour-target')?.id,
+              }));
+              seen.push(s);
+              assert(s.focus === 'tour-next', `step ${k}: the focus is on ${s.focus}, not Next`);
+              assert(s.tour === String(k), `step ${k}: the address says tour=${s.tour}`);
+              await page.keyboard.press('Enter');
+            }
+            assert(
+              seen.map((s) => s.panel).join() === 'draw,sample,chain,train,train' && seen[4].next === 'Finish',
+              `the steps: ${JSON.stringify(seen)}`,
+            );
+            assert(
+              seen.every((s) => s.target),
+              `a step without its target: ${JSON.stringify(seen)}`,
+            );
+            await page.waitForFunction(() => !document.getElementById('tour'));
+            const after = await page.evaluate(() => ({
+              tour: new URL(location.href).searchParams.has('tour'),
+              marked: document.querySelectorAll('.tour-target').length,
+              isNew: document.getElementById('tour-start').classList.contains('new'),
+            }));
+            assert(!after.tour && after.marked === 0 && !after.isNew, `after Finish: ${JSON.stringify(after)}`);
+            await shot(page, 'tour-done');
+          },
+        ],
+        [
+          'Tour: ?tour=3 opens the chains step; Back goes to 2; Escape ends it; a step out of range starts at 1',
+          async (page) => {
+            await open(page, url, 'tour=3');
+            await page.waitForSelector('#tour[data-step="3"]');
+            await page.waitForSelector('#panel-chain:not([hidden]) #chain-run.tour-target');
+            await shot(page, 'tour-step3');
+            await page.keyboard.press('Shift+Tab'); // from Next to Back
+            await page.keyboard.press('Enter');
+            await page.waitForSelector('#tour[data-step="2"]');
+            await page.waitForSelector('#panel-sample:not([hidden])');
+            await page.focus('#tour-next');
+            await page.keyboard.press('Escape');
+            await page.waitForFunction(() => !document.getElementById('tour'));
+            await open(page, url, 'tour=9');
+            await page.waitForSelector('#tour[data-step="1"]');
+            const warned = await page.locator('.msg.warn', { hasText: "tour step '9'" }).count();
+            assert(warned === 1, 'a step out of range gave no message');
+          },
+        ],
         [
           'Present: at 1920 × 1080 the panel fills the screen with text of at least 24 px; keys move between panels, Escape leaves',
           async (page) => {
