@@ -203,12 +203,38 @@ impl CollapseStats {
     }
 }
 
+/// The plane of the first two principal components of n rows of d numbers: each row's
+/// coordinates in it, and the way back: the point (a, b) of the plane is `mean + a axes[0] +
+/// b axes[1]` (the Map decodes a click there). `explained`: each axis's share of the total
+/// variance. With d = 1 the second axis is zero.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PcaPlane {
+    /// [n * 2], row by row.
+    pub coords: Vec<f32>,
+    pub mean: Vec<f32>,
+    /// Two unit vectors of d numbers, orthogonal.
+    pub axes: [Vec<f32>; 2],
+    pub explained: [f32; 2],
+}
+
 /// Project rows of `data` [n, d] onto their first two principal components: [n * 2].
-/// Power iteration with deflation on the d x d covariance (d is the latent size, tiny).
-/// Signs are fixed so that each component's largest-magnitude loading is positive.
 pub fn pca_2d(data: &[f32], n: usize, d: usize) -> Vec<f32> {
+    pca_plane(data, n, d).coords
+}
+
+/// [`PcaPlane`] of rows `data` [n, d]. Power iteration with deflation on the d x d covariance
+/// (d is the latent size, tiny). Signs are fixed so that each component's largest-magnitude
+/// loading is positive.
+pub fn pca_plane(data: &[f32], n: usize, d: usize) -> PcaPlane {
     if n == 0 || d == 0 {
-        return Vec::new();
+        let axes = [vec![0.0; d], vec![0.0; d]];
+        let mean = vec![0.0; d];
+        return PcaPlane {
+            coords: Vec::new(),
+            mean,
+            axes,
+            explained: [0.0; 2],
+        };
     }
     let mean: Vec<f64> = (0..d)
         .map(|j| (0..n).map(|i| data[i * d + j] as f64).sum::<f64>() / n as f64)
@@ -222,7 +248,9 @@ pub fn pca_2d(data: &[f32], n: usize, d: usize) -> Vec<f32> {
             }
         }
     }
+    let total: f64 = (0..d).map(|a| cov[a * d + a]).sum();
     let mut components = Vec::new();
+    let mut lambdas = Vec::new();
     for k in 0..2.min(d) {
         let mut v: Vec<f64> = (0..d).map(|j| 1.0 + (j as f64) * 0.1 + k as f64).collect();
         let mut lambda = 0.0;
@@ -250,6 +278,7 @@ pub fn pca_2d(data: &[f32], n: usize, d: usize) -> Vec<f32> {
                 cov[a * d + b] -= lambda * v[a] * v[b];
             }
         }
+        lambdas.push(lambda);
         components.push(v);
     }
     let mut out = vec![0.0f32; n * 2];
@@ -260,7 +289,20 @@ pub fn pca_2d(data: &[f32], n: usize, d: usize) -> Vec<f32> {
                 .sum::<f64>() as f32;
         }
     }
-    out
+    let mut explained = [0.0f32; 2];
+    for (e, l) in explained.iter_mut().zip(&lambdas) {
+        *e = if total > 0.0 { (l / total) as f32 } else { 0.0 };
+    }
+    let axis = |k: usize| match components.get(k) {
+        Some(v) => v.iter().map(|&x| x as f32).collect(),
+        None => vec![0.0; d],
+    };
+    PcaPlane {
+        coords: out,
+        mean: mean.iter().map(|&m| m as f32).collect(),
+        axes: [axis(0), axis(1)],
+        explained,
+    }
 }
 
 /// Turn a drawing into an MNIST-like input, as MNIST itself was made: the ink's bounding box is
@@ -448,6 +490,37 @@ mod tests {
             assert!((p[2 * i].abs() - t.abs() * 2f32.sqrt()).abs() < 1e-3);
             assert!(p[2 * i + 1].abs() < 0.05);
         }
+    }
+
+    /// The plane maps back: `mean + a axes[0] + b axes[1]` at a row's coordinates is that row's
+    /// projection, the axes are orthonormal, and `explained` is each axis's share of the variance.
+    #[test]
+    fn the_pca_plane_maps_back_into_the_space() {
+        let mut rng = Rng::new(4);
+        let (n, d) = (300, 5);
+        let data: Vec<f32> = (0..n * d)
+            .map(|k| rng.normal() * [3.0, 1.0, 0.5, 0.2, 0.1][k % d] + k as f32 % 7.0 * 0.01)
+            .collect();
+        let p = pca_plane(&data, n, d);
+        let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
+        assert!((dot(&p.axes[0], &p.axes[0]) - 1.0).abs() < 1e-4);
+        assert!((dot(&p.axes[1], &p.axes[1]) - 1.0).abs() < 1e-4);
+        assert!(dot(&p.axes[0], &p.axes[1]).abs() < 1e-3);
+        for i in [0, 17, 299] {
+            let (a, b) = (p.coords[2 * i], p.coords[2 * i + 1]);
+            let row = &data[i * d..(i + 1) * d];
+            let centred: Vec<f32> = row.iter().zip(&p.mean).map(|(x, m)| x - m).collect();
+            assert!((dot(&centred, &p.axes[0]) - a).abs() < 1e-3);
+            assert!((dot(&centred, &p.axes[1]) - b).abs() < 1e-3);
+        }
+        // the first axis holds most of the variance (3^2 of 10.3), shares add up to at most 1
+        assert!(
+            p.explained[0] > 0.8 && p.explained[1] > 0.05,
+            "{:?}",
+            p.explained
+        );
+        assert!(p.explained[0] + p.explained[1] <= 1.0 + 1e-6);
+        assert_eq!(pca_2d(&data, n, d), p.coords);
     }
 
     #[test]

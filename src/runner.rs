@@ -214,8 +214,9 @@ impl Runner {
         Ok(sums.finish())
     }
 
-    /// The latent means of `digits` projected on their first two principal components: [n 2].
-    pub async fn latent_map(&self, digits: &Digits) -> Result<Vec<f32>, VaeError> {
+    /// The plane of the first two principal components of `digits`' latent means: each digit's
+    /// coordinates [n 2] and the way back into the latent space ([`analysis::PcaPlane`]).
+    pub async fn latent_plane(&self, digits: &Digits) -> Result<analysis::PcaPlane, VaeError> {
         let n = digits.len();
         let idx: Vec<usize> = (0..n).collect();
         let mu = match self {
@@ -224,7 +225,7 @@ impl Runner {
                 read_f32_async(model.encode(digits.batch(&idx, device)).0).await?
             }
         };
-        Ok(analysis::pca_2d(&mu, n, self.arch().latent))
+        Ok(analysis::pca_plane(&mu, n, self.arch().latent))
     }
 
     /// Held-out numbers on `digits`, one draw per image from `seed` (the trainer's estimate with

@@ -62,6 +62,9 @@ export const EXPLANATIONS = {
     text: [
       "Each dot is a held-out digit's code mean, projected onto the two directions in which the codes vary most " +
         '(principal components). Digits of one class clustering together means the code carries the class.',
+      'A click anywhere decodes that place: the point (a, b) of the plane is the code μ̄ + a·PC₁ + b·PC₂, and the ' +
+        'decoder draws it (drag to walk across the map). With two latents the plane is the whole latent space. ' +
+        'A digit you drew shows as a black diamond where its code lands.',
     ],
     display: [String.raw`\text{PC}_{1,2}=\text{top eigenvectors of }\operatorname{Cov}_x\big[\mu_\phi(x)\big]`],
   },

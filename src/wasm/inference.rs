@@ -72,13 +72,14 @@ impl Lab {
         })
     }
 
-    /// PCA-2D of the test digits' latent means: Float32Array(n_test * 2).
+    /// The plane of the test digits' latent means (`analysis::PcaPlane`): {coords (n_test * 2),
+    /// mean, axes, explained}.
     #[wasm_bindgen(js_name = latentMap)]
     pub fn latent_map(&self, slot: String) -> Promise {
         promise(&self.state, |state| async move {
             let runner = state.borrow_mut().runner(&slot)?;
             let test = state.borrow().data(false)?.test.clone();
-            floats(runner.latent_map(&test).await?)
+            to_js(&runner.latent_plane(&test).await?)
         })
     }
 

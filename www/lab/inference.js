@@ -1,7 +1,7 @@
 // The lab's inference calls: each brings its input into shape and asks the engine.
 import { PIXELS, floats } from './input.js';
 
-/** Adds encode, reconstruct, decode, sample, chain, inside, collapse, latentMap, evaluate,
+/** Adds encode, reconstruct, decode, sample, chain, inside, collapse, latentMap, latentPlane, evaluate,
  *  testImages, testLabels and preprocess to the lab. */
 export function addInference(core) {
   const { lab, slotOf } = core;
@@ -55,7 +55,17 @@ export function addInference(core) {
     return call('inside', { slot: slotOf(slot), pixels: x, seed }, [x.buffer]);
   };
   lab.collapse = async (slot) => call('collapse', { slot: slotOf(slot) });
-  lab.latentMap = async (slot) => call('latentMap', { slot: slotOf(slot) });
+  /**
+   * The plane of the held-out images' latent means, by PCA: {coords: Float32Array(n_test·2), mean,
+   * axes: [two Float32Array(L)], explained: [share of the variance on each axis]}. The point (a, b)
+   * of the plane is the latent z = mean + a·axes[0] + b·axes[1] (the Map decodes a click there).
+   */
+  lab.latentPlane = async (slot) => {
+    const p = await call('latentMap', { slot: slotOf(slot) });
+    const f = (a) => Float32Array.from(a);
+    return { coords: f(p.coords), mean: f(p.mean), axes: p.axes.map(f), explained: p.explained };
+  };
+  lab.latentMap = async (slot) => (await lab.latentPlane(slot)).coords;
   /**
    * Held-out numbers of the current (or given) model: {n, nelbo, rec, kl, active_units}. With
    * `importanceSamples: K` also `log_likelihood`, an importance-sampled estimate of log p(x) in

@@ -60,6 +60,7 @@ export function addView(core) {
       collapse: async (s) => lab.collapse(cur(s)),
       inside: async (x, o = {}) => lab.inside(x, { ...o, slot: cur(o.slot) }),
       latentMap: async (s) => lab.latentMap(cur(s)),
+      latentPlane: async (s) => lab.latentPlane(cur(s)),
       evaluate: async (o = {}) => lab.evaluate(typeof o === 'string' ? o : { ...o, slot: cur(o?.slot) }),
       async removeSlot(s) {
         await lab.removeSlot(s);

@@ -1,5 +1,7 @@
 // Map: latent means of the held-out digits projected to 2D by PCA, coloured by label; click a
-// point (or use the arrow keys) to see the digit and its reconstruction.
+// point (or use the arrow keys) to see the digit and its reconstruction. A click anywhere also
+// decodes that point of the plane (mapped back into the latent space), a drag animates it, and a
+// digit drawn in the Draw panel shows as a point.
 import { el, drawDigits, digitCanvas, SERIES_COLORS } from '../ui.js';
 import { typicalDigit } from '../shell.js';
 
@@ -32,11 +34,16 @@ export default {
     };
     const digit = digitCanvas('selected digit', 'digit big');
     const rec = digitCanvas('its reconstruction', 'digit big');
-    const info = el('p', { class: 'muted', id: 'map-info' }, 'Click a point.');
+    const here = digitCanvas('the plane decoded where you clicked', 'digit big');
+    here.id = 'map-decoded';
+    const info = el('p', { class: 'muted', id: 'map-info' }, 'Click a point, or anywhere to decode that place; drag to move.');
     const axes = el('p', { class: 'muted', id: 'map-axes' });
     let points = null;
     let labels = null;
     let screen = null;
+    let plane = null; // lab.latentPlane(): the way from the map back into the latent space
+    let toPlane = null; // canvas px -> (a, b) on the plane
+    let drawnAt = null; // the drawn digit on the map, canvas px
     let selected = -1;
     // a linked point, checked against the held-out images of the dataset held
     app.afterEngine(() => {
@@ -66,6 +73,23 @@ export default {
       ctx.rotate(-Math.PI / 2);
       ctx.fillText('PC2 →', 0, 0);
       ctx.restore();
+      if (drawnAt) {
+        // the drawn digit: a black diamond ringed in white, named
+        const [x, y] = drawnAt;
+        ctx.beginPath();
+        ctx.moveTo(x, y - 8);
+        ctx.lineTo(x + 8, y);
+        ctx.lineTo(x, y + 8);
+        ctx.lineTo(x - 8, y);
+        ctx.closePath();
+        ctx.fillStyle = '#000';
+        ctx.strokeStyle = '#fff';
+        ctx.lineWidth = 2;
+        ctx.fill();
+        ctx.stroke();
+        ctx.textAlign = x > W - 90 ? 'right' : 'left';
+        ctx.fillText('your drawing', x + (x > W - 90 ? -12 : 12), y - 10);
+      }
       if (selected >= 0) {
         ctx.strokeStyle = '#000';
         ctx.lineWidth = 2;
@@ -94,25 +118,12 @@ export default {
     async function render() {
       if (!lab.current) return;
       await app.guard(async () => {
-        points = await lab.latentMap();
+        plane = await lab.latentPlane();
+        points = plane.coords;
         labels = await lab.testLabels();
         const n = labels.length;
-        // explained variance: each axis's variance over the total variance of the latent means
-        const { mu } = await lab.encode(await lab.testImages(Array.from({ length: n }, (_, i) => i)));
-        const d = mu.length / n;
-        const variance = (get) => {
-          let s = 0;
-          let s2 = 0;
-          for (let i = 0; i < n; i++) {
-            const v = get(i);
-            s += v;
-            s2 += v * v;
-          }
-          return s2 / n - (s / n) ** 2;
-        };
-        let total = 0;
-        for (let j = 0; j < d; j++) total += variance((i) => mu[i * d + j]);
-        const [e1, e2] = [variance((i) => points[2 * i]), variance((i) => points[2 * i + 1])].map((v) => (100 * v) / total);
+        const d = plane.mean.length;
+        const [e1, e2] = plane.explained.map((v) => 100 * v);
         axes.textContent =
           `Horizontal: the first principal component of the ${d} latent means ` +
           `(${e1.toFixed(0)}% of their variance); vertical: the second (${e2.toFixed(0)}%).`;
@@ -125,11 +136,19 @@ export default {
           y1 = Math.max(y1, points[2 * i + 1]);
         }
         const m = 12;
-        screen = Array.from({ length: n }, (_, i) => [
-          m + ((points[2 * i] - x0) / (x1 - x0 || 1)) * (W - 2 * m),
-          H - m - ((points[2 * i + 1] - y0) / (y1 - y0 || 1)) * (H - 2 * m),
-        ]);
+        const toScreen = (a, b) => [m + ((a - x0) / (x1 - x0 || 1)) * (W - 2 * m), H - m - ((b - y0) / (y1 - y0 || 1)) * (H - 2 * m)];
+        toPlane = (px, py) => [x0 + ((px - m) / (W - 2 * m)) * (x1 - x0 || 1), y0 + ((H - m - py) / (H - 2 * m)) * (y1 - y0 || 1)];
+        screen = Array.from({ length: n }, (_, i) => toScreen(points[2 * i], points[2 * i + 1]));
         canvas.dataset.points = String(n);
+        // the drawn digit, projected like the others (kept on the canvas if it lies beyond them)
+        drawnAt = null;
+        delete canvas.dataset.drawnAt;
+        if (app.drawn) {
+          const { mu } = await lab.encode(app.drawn);
+          const [a, b] = [0, 1].map((k) => plane.axes[k].reduce((s, v, j) => s + v * (mu[j] - plane.mean[j]), 0));
+          drawnAt = toScreen(a, b).map((v, k) => Math.max(8, Math.min((k ? H : W) - 8, v)));
+          canvas.dataset.drawnAt = drawnAt.map((v) => v.toFixed(1)).join(',');
+        }
         paintLegend();
         // a point past this dataset's last (a smaller dataset since it was chosen): the first
         // none in the link: a typical held-out digit, not #0 (one of the worst reconstructed)
@@ -140,10 +159,51 @@ export default {
       });
     }
 
+    /** The canvas pixel under a pointer event. */
+    const at = (e) => {
+      const r = canvas.getBoundingClientRect();
+      return [((e.clientX - r.left) * W) / r.width, ((e.clientY - r.top) * H) / r.height];
+    };
+    // decode the plane where the pointer is: one decode at a time, the latest position next
+    let pending = null;
+    let decoding = false;
+    let decodes = 0;
+    async function decodeAt(px, py) {
+      if (!plane) return;
+      pending = [px, py];
+      if (decoding) return;
+      decoding = true;
+      try {
+        while (pending) {
+          const [a, b] = toPlane(...pending);
+          pending = null;
+          const z = plane.mean.map((mj, j) => mj + a * plane.axes[0][j] + b * plane.axes[1][j]);
+          const x = await lab.decode(z);
+          drawDigits(here, x, 1, 1);
+          here.dataset.at = `${a.toFixed(3)},${b.toFixed(3)}`;
+          here.dataset.z = Array.from(z, (v) => v.toFixed(4)).join(',');
+          here.dataset.sum = x.reduce((s, v) => s + v, 0).toFixed(3);
+          canvas.dataset.decodes = String(++decodes);
+        }
+      } catch (e) {
+        app.say(e.message, 'error');
+      } finally {
+        decoding = false;
+      }
+    }
+    let dragging = false;
+    canvas.addEventListener('pointerdown', (e) => {
+      dragging = true;
+      canvas.setPointerCapture?.(e.pointerId);
+      decodeAt(...at(e));
+    });
+    canvas.addEventListener('pointermove', (e) => {
+      if (dragging) decodeAt(...at(e));
+    });
+    for (const type of ['pointerup', 'pointercancel']) canvas.addEventListener(type, () => (dragging = false));
     canvas.addEventListener('click', (e) => {
       if (!screen) return;
-      const r = canvas.getBoundingClientRect();
-      const [px, py] = [((e.clientX - r.left) * W) / r.width, ((e.clientY - r.top) * H) / r.height];
+      const [px, py] = at(e);
       let best = 0;
       let bestD = Infinity;
       screen.forEach(([x, y], i) => {
@@ -195,6 +255,7 @@ export default {
           { class: 'row figures' },
           el('figure', {}, digit, el('figcaption', {}, 'digit')),
           el('figure', {}, rec, el('figcaption', {}, 'reconstruction')),
+          el('figure', {}, here, el('figcaption', {}, 'decoded where you clicked')),
         ),
         info,
       ),

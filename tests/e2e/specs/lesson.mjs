@@ -3,7 +3,7 @@
 // projector's size: every text in view at least 24 px, the panel's figure most of the screen's
 // height and in view without scrolling, the keyboard (arrows, a clicker's page keys) moving between
 // panels, Escape leaving. CPU configuration only (it is about layout and keys).
-import { assert, open } from '../helpers.mjs';
+import { assert, open, tab, engine, drawSeven } from '../helpers.mjs';
 
 const PROJECTOR = { width: 1920, height: 1080 };
 
@@ -46,9 +46,62 @@ function check(m, what) {
   assert(m.figure.width <= m.vw, `${what}: the figure is ${m.figure.width.toFixed(0)} px wide`);
 }
 
-export default (cfg, { url, course, shot }) =>
-  cfg.name === 'cpu'
-    ? [
+export default (cfg, { url, course, shot }) => [
+  engine('Map: a click anywhere decodes that place of the plane, a drag animates it, and a drawn digit shows as a point', async (page) => {
+    await open(page, url, 'panel=draw&arch=C');
+    await drawSeven(page);
+    await tab(page, 'map');
+    await page.waitForSelector('#map-canvas[data-points="1000"][data-drawn-at]', { timeout: 120_000 });
+    // the drawn digit: a black diamond on the map where its latent mean projects
+    const drawn = await page.evaluate(() => {
+      const c = document.getElementById('map-canvas');
+      const [x, y] = c.dataset.drawnAt.split(',').map(Number);
+      const px = c.getContext('2d').getImageData(Math.round(x), Math.round(y), 1, 1).data;
+      return { x, y, px: Array.from(px), w: c.width, h: c.height };
+    });
+    assert(drawn.x > 0 && drawn.x < drawn.w && drawn.y > 0 && drawn.y < drawn.h, `the drawn point at ${drawn.x}, ${drawn.y}`);
+    assert(drawn.px[0] < 40 && drawn.px[1] < 40 && drawn.px[2] < 40, `no marker at the drawn point: rgb ${drawn.px}`);
+    const box = await page.$eval('#map-canvas', (c) => {
+      const r = c.getBoundingClientRect();
+      return { x: r.x, y: r.y, w: r.width, h: r.height };
+    });
+    const decodes = () => page.$eval('#map-canvas', (c) => Number(c.dataset.decodes ?? 0));
+    const decodedAt = async (fx, fy) => {
+      const before = await decodes();
+      await page.mouse.click(box.x + fx * box.w, box.y + fy * box.h);
+      await page.waitForFunction((b) => Number(document.getElementById('map-canvas').dataset.decodes ?? 0) > b, before, {
+        timeout: 30_000,
+      });
+      return page.$eval('#map-decoded', (c) => ({ ...c.dataset }));
+    };
+    const left = await decodedAt(0.12, 0.5);
+    const right = await decodedAt(0.88, 0.5);
+    assert(left.z !== right.z && left.sum !== right.sum, `two places decoded alike: ${JSON.stringify({ left, right })}`);
+    // the decoded place is the plane's point mapped back: z = mean + a·axis1 + b·axis2, and its image is decode(z)
+    const again = await page.evaluate(async (d) => {
+      const plane = await window.vaeLab.latentPlane();
+      const [a, b] = d.at.split(',').map(Number);
+      const z = d.z.split(',').map(Number);
+      const want = plane.mean.map((m, j) => m + a * plane.axes[0][j] + b * plane.axes[1][j]);
+      const x = await window.vaeLab.decode(z);
+      return { off: Math.max(...want.map((v, j) => Math.abs(v - z[j]))), sum: x.reduce((s, v) => s + v, 0) };
+    }, right);
+    assert(again.off < 2e-3, `z is ${again.off} away from the plane's point`);
+    assert(Math.abs(again.sum - Number(right.sum)) < 1, `decode(z) sums to ${again.sum}, the panel shows ${right.sum}`);
+    // a drag decodes as it goes
+    const before = await decodes();
+    await page.mouse.move(box.x + 0.3 * box.w, box.y + 0.3 * box.h);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 0.7 * box.w, box.y + 0.7 * box.h, { steps: 12 });
+    await page.mouse.up();
+    await page.waitForFunction((b) => Number(document.getElementById('map-canvas').dataset.decodes) >= b + 3, before, {
+      timeout: 30_000,
+    });
+    await shot(page, 'map-decode');
+  }),
+  ...(cfg.name !== 'cpu'
+    ? []
+    : [
         [
           'Tour: a first visit marks the Tour button; from ?tour=1 the keyboard alone reaches the last step and finishes',
           async (page) => {
@@ -178,5 +231,5 @@ export default (cfg, { url, course, shot }) =>
             await page.waitForFunction(() => !document.getElementById('talk').hasAttribute('data-presenting'));
           },
         ],
-      ]
-    : [];
+      ]),
+];
