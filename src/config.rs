@@ -453,6 +453,11 @@ pub struct WeightsMeta {
     pub created_by: Option<String>,
     /// Per-epoch training curve (the report's Fig. 1-2), if the file was made by training.
     pub history: Option<Vec<EpochRecord>>,
+    /// The run's settings, for a run the page started fresh on the plain-Rust step, the same in
+    /// every browser: with all of `recipe.epochs` finished they train these weights again bit for
+    /// bit, so a link can carry them instead of the weights (`www/run-link.js`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<TrainingConfig>,
 }
 
 impl WeightsMeta {

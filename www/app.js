@@ -401,6 +401,8 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   keepModel();
   goOffline().catch((e) => console.info('VAE Lab: offline use unavailable:', e.message));
   if (!embed) {
+    const run = params.get('run'); // a link that carries a model: train it here (run-link.js)
+    if (run) import('./run-link.js').then((m) => app.guard(() => m.trainFromLink({ lab, app, raw: run, show, panel: current })));
     const offer = { button: tourButton, linked: params.get('tour'), start: startTour, warn: (t) => app.say(t, 'warn') };
     import('./tour.js').then((m) => m.offerTour(offer));
     if (unfinished.length) {
@@ -432,10 +434,11 @@ if (embed && window.parent !== window) {
 const copyLink = document.getElementById('copy-link');
 copyLink?.addEventListener('click', () =>
   app.guard(async () => {
-    const link = location.href;
+    // a model of the visitor's travels as its settings when they make it again, else not at all
+    const { link, note } = await (await import('./run-link.js')).linkForCurrent(lab, location.href);
     try {
       await navigator.clipboard.writeText(link);
-      app.say('Link copied: it opens this panel with the same model, seed and settings.');
+      app.say(note);
     } catch {
       // no clipboard permission (an insecure origin, an old browser): show it to copy by hand
       window.prompt('Copy this link:', link);

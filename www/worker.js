@@ -270,6 +270,7 @@ function holdData(target) {
 const describe = (name, m) => ({
   name,
   title: m.title ?? name,
+  description: m.description ?? null,
   classes: m.classes ?? [],
   own: !!m.own,
   n_train: m.train.digits,

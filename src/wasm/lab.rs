@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Promise, Uint8Array};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::boundary::{check_slot, error, invalid, to_js};
@@ -135,13 +134,8 @@ impl Lab {
         let part = Split::from_subset_bytes(bytes, "digit file")?;
         let mut st = self.state.borrow_mut();
         st.data.merge(part);
-        #[derive(Serialize)]
-        struct Sizes {
-            n_train: usize,
-            n_test: usize,
-        }
         let (n_train, n_test) = (st.data.train.len(), st.data.test.len());
-        to_js(&Sizes { n_train, n_test })
+        to_js(&serde_json::json!({ "n_train": n_train, "n_test": n_test }))
     }
 
     #[wasm_bindgen(js_name = testImages)]

@@ -24,7 +24,7 @@ impl Lab {
         let config = o.config()?;
         let mut st = self.state.borrow_mut();
         let split = st.data(true)?.clone();
-        let (weights, start) = if o.warm_start {
+        let (mut weights, start) = if o.warm_start {
             // from the slot's current weights, wherever they are (no readback)
             let start = Start::from(&*st.runner(&slot)?);
             (st.slot(&slot)?.weights.clone(), start)
@@ -40,6 +40,9 @@ impl Lab {
         if o.engine == Some(StepEngine::Burn) {
             trainer.use_burn()?;
         }
+        // the settings make the same bits again only for a fresh run on the plain-Rust step
+        let again = !o.warm_start && trainer.engine() == StepEngine::Dense;
+        weights.meta.recipe = again.then(|| trainer.config.clone());
         let extra = RunExtra::json(&slot, &weights.meta)?;
         let checkpoint = Some(trainer.checkpoint(weights.params.clone(), extra).to_bytes());
         let runner = Some(trainer.runner()?);

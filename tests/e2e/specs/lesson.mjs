@@ -103,6 +103,94 @@ export default (cfg, { url, course, shot }) => [
     ? []
     : [
         [
+          'Links: a copied link carries a run of your own; another browser trains it again, with progress, to the same weights bit for bit',
+          async (page) => {
+            await open(page, url, 'panel=sample');
+            /** The parameters of a weights file (its last 4·n bytes before the 8-byte checksum), as hex. */
+            const params = (p, slot) =>
+              p.evaluate(async (s) => {
+                const bytes = await window.vaeLab.exportWeights(s);
+                const n = (await window.vaeLab.info(s)).params;
+                const view = bytes.subarray(bytes.length - 8 - 4 * n, bytes.length - 8);
+                return Array.from(view, (b) => b.toString(16).padStart(2, '0')).join('');
+              }, slot);
+            const slot = await page.evaluate(async () => {
+              const h = window.vaeLab.train({ arch: 'A', epochs: 2, limit: 320, seed: 5 });
+              await h.done;
+              const s = await h.started;
+              window.vaeLab.use(s);
+              return s;
+            });
+            await page.waitForFunction((s) => new URL(location.href).searchParams.get('model') === s, slot);
+            const sent = await params(page, slot);
+            await page.click('#copy-link');
+            const link = await page.waitForFunction(() => document.getElementById('copy-link').dataset.copied).then((h) => h.jsonValue());
+            const q = new URL(link).searchParams;
+            assert(!q.has('model') && q.get('backend') === 'cpu' && JSON.parse(q.get('run')).epochs === 2, `the link is ${link}`);
+            // another browser (a fresh context: none of this one's models) opens it
+            const other = await page
+              .context()
+              .browser()
+              .newContext({ viewport: { width: 1200, height: 900 } });
+            try {
+              const p = await other.newPage();
+              // the Train panel's states as they come (a run of 10 steps is over in a blink)
+              await p.addInitScript(() => {
+                window.__trainStates = [];
+                document.addEventListener('DOMContentLoaded', () =>
+                  new MutationObserver(() => {
+                    const s = document.getElementById('panel-train')?.dataset.state;
+                    if (s && window.__trainStates.at(-1) !== s) window.__trainStates.push(s);
+                  }).observe(document.body, { attributes: true, subtree: true, attributeFilter: ['data-state'] }),
+                );
+              });
+              await p.goto(link);
+              await p.waitForFunction(
+                () => /^run\d+$/.test(window.vaeLab?.current ?? '') && new URL(location.href).searchParams.get('panel') === 'sample',
+                null,
+                { timeout: 180_000 },
+              );
+              const seen = await p.evaluate(() => ({ states: window.__trainStates, url: location.href }));
+              assert(seen.states.includes('running'), `the Train panel never showed the run: ${seen.states}`);
+              assert(!new URL(seen.url).searchParams.has('run'), `the run stays in the address: ${seen.url}`);
+              assert(await p.isVisible('.msg:has-text("This link carries a model")'), 'no word of the training');
+              const got = await p.evaluate(() => window.vaeLab.current);
+              assert((await params(p, got)) === sent, "the retrained weights differ from the sender's");
+              await shot(p, 'run-link-trained');
+            } finally {
+              await other.close();
+            }
+          },
+        ],
+        [
+          'Links: Copy link never names a model the receiver cannot get (an imported one, a warm start)',
+          async (page) => {
+            await open(page, url, 'panel=sample');
+            const copied = async () => {
+              await page.evaluate(() => delete document.getElementById('copy-link').dataset.copied);
+              await page.click('#copy-link');
+              const h = await page.waitForFunction(() => document.getElementById('copy-link').dataset.copied);
+              return new URL(await h.jsonValue()).searchParams;
+            };
+            await page.evaluate(async () => {
+              const bytes = new Uint8Array(await (await fetch('weights/A.bin')).arrayBuffer());
+              await window.vaeLab.importWeights(bytes, 'mine');
+              window.vaeLab.use('mine');
+            });
+            await page.waitForFunction(() => new URL(location.href).searchParams.get('model') === 'mine');
+            let q = await copied();
+            assert(!q.has('model') && !q.has('run'), `an imported model's link: ${q}`);
+            await page.waitForSelector('.msg:has-text("without your model mine")');
+            // a warm start from it: its settings alone do not make it
+            await page.evaluate(async () => {
+              await window.vaeLab.train({ slot: 'mine', resume: true, arch: 'A', epochs: 1, limit: 128 }).done;
+              window.vaeLab.use('mine');
+            });
+            q = await copied();
+            assert(!q.has('model') && !q.has('run'), `a warm-started model's link: ${q}`);
+          },
+        ],
+        [
           'Tour: a first visit marks the Tour button; from ?tour=1 the keyboard alone reaches the last step and finishes',
           async (page) => {
             await open(page, url, 'panel=sample');
