@@ -120,22 +120,34 @@ pub const PRESETS: [(&str, &[usize]); 5] = [
     ("E", &[60, 32, 20]),
 ];
 
+/// The shipped two-latent model, not one of the report's: C's widths with dim z = 2, so that the
+/// decoded (z1, z2) plane is there without training first (name, hidden widths, latent).
+pub const TWO_LATENT: (&str, &[usize], usize) = ("C2", &[64], 2);
+
 impl ArchSpec {
-    /// A–E from the report, latent dimension 12.
+    /// A–E from the report (latent dimension 12), or [`TWO_LATENT`]'s "C2".
     pub fn preset(name: &str) -> Result<Self, VaeError> {
+        let (two, two_hidden, two_latent) = TWO_LATENT;
+        if two.eq_ignore_ascii_case(name) {
+            return Ok(ArchSpec::new(two_hidden.to_vec()).with_latent(two_latent));
+        }
         PRESETS
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, hidden)| ArchSpec::new(hidden.to_vec()))
             .ok_or_else(|| {
                 VaeError::Invalid(format!(
-                    "unknown architecture '{name}' (expected A, B, C, D or E)"
+                    "unknown architecture '{name}' (expected A, B, C, D, E or {two})"
                 ))
             })
     }
 
-    /// The preset letter this spec's layers match, if any (whatever its output).
+    /// The preset name this spec's layers match, if any (whatever its output).
     pub fn preset_name(&self) -> Option<&'static str> {
+        let (two, two_hidden, two_latent) = TWO_LATENT;
+        if self.hidden.as_slice() == two_hidden && self.latent == two_latent {
+            return Some(two);
+        }
         PRESETS
             .iter()
             .find(|(_, h)| *h == self.hidden.as_slice() && self.latent == 12)

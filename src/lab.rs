@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::Checkpoint;
 use crate::config::{EpochRecord, TrainingConfig};
 use crate::error::VaeError;
-use crate::model::{ArchSpec, PRESETS};
+use crate::model::{ArchSpec, PRESETS, TWO_LATENT};
 pub use crate::runner::{log_likelihood, Evaluation};
 use crate::training::{ChunkReport, Trainer};
 use crate::weights::{WeightsFile, WeightsMeta};
@@ -95,14 +95,30 @@ impl TrainOptions {
 pub struct Preset {
     pub name: &'static str,
     pub hidden: Vec<usize>,
+    pub latent: usize,
     pub params: usize,
+}
+
+impl Preset {
+    fn of(name: &'static str) -> Self {
+        let arch = ArchSpec::preset(name).expect("a preset's name");
+        Preset {
+            name,
+            params: arch.param_count(),
+            latent: arch.latent,
+            hidden: arch.hidden,
+        }
+    }
 }
 
 /// Everything the page would otherwise restate: presets, defaults and caps.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Constants {
+    /// The report's models A–E.
     pub presets: Vec<Preset>,
+    /// Every model the app ships weights of: A–E and the two-latent C2 (MNIST only).
+    pub shipped: Vec<Preset>,
     pub latent: usize,
     pub epochs: usize,
     pub lr: f64,
@@ -115,13 +131,12 @@ pub struct Constants {
 pub fn constants() -> Constants {
     let defaults = TrainingConfig::new(ArchSpec::new(Vec::new()));
     Constants {
-        presets: PRESETS
+        presets: PRESETS.iter().map(|(name, _)| Preset::of(name)).collect(),
+        shipped: PRESETS
             .iter()
-            .map(|(name, hidden)| Preset {
-                name,
-                hidden: hidden.to_vec(),
-                params: ArchSpec::new(hidden.to_vec()).param_count(),
-            })
+            .map(|(name, _)| *name)
+            .chain([TWO_LATENT.0])
+            .map(Preset::of)
             .collect(),
         latent: defaults.arch.latent,
         epochs: WEB_EPOCHS,
@@ -404,6 +419,18 @@ mod tests {
         let names: Vec<&str> = c.presets.iter().map(|p| p.name).collect();
         assert_eq!(names, ["A", "B", "C", "D", "E"]);
         assert_eq!(c.presets[2].params, 103_593);
+        let shipped: Vec<(&str, usize)> = c.shipped.iter().map(|p| (p.name, p.latent)).collect();
+        assert_eq!(
+            shipped,
+            [
+                ("A", 12),
+                ("B", 12),
+                ("C", 12),
+                ("D", 12),
+                ("E", 12),
+                ("C2", 2)
+            ]
+        );
         assert_eq!(c.limits["maxParams"], crate::limits::MAX_PARAMS as f64);
     }
 }

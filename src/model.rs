@@ -12,7 +12,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-pub use crate::config::{ArchSpec, DecoderOutput, PIXELS, PRESETS};
+pub use crate::config::{ArchSpec, DecoderOutput, PIXELS, PRESETS, TWO_LATENT};
 use crate::data::Digits;
 use crate::error::VaeError;
 use crate::infer::DenseVae;
@@ -322,6 +322,13 @@ mod tests {
         assert_eq!(spec.init(&device, 1).arch(), spec);
         assert_eq!(ArchSpec::preset("e").unwrap().label(), "E");
         assert!(ArchSpec::preset("F").is_err());
+        // the shipped two-latent model: C's widths, z = 2, named both ways
+        let two = ArchSpec::preset("c2").unwrap();
+        assert_eq!((two.hidden.as_slice(), two.latent), (&[64][..], 2));
+        assert_eq!(two.label(), "C2");
+        // 784·64+64 + 64·4+4 (encoder) + 2·64+64 + 64·784+784 (decoder) + 1 (log σ)
+        assert_eq!(two.param_count(), 101_653);
+        assert_eq!(two.init(&device, 0).num_params(), 101_653);
         assert!(ArchSpec::new(vec![0]).validate().is_err());
     }
 

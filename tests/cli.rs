@@ -185,6 +185,14 @@ fn shipped_weights_load_and_say_what_they_are() {
         let dataset = v["meta"]["dataset"].as_str().unwrap();
         assert!(dataset.starts_with("fashion-subset"), "{dataset}");
     }
+    // the two-latent model beside them (MNIST only): C's widths, dim z = 2
+    let v = info_json("weights/C2.bin");
+    assert_eq!(v["params"], 101_653);
+    assert_eq!(v["label"], "C2");
+    assert_eq!(v["arch"]["hidden"], serde_json::json!([64]));
+    assert_eq!(v["arch"]["latent"], 2);
+    assert_eq!(v["meta"]["epochs"], 100);
+    assert_eq!(v["meta"]["history"].as_array().unwrap().len(), 100);
 }
 
 /// IDX labels 0..9 cycling, gzipped.

@@ -18,6 +18,7 @@ const need = [
   'www/data/mnist-subset-test.bin',
   'www/data/fashion-subset.json',
   'weights/C.bin',
+  'weights/C2.bin',
   'weights/fashion/C.bin',
 ];
 for (const f of need) {

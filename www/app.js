@@ -266,8 +266,8 @@ modelSelect.addEventListener('change', () => lab.use(modelSelect.value));
 lab.on('models', () => app.guard(refreshModels));
 /** The current model in the address: a shipped one as `arch`, one of the visitor's as `model`. */
 function keepModel() {
-  if (!lab.presets || !lab.current || document.body.dataset.ready !== 'true') return;
-  const preset = lab.presets.find((p) => lab.shippedSlot(p.name) === lab.current || p.name === lab.current);
+  if (!lab.constants || !lab.current || document.body.dataset.ready !== 'true') return;
+  const preset = lab.constants.shipped.find((p) => lab.shippedSlot(p.name) === lab.current || p.name === lab.current);
   const shipped = !!preset;
   app.setParam('arch', shipped ? preset.name : params.get('arch'));
   app.setParam('model', shipped ? null : lab.current);
@@ -358,12 +358,10 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   }
   // the first model and the visitor's saved ones load side by side; the panels wait for both (a
   // restore must not land in a slot the visitor is already training)
-  const first = lab.presets.some((p) => p.name === firstArch) ? firstArch : 'C';
+  const firstNames = lab.shippedModels(lab.data?.name ?? 'mnist');
+  const first = firstNames.includes(firstArch) ? firstArch : 'C';
   if (first !== firstArch)
-    app.say(
-      `The link's arch '${firstArch.slice(0, 24)}' is not one of ${lab.presets.map((p) => p.name).join(', ')}: showing ${first}.`,
-      'warn',
-    );
+    app.say(`The link's arch '${firstArch.slice(0, 24)}' is not one of ${firstNames.join(', ')}: showing ${first}.`, 'warn');
   const loaded = app.guard(() => lab.loadPretrained(first));
   if (!embed) {
     await restoreSavedModels();

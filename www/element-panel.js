@@ -119,13 +119,14 @@ export async function mount(host) {
     };
     lab.on('current', showNote);
     // an element shows a shipped model (it has no stored models of its own)
-    const known = lab.presets.some((p) => p.name === arch);
-    if (!known) say(`unknown model '${arch}' (expected one of ${lab.presets.map((p) => p.name).join(', ')}): showing C`, 'error');
-    const name = known ? arch : 'C';
     // `dataset="fashion"`: the shipped model of that dataset (the page's engine holds one dataset
     // for held-out images: the first element's that names one)
     const asked = host.getAttribute('dataset');
     const dataset = datasetOf(host);
+    const names = lab.shippedModels(SHIPPED_DATASETS.includes(dataset) ? dataset : 'mnist');
+    const known = names.includes(arch);
+    if (!known) say(`unknown model '${arch}' (expected one of ${names.join(', ')}): showing C`, 'error');
+    const name = known ? arch : 'C';
     if (asked !== null && !SHIPPED_DATASETS.includes(asked.toLowerCase()))
       say(`unknown dataset '${asked.slice(0, 24)}' (expected one of ${SHIPPED_DATASETS.join(', ')}): showing mnist`, 'error');
     await lab.loadPretrained(name, { dataset }).catch((e) => say(e.message, 'error'));

@@ -298,7 +298,7 @@ const ops = {
     const prefetched = new Map();
     // each into the slot the page's loadPretrained will ask for ('C', 'fashion-C': vaelab.js names them)
     for (const { arch, slot } of Array.isArray(preload) ? preload : []) {
-      if (/^[A-Z]$/.test(arch) && typeof slot === 'string')
+      if (/^[A-Z]2?$/.test(arch) && typeof slot === 'string')
         prefetched.set(
           slot,
           fetchBytes(weightsUrl(arch, data.name), `weights ${slot}`).catch(() => null),

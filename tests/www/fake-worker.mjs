@@ -7,10 +7,11 @@ import 'fake-indexeddb/auto';
 /** Every FakeWorker started, in order. */
 export const workers = [];
 
-const PRESETS = ['A', 'B', 'C', 'D', 'E'].map((name, i) => ({ name, hidden: [16 * (i + 1)], params: 1000 * (i + 1) }));
+const PRESETS = ['A', 'B', 'C', 'D', 'E'].map((name, i) => ({ name, hidden: [16 * (i + 1)], latent: 12, params: 1000 * (i + 1) }));
 /** What init answers: the engine's constants as `Lab.constants()` gives them (the caps the API reads). */
 export const CONSTANTS = {
   presets: PRESETS,
+  shipped: [...PRESETS, { name: 'C2', hidden: [48], latent: 2, params: 900 }],
   latent: 12,
   epochs: 10,
   lr: 0.001,

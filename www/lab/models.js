@@ -17,8 +17,12 @@ export function addModels(core) {
   core.remember = async (slot) => {
     await keep(slot, await call('exportWeights', { slot }));
   };
-  /** Whether `slot` names a shipped model's slot ('C', 'fashion-C'). */
-  const isShippedSlot = (slot) => lab.presets.some((p) => SHIPPED_DATASETS.some((d) => shippedSlot(p.name, d) === slot));
+  /** The names of the models shipped for `dataset`: A–E for every shipped dataset, and the
+   *  two-latent C2 (the engine's `constants.shipped`) for MNIST. */
+  const shippedNames = (dataset) => (dataset === 'mnist' ? lab.constants.shipped : lab.presets).map((p) => p.name);
+  lab.shippedModels = shippedNames;
+  /** Whether `slot` names a shipped model's slot ('C', 'C2', 'fashion-C'). */
+  const isShippedSlot = (slot) => SHIPPED_DATASETS.some((d) => shippedNames(d).some((name) => shippedSlot(name, d) === slot));
   /** Update a host copy. User-made models (not the shipped A–E) are announced, and with
    *  `persistRuns` stored in IndexedDB before the call that made them resolves: a reload right
    *  after an import or a run must not lose it (a write still pending at unload is dropped).
@@ -39,20 +43,22 @@ export function addModels(core) {
   /** The slot `loadPretrained(arch, {dataset})` fills. */
   lab.shippedSlot = (arch, { dataset } = {}) => shippedSlot(String(arch ?? '').toUpperCase(), pretrainedDataset(dataset));
   /**
-   * Load one of the shipped models A–E into its slot and make it current: MNIST's into the slot of
-   * the same name ('C'), another shipped dataset's into '<dataset>-C'. `dataset`: 'mnist' or
-   * 'fashion'; default the dataset held (MNIST while your own images are).
+   * Load one of the shipped models (A–E, and MNIST's two-latent C2) into its slot and make it
+   * current: MNIST's into the slot of the same name ('C'), another shipped dataset's into
+   * '<dataset>-C'. `dataset`: 'mnist' or 'fashion'; default the dataset held (MNIST while your
+   * own images are).
    */
   lab.loadPretrained = async (arch, { dataset } = {}) => {
     const a = String(arch ?? '').toUpperCase();
     await lab.ready;
-    const names = lab.presets.map((p) => p.name);
-    if (!names.includes(a)) {
-      throw Object.assign(new Error(`unknown architecture '${arch}': expected one of ${names.join(', ')}`), { kind: 'input' });
-    }
     const ds = pretrainedDataset(dataset);
     if (!SHIPPED_DATASETS.includes(ds)) {
       const message = `no shipped models for the dataset '${ds}' (shipped: ${SHIPPED_DATASETS.join(', ')})`;
+      throw Object.assign(new Error(message), { kind: 'input' });
+    }
+    const names = shippedNames(ds);
+    if (!names.includes(a)) {
+      const message = `unknown architecture '${String(arch).slice(0, 24)}': ${ds === 'mnist' ? '' : `${ds} has `}${names.join(', ')}`;
       throw Object.assign(new Error(message), { kind: 'input' });
     }
     const slot = shippedSlot(a, ds);

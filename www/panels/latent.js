@@ -26,8 +26,14 @@ export default {
       el('option', { value: 'drawn' }, 'the drawn digit'),
     );
     const strip = el('canvas', { id: 'latent-strip', class: 'grid', role: 'img', 'aria-label': 'interpolation between two digits' });
-    // a model with two latents: the whole decoded plane, z1 across and z2 down, over [-3, 3]²
-    const plane = el('canvas', { id: 'latent-plane', class: 'grid', role: 'img', 'aria-label': 'decoded grid over (z1, z2)' });
+    // a model with two latents: the whole decoded plane, z0 across and z1 down, over [-3, 3]²
+    const plane = el('canvas', {
+      id: 'latent-plane',
+      class: 'grid',
+      tabIndex: 0,
+      role: 'img',
+      'aria-label': 'decoded grid over (z0, z1); click, or use the arrow keys, to move the code',
+    });
     const planeBox = el(
       'div',
       { hidden: true },
@@ -35,10 +41,58 @@ export default {
       el(
         'p',
         { class: 'muted' },
-        'This model has two latents: each cell decodes (z1, z2) on a 15 × 15 grid over [−3, 3]², z1 left to right, z2 top to bottom.',
+        'This model has two latents: each cell decodes (z0, z1) on a 15 × 15 grid over [−3, 3]², z0 left to right, z1 top to bottom. ' +
+          'The ring is the code the sliders hold (the digit’s, until moved): ' +
+          'click anywhere on the plane, or use the arrow keys, to move it.',
       ),
       plane,
     );
+    /** The plane's cells without the ring, and a code's place on it: cell centres span [−3, 3]. */
+    let planeImage = null;
+    const CELL = 29;
+    const SPAN = 14 * CELL; // px from the first cell's centre to the last's
+    const toPx = (v) => 1 + 14 + ((v + 3) / 6) * SPAN;
+    const fromPx = (p) => Math.max(-4, Math.min(4, -3 + ((p - 15) / SPAN) * 6));
+    function markPlane() {
+      if (!planeImage || !z || z.length !== 2) return;
+      const ctx = plane.getContext('2d');
+      ctx.putImageData(planeImage, 0, 0);
+      const [x, y] = [toPx(z[0]), toPx(z[1])];
+      for (const [color, width] of [
+        ['#fff', 5],
+        ['#d62728', 2.5],
+      ]) {
+        ctx.beginPath();
+        ctx.arc(x, y, 11, 0, Math.PI * 2);
+        Object.assign(ctx, { strokeStyle: color, lineWidth: width });
+        ctx.stroke();
+      }
+      plane.dataset.markedAt = `${x.toFixed(1)},${y.toFixed(1)}`;
+    }
+    /** Move the code to (z0, z1), on the sliders' steps of 0.05: the sliders, the decoded digit and the ring follow. */
+    function moveTo(v) {
+      if (!z || z.length !== 2) return;
+      v.forEach((u, i) => {
+        z[i] = Math.round(u * 20) / 20;
+        const range = sliders.children[i]?.querySelector('input');
+        if (range) range.value = z[i];
+        const out = sliders.children[i]?.querySelector('output');
+        if (out) out.textContent = z[i].toFixed(2);
+      });
+      app.setParam('z', Array.from(z, (u) => u.toFixed(2)).join(','));
+      markPlane();
+      app.guard(decode);
+    }
+    plane.addEventListener('click', (e) => {
+      const r = plane.getBoundingClientRect();
+      moveTo([fromPx(((e.clientX - r.left) / r.width) * plane.width), fromPx(((e.clientY - r.top) / r.height) * plane.height)]);
+    });
+    plane.addEventListener('keydown', (e) => {
+      const step = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[e.key];
+      if (!step || !z) return;
+      e.preventDefault();
+      moveTo([Math.max(-4, Math.min(4, z[0] + step[0] * 0.25)), Math.max(-4, Math.min(4, z[1] + step[1] * 0.25))]);
+    });
     async function drawPlane() {
       const k = 15;
       const zs = new Float32Array(k * k * 2);
@@ -49,6 +103,7 @@ export default {
         }
       }
       drawDigits(plane, await lab.decode(zs), k * k, k);
+      planeImage = plane.getContext('2d').getImageData(0, 0, plane.width, plane.height);
       plane.dataset.drawn = 'true';
     }
     let z = null;
@@ -107,11 +162,13 @@ export default {
               z[i] = Number(range.value);
               out.textContent = z[i].toFixed(2);
               app.setParam('z', Array.from(z, (u) => u.toFixed(2)).join(','));
+              markPlane();
               app.guard(decode);
             });
             return el('label', { class: 'slider' }, el('span', {}, `z${i}`), range, out);
           }),
         );
+        markPlane();
         await decode();
         await interpolate();
       });
@@ -166,6 +223,7 @@ export default {
         el('figure', {}, original, el('figcaption', {}, 'digit')),
         el('figure', {}, decoded, el('figcaption', {}, 'decoded z')),
       ),
+      planeBox,
       sliders,
       el('h3', {}, 'Interpolation'),
       el(
@@ -182,7 +240,6 @@ export default {
         'Left: first digit, right: second; between them the decoder means along the straight line between their latent means.',
       ),
       strip,
-      planeBox,
     );
     /** The digit, its code decoded with the sliders' values, the interpolation strip and (two
      *  latents) the decoded plane, with captions, at print size. The values drawn are also in
@@ -231,7 +288,7 @@ export default {
         { align: 'left', color: MUTED, size: 11, max: width - 2 * m },
       );
       if (showPlane) {
-        text(ctx, 'The decoded plane: (z1, z2) on a 15 × 15 grid over [−3, 3]², z1 left to right, z2 top to bottom', m, planeY - 12, {
+        text(ctx, 'The decoded plane: (z0, z1) on a 15 × 15 grid over [−3, 3]², z0 left to right, z1 top to bottom', m, planeY - 12, {
           align: 'left',
           bold: true,
           size: 13,

@@ -1,4 +1,4 @@
-// Models: load the pretrained A–E, import/export weights files, pick the backend.
+// Models: load the pretrained A–E and the two-latent C2, import/export weights files, pick the backend.
 import { el, fmt } from '../ui.js';
 
 export default {
@@ -68,6 +68,16 @@ export default {
         for (const { name } of lab.presets) await lab.loadPretrained(name);
         if (keep) lab.use(keep);
         app.say('Loaded the pretrained models A–E.');
+      });
+    }
+
+    /** The shipped two-latent model (C's widths, z = 2): its decoded plane is the Latent panel's. */
+    async function loadTwoLatent() {
+      await app.guard(async () => {
+        const info = await lab.loadPretrained('C2', { dataset: 'mnist' });
+        const where = app.show ? ': its decoded (z0, z1) plane is in Latent' : '';
+        app.say(`Loaded C2, two latents and ${info.params.toLocaleString('en')} parameters${where}.`);
+        if (app.show) await app.show('latent'); // the page's panels (an element has only its own)
       });
     }
 
@@ -170,6 +180,11 @@ export default {
         'div',
         { class: 'row' },
         el('button', { class: 'primary', id: 'load-pretrained', onclick: loadAll }, 'Load pretrained A–E'),
+        el(
+          'button',
+          { id: 'load-two-latent', onclick: loadTwoLatent, title: "C's widths with two latents: the decoded plane without training" },
+          'Load C2 (two latents)',
+        ),
         el('button', { id: 'export-weights', onclick: exportCurrent }, 'Export current model'),
       ),
       list,

@@ -119,20 +119,18 @@ export default {
       },
       'Step',
     );
-    const widthsOf = (name) => lab.presets.find((p) => p.name === name)?.hidden.join(',') ?? '';
+    /** The named architecture (A–E, the two-latent C2) with these widths and latent size, if any. */
+    const presetOf = (hidden, z) => lab.constants.shipped.find((p) => p.hidden.join(',') === hidden.join(',') && p.latent === z);
     /** A run's architecture in words: the preset's name, or its widths and latent size. */
     const archName = (o) =>
-      o.arch ??
-      lab.presets.find(
-        (p) => p.hidden.join(',') === (o.hidden ?? []).join(',') && (o.latent ?? lab.constants.latent) === lab.constants.latent,
-      )?.name ??
-      `[${o.hidden}] z=${o.latent ?? lab.constants.latent}`;
+      o.arch ?? presetOf(o.hidden ?? [], o.latent ?? lab.constants.latent)?.name ?? `[${o.hidden}] z=${o.latent ?? lab.constants.latent}`;
     function usePreset() {
       const custom = preset.value === 'custom';
       hidden.disabled = latent.disabled = !custom;
-      if (!custom) {
-        hidden.value = widthsOf(preset.value);
-        latent.value = lab.constants.latent;
+      const named = lab.constants.shipped.find((p) => p.name === preset.value);
+      if (named) {
+        hidden.value = named.hidden.join(',');
+        latent.value = named.latent;
       }
     }
     preset.addEventListener('change', usePreset);
@@ -140,7 +138,9 @@ export default {
       () => {
         const c = lab.constants;
         preset.prepend(
-          ...lab.presets.map((p) => el('option', { value: p.name, title: `${p.params.toLocaleString('en')} parameters` }, p.name)),
+          ...lab.constants.shipped.map((p) =>
+            el('option', { value: p.name, title: `${p.params.toLocaleString('en')} parameters, z = ${p.latent}` }, p.name),
+          ),
         );
         preset.value = 'C';
         usePreset();
@@ -633,9 +633,7 @@ export default {
         if (charts) redraw();
         const m = lastMeta;
         const widths = (m.arch?.hidden ?? []).join(',');
-        const named = lab.presets.find(
-          (p) => p.hidden.join(',') === widths && (m.arch?.latent ?? lab.constants.latent) === lab.constants.latent,
-        );
+        const named = presetOf(m.arch?.hidden ?? [], m.arch?.latent ?? lab.constants.latent);
         preset.value = named?.name ?? 'custom';
         usePreset();
         if (!named) {

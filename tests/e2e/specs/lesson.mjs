@@ -47,6 +47,63 @@ function check(m, what) {
 }
 
 export default (cfg, { url, course, shot }) => [
+  engine(
+    'The two-latent C2: a link opens its decoded plane at once; a click on the plane moves the code; Models loads it',
+    async (page) => {
+      await open(page, url, 'panel=latent&arch=C2');
+      await page.waitForSelector('#latent-plane[data-drawn="true"][data-marked-at]', { timeout: 120_000 });
+      const info = await page.evaluate(() => window.vaeLab.info());
+      assert(info.slot === 'C2' && info.arch.latent === 2 && info.params === 101_653, `the model: ${JSON.stringify(info).slice(0, 200)}`);
+      // the plane decodes different digits in different places: the cells differ from each other
+      const cells = await page.$eval('#latent-plane', (c) => {
+        const ctx = c.getContext('2d');
+        const cell = (i, j) => Array.from(ctx.getImageData(1 + 29 * i, 1 + 29 * j, 28, 28).data.filter((_, k) => k % 4 === 0));
+        const dist = (a, b) => a.reduce((s, v, k) => s + Math.abs(v - b[k]), 0) / a.length;
+        return { corners: dist(cell(0, 0), cell(14, 14)), across: dist(cell(2, 7), cell(12, 7)), w: c.width, visible: c.offsetHeight };
+      });
+      assert(cells.w === 15 * 29 + 1 && cells.visible > 200, `the plane is ${cells.w} px wide, ${cells.visible} px high on screen`);
+      assert(cells.corners > 20 && cells.across > 20, `the plane's cells hardly differ: ${JSON.stringify(cells)}`);
+      // a click on the plane moves the code there: the sliders, the ring and the decoded digit follow
+      const box = await page.$eval('#latent-plane', (c) => {
+        c.scrollIntoView({ block: 'center' });
+        const r = c.getBoundingClientRect();
+        return { x: r.x, y: r.y, w: r.width, h: r.height };
+      });
+      const z0Before = await page.$eval('#latent-decoded', (c) => c.dataset.z0);
+      await page.mouse.click(box.x + box.w * ((1 + 14 + 1 * 29) / cells.w), box.y + box.h * ((1 + 14 + 13 * 29) / cells.w));
+      // cell 1 across is z1 = −3 + 6/14; cell 13 down is z2 = 3 − 6/14
+      const want = -3 + 6 / 14;
+      await page.waitForFunction((b) => document.getElementById('latent-decoded').dataset.z0 !== b, z0Before, { timeout: 30_000 });
+      const after = await page.evaluate(() => ({
+        sliders: [...document.querySelectorAll('#panel-latent input[type=range]')].map((r) => Number(r.value)),
+        mark: document.getElementById('latent-plane').dataset.markedAt,
+        z: new URL(location.href).searchParams.get('z'),
+      }));
+      assert(Math.abs(after.sliders[0] - want) < 0.03 && Math.abs(after.sliders[1] + want) < 0.03, JSON.stringify(after));
+      assert(after.z === after.sliders.map((v) => v.toFixed(2)).join(','), `the address keeps the code: ${after.z}`);
+      // the arrow keys move it a quarter step
+      await page.focus('#latent-plane');
+      await page.keyboard.press('ArrowRight');
+      await page.waitForSelector(`#latent-decoded[data-z0="${(after.sliders[0] + 0.25).toFixed(2)}"]`, { timeout: 30_000 });
+      await shot(page, 'two-latent-plane');
+      // from another model, Models → Load C2 loads it and opens the plane
+      await page.evaluate(() => window.vaeLab.loadPretrained('B'));
+      await tab(page, 'models');
+      await page.click('#load-two-latent');
+      await page.waitForFunction(() => window.vaeLab.current === 'C2' && !document.getElementById('panel-latent').hidden, null, {
+        timeout: 60_000,
+      });
+      await page.waitForSelector('#latent-plane[data-marked-at]:not([hidden])', { timeout: 60_000 });
+      // Fashion-MNIST has no C2: said, not guessed
+      const refused = await page.evaluate(() =>
+        window.vaeLab.loadPretrained('C2', { dataset: 'fashion' }).then(
+          () => null,
+          (e) => e.message,
+        ),
+      );
+      assert(refused && /fashion has A, B, C, D, E/.test(refused), `loading C2 for fashion: ${refused}`);
+    },
+  ),
   engine('Map: a click anywhere decodes that place of the plane, a drag animates it, and a drawn digit shows as a point', async (page) => {
     await open(page, url, 'panel=draw&arch=C');
     await drawSeven(page);
