@@ -43,7 +43,9 @@ export const CSP = [
   "worker-src 'self'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
-  "connect-src 'self'",
+  // https: a `?bundle=` .vaelab may live on a course's own site (bundle-ui.js fetches it, without
+  // credentials, capped; the engine checks every byte of it)
+  "connect-src 'self' https:",
   "object-src 'none'",
   "base-uri 'self'",
   "form-action 'self'",

@@ -401,6 +401,7 @@ firstCreated.catch(() => {}); // awaited (and retried by `show`) once the engine
   if (!embed) {
     const run = params.get('run'); // a link that carries a model: train it here (run-link.js)
     if (run) import('./run-link.js').then((m) => app.guard(() => m.trainFromLink({ lab, app, raw: run, show, panel: current })));
+    import('./bundle-ui.js').then((m) => m.installBundles({ lab, app, params, show })); // ?bundle=URL, and a .vaelab dropped
     const offer = { button: tourButton, linked: params.get('tour'), start: startTour, warn: (t) => app.say(t, 'warn') };
     import('./tour.js').then((m) => m.offerTour(offer));
     if (unfinished.length) {
@@ -433,7 +434,7 @@ const copyLink = document.getElementById('copy-link');
 copyLink?.addEventListener('click', () =>
   app.guard(async () => {
     // a model of the visitor's travels as its settings when they make it again, else not at all
-    const { link, note } = await (await import('./run-link.js')).linkForCurrent(lab, location.href);
+    const { link, note } = await (await import('./run-link.js')).linkForCurrent(lab, location.href, app);
     try {
       await navigator.clipboard.writeText(link);
       app.say(note);

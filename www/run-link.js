@@ -40,9 +40,10 @@ export function runParam(info, shipped) {
 /**
  * What Copy link copies for the model in view: `href` as it is for a shipped model; for one of the
  * visitor's, `run=` with its settings (and the CPU engine) when they make it again, else the
- * address without the model. Returns {link, note}: the link and what to tell the visitor.
+ * address without the model, and a button that saves it as a .vaelab file. Returns {link, note}:
+ * the link and what to tell the visitor (text, or text and that button).
  */
-export async function linkForCurrent(lab, href) {
+export async function linkForCurrent(lab, href, app) {
   const url = new URL(href);
   const slot = lab.current;
   const same = { link: href, note: 'Link copied: it opens this panel with the same model, seed and settings.' };
@@ -55,9 +56,11 @@ export async function linkForCurrent(lab, href) {
     url.searchParams.delete('run');
     return {
       link: url.href,
-      note:
-        `Link copied without your model ${slot}: ${why}. The link opens the shipped model; to share ${slot}, ` +
-        'export it in the Models panel and send the file.',
+      note: [
+        `Link copied without your model ${slot}: ${why}. The link opens the shipped model; to share ${slot}, send it as a file ` +
+          '(its weights, history, dataset and this view), which VAE Lab opens by a drop or by ?bundle=. ',
+        (await import('./bundle-ui.js')).saveButton({ lab, app }),
+      ],
     };
   }
   url.searchParams.set('run', runParam(info, shipped));

@@ -11,6 +11,7 @@ import { addInference } from './inference.js';
 import { addDatasets, datasetTransfer } from './datasets.js';
 import { addRuns } from './runs.js';
 import { addView } from './view.js';
+import { addBundle } from './bundle.js';
 
 /**
  * Start the engine. `backend`: 'auto' (WebGPU when available, else CPU), 'webgpu' or 'cpu'.
@@ -128,6 +129,7 @@ export function createVaeLab({
   addInference(core);
   addRuns(core);
   addView(core);
+  addBundle(core);
 
   let backendNote = null;
   if (!BACKENDS.includes(backend)) {

@@ -6,11 +6,11 @@ export default {
   create(app) {
     const { lab } = app;
     const list = el('div', { class: 'model-list' });
-    const fileInput = el('input', { type: 'file', accept: '.bin,application/octet-stream', id: 'weights-file' });
+    const fileInput = el('input', { type: 'file', accept: '.bin,.vaelab,application/octet-stream', id: 'weights-file' });
     const drop = el(
       'div',
       { class: 'dropzone', tabIndex: 0, role: 'button', 'aria-label': 'Import a weights file: drop it here or press Enter to pick one' },
-      'Drop a weights file here, or ',
+      'Drop a weights file or a .vaelab bundle here, or ',
       el('u', {}, 'pick one'),
       '.',
     );
@@ -18,6 +18,10 @@ export default {
 
     async function importFile(file) {
       if (!file) return;
+      if (/\.vaelab$/i.test(file.name)) {
+        const { openBundle } = await import('../bundle-ui.js');
+        return app.guard(() => openBundle({ lab, app, show: app.show, input: file, what: file.name }));
+      }
       const bytes = new Uint8Array(await file.arrayBuffer());
       const slot = file.name.replace(/\.bin$/i, '').slice(0, 40) || 'imported';
       await app.guard(async () => {
@@ -186,6 +190,15 @@ export default {
           'Load C2 (two latents)',
         ),
         el('button', { id: 'export-weights', onclick: exportCurrent }, 'Export current model'),
+        el(
+          'button',
+          {
+            id: 'export-bundle',
+            title: 'the model, its history, the dataset it was trained on (yours travel whole) and the address’s view, in one file',
+            onclick: () => app.guard(async () => (await import('../bundle-ui.js')).saveBundle({ lab, app })),
+          },
+          'Save as .vaelab',
+        ),
       ),
       list,
       el('h3', {}, 'Import weights'),

@@ -3,6 +3,7 @@
 // projector's size: every text in view at least 24 px, the panel's figure most of the screen's
 // height and in view without scrolling, the keyboard (arrows, a clicker's page keys) moving between
 // panels, Escape leaving. CPU configuration only (it is about layout and keys).
+import fs from 'node:fs';
 import { assert, open, tab, engine, drawSeven } from '../helpers.mjs';
 
 const PROJECTOR = { width: 1920, height: 1080 };
@@ -214,6 +215,129 @@ export default (cfg, { url, course, shot }) => [
               const got = await p.evaluate(() => window.vaeLab.current);
               assert((await params(p, got)) === sent, "the retrained weights differ from the sender's");
               await shot(p, 'run-link-trained');
+            } finally {
+              await other.close();
+            }
+          },
+        ],
+        [
+          'Bundles: a run on your own pictures travels as a .vaelab (saved from Copy link), opens by a drop and by ?bundle= ' +
+            'from another origin in other browsers: the same weights, history, dataset and view; a failed fetch says why',
+          async (page) => {
+            await open(page, url, 'panel=sample');
+            // pictures of one's own (bars at ten heights, labelled), a run on them, shown in Reconstruct
+            const slot = await page.evaluate(async () => {
+              const lab = window.vaeLab;
+              const images = Array.from({ length: 120 }, (_, i) => {
+                const x = new Float32Array(784);
+                for (let r = 0; r < 28; r++) for (let c = 4; c < 24; c++) if (Math.abs(r - 4 - 2 * (i % 10)) < 2) x[r * 28 + c] = 0.9;
+                return x;
+              });
+              await lab.addImages('bars', images, { labels: images.map((_, i) => i % 10), title: 'Bars' });
+              await lab.useDataset('bars');
+              const h = lab.train({ arch: 'A', epochs: 2, seed: 4 });
+              await h.done;
+              const s = await h.started;
+              lab.use(s);
+              return s;
+            });
+            await tab(page, 'reconstruct');
+            await page.waitForFunction((s) => new URL(location.href).searchParams.get('model') === s, slot);
+            /** What must travel: the parameters, the history, the dataset's pixels and labels. */
+            const state = (p, s) =>
+              p.evaluate(async (sl) => {
+                const lab = window.vaeLab;
+                const bytes = await lab.exportWeights(sl);
+                const info = await lab.info(sl);
+                const params = bytes.subarray(bytes.length - 8 - 4 * info.params, bytes.length - 8);
+                const d = await lab.datasetImages(lab.data.name);
+                const sum = (a) => a.reduce((t, v, i) => (t * 31 + Math.round(v * 255) * (i + 1)) % 1e9, 7);
+                return {
+                  params: Array.from(params, (b) => b.toString(16).padStart(2, '0')).join(''),
+                  history: JSON.stringify(info.meta.history),
+                  data: { title: lab.data.title, n: d.n, pixels: sum(d.pixels), labels: sum(Array.from(d.labels, (v) => v / 255)) },
+                };
+              }, s);
+            const sent = await state(page, slot);
+            assert(JSON.parse(sent.history).length === 2 && sent.data.n === 120, `the run: ${sent.history.slice(0, 80)}, ${sent.data.n}`);
+            // Copy link cannot carry it: its note offers the file
+            await page.click('#copy-link');
+            await page.waitForSelector('.msg:has-text("without your model") [data-save-bundle]');
+            const [download] = await Promise.all([page.waitForEvent('download'), page.click('.msg [data-save-bundle]')]);
+            assert(download.suggestedFilename() === `${slot}.vaelab`, `the file is named ${download.suggestedFilename()}`);
+            const bytes = fs.readFileSync(await download.path());
+            const b64 = bytes.toString('base64');
+            /** A fresh browser (none of this one's models or datasets) opened on `query`. */
+            const fresh = async (query) => {
+              const other = await page
+                .context()
+                .browser()
+                .newContext({ viewport: { width: 1200, height: 900 } });
+              const p = await other.newPage();
+              await p.route('https://course.example/lessons/**', (r) =>
+                r.request().url().endsWith('/run.vaelab')
+                  ? r.fulfill({ body: bytes, headers: { 'access-control-allow-origin': '*', 'content-type': 'application/zip' } })
+                  : r.fulfill({ status: 404, headers: { 'access-control-allow-origin': '*' }, body: 'no such file' }),
+              );
+              await open(p, url, query);
+              await p.waitForSelector('body[data-bundles="ready"]');
+              return { other, p };
+            };
+            /** The page after it reloaded into the bundle's view: the same model, dataset and panel. */
+            const arrived = async (p, how) => {
+              await p.waitForFunction(
+                () => document.body.dataset.ready === 'true' && new URL(location.href).searchParams.get('panel') === 'reconstruct',
+                null,
+                { timeout: 120_000 },
+              );
+              await p.waitForFunction((s) => window.vaeLab.current === s && window.vaeLab.data?.name === 'bars', slot, { timeout: 60_000 });
+              const got = await state(p, slot);
+              assert(got.params === sent.params, `${how}: the weights differ`);
+              assert(got.history === sent.history, `${how}: the history differs`);
+              assert(JSON.stringify(got.data) === JSON.stringify(sent.data), `${how}: the dataset ${JSON.stringify(got.data)}`);
+              assert(await p.isVisible('#panel-reconstruct'), `${how}: not in the bundle's panel`);
+              assert(await p.isVisible(`.msg:has-text("Opened ${slot} from")`), `${how}: no word of the bundle`);
+            };
+            // by a drop anywhere on the page
+            let { other, p } = await fresh('panel=sample');
+            try {
+              const dt = await p.evaluateHandle((data) => {
+                const t = new DataTransfer();
+                t.items.add(new File([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))], 'run.vaelab'));
+                return t;
+              }, b64);
+              // (a DragEvent made in the page: Playwright's dispatchEvent does not carry the files to a listener on document)
+              await p.evaluate(
+                (t) =>
+                  document
+                    .querySelector('header')
+                    .dispatchEvent(new DragEvent('drop', { dataTransfer: t, bubbles: true, cancelable: true })),
+                dt,
+              );
+              await arrived(p, 'dropped');
+              await shot(p, 'bundle-opened');
+              // opened twice: nothing is replaced or duplicated (the same contents keep their names)
+              await p.evaluate((data) => window.vaeLab.openBundle(Uint8Array.from(atob(data), (c) => c.charCodeAt(0))), b64);
+              const names = await p.evaluate(async () => ({ slots: await window.vaeLab.slots(), data: await window.vaeLab.datasets() }));
+              assert(names.slots.filter((s) => s.startsWith(slot)).length === 1, `slots after a second open: ${names.slots}`);
+              assert(names.data.filter((d) => d.own).length === 1, `datasets after a second open: ${names.data.map((d) => d.name)}`);
+            } finally {
+              await other.close();
+            }
+            // by ?bundle= from another origin (a course's site; the fresh contexts' requests are not the harness's to count)
+            ({ other, p } = await fresh(`panel=sample&bundle=${encodeURIComponent('https://course.example/lessons/run.vaelab')}`));
+            try {
+              await arrived(p, '?bundle=');
+              assert(!new URL(p.url()).searchParams.has('bundle'), `the bundle stays in the address: ${p.url()}`);
+            } finally {
+              await other.close();
+            }
+            // a bundle that is not there: said, and the shipped model stays
+            ({ other, p } = await fresh(`panel=sample&bundle=${encodeURIComponent('https://course.example/lessons/gone.vaelab')}`));
+            try {
+              await p.waitForSelector('.msg:has-text("could not be opened")', { timeout: 30_000 });
+              assert(await p.isVisible('.msg:has-text("404")'), 'the message does not say what the server answered');
+              assert((await p.evaluate(() => window.vaeLab.current)) === 'C', 'the shipped model is gone');
             } finally {
               await other.close();
             }
