@@ -117,7 +117,7 @@ vendor: node_modules/.package-lock.json
 # brotli (11) and gzip (9) copies beside every file the app serves, which tools/serve.mjs (and any
 # static host) sends to browsers that accept them; redone only for files changed since (the
 # tool itself skips fresh copies, the stamp skips even the look).
-PRECOMPRESSED = $(wildcard index.html www/*.js www/*.css www/panels/*.js www/data/*.json www/data/*-train.bin \
+PRECOMPRESSED = $(wildcard index.html report.html www/*.js www/*.css www/panels/*.js www/lab/*.js www/report/* www/data/*.json www/data/*-train.bin \
   www/data/*-test.bin www/vendor/*.js www/vendor/*.css pkg/vae_lab_cpu* pkg/vae_lab_gpu* weights/*.bin weights/*/*.bin examples/*)
 precompress: target/.precompress-stamp
 

@@ -44,6 +44,8 @@ pub struct TrainOptions {
     pub beta: Option<f64>,
     /// Epochs over which the KL weight rises linearly from 0 to β (default 0).
     pub kl_warmup: Option<usize>,
+    /// The decoder's output: sigmoid (default) or `"linear"`, the report's ("report-exact").
+    pub output: Option<crate::model::DecoderOutput>,
     /// Start from the slot's current weights instead of a fresh model (a warm start; the API
     /// still says `resume`).
     #[serde(alias = "resume")]
@@ -76,6 +78,7 @@ impl TrainOptions {
                 ))
             }
         };
+        let arch = arch.with_output(self.output.unwrap_or_default());
         let defaults = TrainingConfig::new(arch.clone());
         let config = TrainingConfig::new(arch)
             .with_epochs(self.epochs.unwrap_or(WEB_EPOCHS))
@@ -411,6 +414,12 @@ mod tests {
         let json: TrainOptions =
             serde_json::from_str(r#"{"arch":"C","epochs":3,"limit":null}"#).unwrap();
         assert_eq!(json.config().unwrap().epochs, 3);
+        // report-exact: the linear decoder output, named in the options
+        let exact: TrainOptions = serde_json::from_str(r#"{"arch":"C","output":"linear"}"#).unwrap();
+        let arch = exact.config().unwrap().arch;
+        assert_eq!(arch.output, crate::model::DecoderOutput::Linear);
+        assert_eq!(arch.label(), "C-linear");
+        assert!(serde_json::from_str::<TrainOptions>(r#"{"arch":"C","output":"tanh"}"#).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ const i = process.argv.indexOf('--out');
 const out = i >= 0 ? process.argv[i + 1] : 'dist';
 const need = [
   'index.html',
+  'report.html',
   'www/vendor/uPlot.esm.js',
   'pkg/vae_lab_cpu_bg.wasm',
   'pkg/vae_lab_gpu_bg.wasm',
@@ -33,8 +34,10 @@ await precompressAll('.');
 fs.rmSync(out, { recursive: true, force: true });
 const copy = (from, filter = () => true) => fs.cpSync(from, path.join(out, from), { recursive: true, filter, preserveTimestamps: true });
 const withCopies = (f) => f.replace(/\.(br|gz)$/, '');
-copy('index.html');
-for (const ext of ['.br', '.gz']) if (fs.existsSync(`index.html${ext}`)) copy(`index.html${ext}`);
+for (const page of ['index.html', 'report.html']) {
+  copy(page);
+  for (const ext of ['.br', '.gz']) if (fs.existsSync(`${page}${ext}`)) copy(`${page}${ext}`);
+}
 // the page fetches the digits in two parts; the combined file is the CLI's
 copy('www', (f) => !/(mnist|fashion)-subset\.bin$/.test(withCopies(f)) && !f.endsWith('.tmp'));
 copy('examples', (f) => !f.endsWith('.tmp'));

@@ -38,7 +38,7 @@ export function compressibleFiles(root = '.') {
       else if (e.isFile() && keep(rel)) files.push(rel);
     }
   };
-  if (fs.existsSync(path.join(root, 'index.html'))) files.push('index.html');
+  for (const page of ['index.html', 'report.html']) if (fs.existsSync(path.join(root, page))) files.push(page);
   walk('www', (f) => /\.(js|css|json|html|svg)$/.test(f) || /data\/.*-(train|test)\.bin$/.test(f));
   walk('pkg', (f) => /\.(js|wasm)$/.test(f) && !/nofusion|flex/.test(f));
   walk('weights', (f) => f.endsWith('.bin'));

@@ -67,6 +67,7 @@ export const HEADERS = {
 /** What may be served, relative to the root: the page and the app's folders, by extension. */
 const ALLOWED = [
   { prefix: 'index.html', exts: ['.html'] },
+  { prefix: 'report.html', exts: ['.html'] },
   { prefix: 'www/', exts: ['.js', '.css', '.bin', '.json', '.png', '.svg', '.woff2'] },
   { prefix: 'pkg/', exts: ['.js', '.wasm'] },
   { prefix: 'weights/', exts: ['.bin'] },

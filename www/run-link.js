@@ -34,6 +34,7 @@ export function runParam(info, shipped) {
     limit: r.limit ?? null,
     beta: r.beta,
     klWarmup: r.kl_warmup,
+    ...(r.arch.output === 'linear' ? { output: 'linear' } : {}),
   });
 }
 
@@ -95,7 +96,8 @@ export function parseRun(raw) {
     (r.limit === null || whole(r.limit)) &&
     Number.isFinite(r.lr) &&
     Number.isFinite(r.beta) &&
-    whole(r.klWarmup);
+    whole(r.klWarmup) &&
+    (r.output === undefined || r.output === 'linear');
   if (!ok) throw new Error('its settings are incomplete');
   return r;
 }
@@ -136,6 +138,7 @@ export async function trainFromLink({ lab, app, raw, show, panel }) {
     limit: r.limit ?? undefined,
     beta: r.beta,
     klWarmup: r.klWarmup,
+    output: r.output,
   });
   const last = await handle.done;
   if (last?.error) throw new Error(last.error);

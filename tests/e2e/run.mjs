@@ -42,6 +42,7 @@ import links from './specs/links.mjs';
 import slowlink from './specs/slowlink.mjs';
 import look from './specs/look.mjs';
 import lesson from './specs/lesson.mjs';
+import report from './specs/report.mjs';
 import { startCourseServer } from './course.mjs';
 
 const SPECS = [
@@ -61,6 +62,7 @@ const SPECS = [
   slowlink,
   look,
   lesson,
+  report,
 ];
 const CONFIGS = [
   { name: 'webgpu', args: WEBGPU_FLAGS, backend: 'webgpu', trainLimit: 192 },

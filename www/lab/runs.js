@@ -21,7 +21,8 @@ export function addRuns(core) {
    * limit (max training digits), beta (KL weight, default 1), klWarmup (epochs of linear KL
    * warm-up), slot (default: the first free 'run1', 'run2', ... across this browser's tabs),
    * resume (warm start: from the slot's current weights), engine ('burn' steps a CPU run through
-   * burn's autodiff instead of the plain-Rust step: for benchmarks), onProgress(p). Returns a
+   * burn's autodiff instead of the plain-Rust step: for benchmarks), output ('linear': the report's
+   * decoder without the sigmoid; default 'sigmoid'), onProgress(p). Returns a
    * handle {slot, done: Promise<last progress>, started: Promise<slot>, pause(), resume(), stop(),
    * step(), setSpeed(n)}; `slot` is null until the name is claimed. Progress is also emitted as
    * 'progress' events.
@@ -46,6 +47,7 @@ export function addRuns(core) {
       beta: rest.beta,
       kl_warmup: rest.klWarmup,
       engine: rest.engine,
+      output: rest.output,
     };
     return runHandle(core, claimSlot(core, wanted), opts, onProgress, (slot) => call('trainStart', { slot, options: opts }));
   };
