@@ -197,6 +197,7 @@ BENCH_OUT ?= bench/results/$(shell date -u +%Y-%m-%d).json
 bench: setup-test build
 	target/release/vae bench --json
 	node tests/e2e/bench.mjs --out $(BENCH_OUT)
+	node tests/e2e/bench-report.mjs --epochs 100
 
 clean:
 	-node tools/precompress.mjs --clean
