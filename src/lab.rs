@@ -415,7 +415,8 @@ mod tests {
             serde_json::from_str(r#"{"arch":"C","epochs":3,"limit":null}"#).unwrap();
         assert_eq!(json.config().unwrap().epochs, 3);
         // report-exact: the linear decoder output, named in the options
-        let exact: TrainOptions = serde_json::from_str(r#"{"arch":"C","output":"linear"}"#).unwrap();
+        let exact: TrainOptions =
+            serde_json::from_str(r#"{"arch":"C","output":"linear"}"#).unwrap();
         let arch = exact.config().unwrap().arch;
         assert_eq!(arch.output, crate::model::DecoderOutput::Linear);
         assert_eq!(arch.label(), "C-linear");

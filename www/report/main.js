@@ -30,10 +30,14 @@ function plan() {
   }
 }
 
-/** Which set is on screen: this page's reproduction in the current mode once all five exist, else the shipped models. */
+/** Which set is on screen: this page's reproduction in the current mode once all five are there, each
+ *  with all its epochs and the same number of them (not one a Stop cut short), else the shipped models. */
 async function currentSet() {
   const slots = await lab.slots();
-  const reproduced = ARCHS.every((a) => slots.includes(slotOf(a, { reproduced: true, exact })));
+  const names = ARCHS.map((a) => slotOf(a, { reproduced: true, exact }));
+  const infos = names.every((s) => slots.includes(s)) ? await Promise.all(names.map((s) => lab.info(s))) : [];
+  const complete = (i) => i.meta?.epochs > 0 && i.meta.history?.length === i.meta.epochs && i.meta.epochs === infos[0].meta.epochs;
+  const reproduced = infos.length === ARCHS.length && infos.every(complete);
   return { reproduced, exact, usable: reproduced || !exact };
 }
 
@@ -47,8 +51,12 @@ async function render() {
       : 'Showing the shipped models (100 epochs, seed 0, trained by the CLI). Reproduce trains them again here.';
   document.body.dataset.set = set.reproduced ? 'reproduced' : 'shipped';
   if (!set.usable) {
+    // nothing to show in this mode yet: no figure or verdict of another set stays on screen
     shown = {};
     drawAll(null);
+    for (const id of ['fig-3', 'fig-4-box', 'fig-samples', 'fig-chains', 'claims']) $(id).replaceChildren();
+    status('');
+    document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
     return;
   }
   const originals = await lab.testImages(FIG4_DIGITS);
@@ -125,6 +133,9 @@ async function reproduce(epochs) {
   localStorage.setItem(PLAN, JSON.stringify({ epochs, exact }));
   document.body.dataset.reproducing = 'true';
   $('reproduce').disabled = true;
+  $('report-exact').disabled = true;
+  $('report-stop').hidden = false;
+  stopping = false;
   const stepsOf = (p) => p.epoch * p.steps_per_epoch + p.step;
   const started = performance.now();
   let doneSteps = 0;
@@ -175,23 +186,37 @@ async function reproduce(epochs) {
     } else {
       await lab.train({ arch: a, epochs, seed: 0, slot, output: exact ? 'linear' : undefined, onProgress }).done;
     }
+    if (stopping) break;
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   localStorage.removeItem(PLAN);
   live = {};
   bar.hidden = true;
-  $('reproduce').disabled = false;
+  $('reproduce').disabled = $('report-exact').disabled = false;
+  $('report-stop').hidden = true;
   document.body.dataset.reproducing = 'false';
   await render();
+  if (stopping) {
+    status('Stopped. The models that finished are kept; Reproduce trains the others (and the one stopped) again.');
+    return;
+  }
   status(`Reproduced all five models (${epochs} epochs each) in ${seconds} s; every table and figure above is theirs.`);
   document.body.dataset.reproducedIn = seconds; // the benchmark reads it
 }
+
+let stopping = false;
+$('report-stop').addEventListener('click', () => {
+  stopping = true;
+  lab.activeRun()?.stop();
+  status('Stopping…');
+});
 
 const guard = (fn) =>
   fn().catch((e) => {
     status(`Error: ${e.message}`);
     document.body.dataset.error = e.message;
-    $('reproduce').disabled = false;
+    $('reproduce').disabled = $('report-exact').disabled = false;
+    $('report-stop').hidden = true;
   });
 
 $('reproduce').addEventListener('click', () => guard(() => reproduce(Number($('report-epochs').value))));

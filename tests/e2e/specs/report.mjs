@@ -91,6 +91,40 @@ export default (cfg, { url, shot }) => [
     },
   ],
   [
+    'Report: report-exact is one switch away (its own Table II, nothing of the other set left); Stop ends a reproduction, keeping what finished',
+    async (page) => {
+      await openReport(page, url, cfg);
+      await page.check('#report-exact');
+      await page.waitForFunction(() => document.body.dataset.rendered === '2', null, { timeout: 60_000 });
+      let d = await drawn(page);
+      assert(d.claims.length === 0 && !d.figures['fig-5'], 'figures or verdicts of the shipped set stay in report-exact mode');
+      assert(new URL(page.url()).searchParams.get('exact') === '1', 'the address does not keep the mode');
+      // Stop while B trains: A is kept, the set stays unreproduced
+      await page.selectOption('#report-epochs', '10');
+      await page.click('#reproduce');
+      await page.waitForFunction(() => /model B, epoch [1-8] /.test(document.getElementById('report-status').textContent), null, {
+        timeout: 60_000,
+      });
+      await page.click('#report-stop');
+      await page.waitForFunction(() => /^Stopped/.test(document.getElementById('report-status').textContent), null, { timeout: 60_000 });
+      const kept = await page.evaluate(async () => ({
+        a: (await window.vaeLab.info('report-linear-A')).meta.history.length,
+        plan: localStorage.getItem('vaelab-report-plan'),
+      }));
+      assert(kept.a === 10 && kept.plan === null, `after Stop: ${JSON.stringify(kept)}`);
+      assert((await drawn(page)).set === 'shipped', 'a stopped reproduction is shown as a complete one');
+      // 2 epochs in report-exact: its own table, from linear-output models
+      await page.selectOption('#report-epochs', '2');
+      await page.click('#reproduce');
+      await page.waitForFunction(() => document.body.dataset.reproducedIn, null, { timeout: 120_000 });
+      d = await drawn(page);
+      const caption = await page.textContent('#table-2 caption');
+      const output = await page.evaluate(async () => (await window.vaeLab.info('report-linear-C')).arch.output);
+      assert(d.set === 'reproduced' && /report-exact/.test(caption) && output === 'linear', `report-exact: ${caption}, ${output}`);
+      assert(d.claims.length === 4 && d.figures['fig-5'] > 5, 'report-exact figures or verdicts missing');
+    },
+  ],
+  [
     'Report: the saved HTML opens offline in another browser with every figure; the page prints to PDF with them',
     async (page) => {
       await openReport(page, url, cfg);
