@@ -21,6 +21,7 @@ let exact = params.get('exact') === '1';
 let shown = {}; // arch -> measured model, of the set on screen
 let live = {}; // arch -> {history, train, held, epochs}: a reproduction's progress, before the figures
 let charts = [];
+let shownSet = { reproduced: false, exact: false };
 
 function plan() {
   try {
@@ -50,6 +51,7 @@ async function render() {
       ? 'Report-exact models are not shipped: Reproduce trains them here (about as fast as the others).'
       : 'Showing the shipped models (100 epochs, seed 0, trained by the CLI). Reproduce trains them again here.';
   document.body.dataset.set = set.reproduced ? 'reproduced' : 'shipped';
+  shownSet = set;
   if (!set.usable) {
     // nothing to show in this mode yet: no figure or verdict of another set stays on screen
     shown = {};
@@ -102,6 +104,9 @@ function drawAll(originals) {
 
 const figure = (canvas, caption) => el('figure', {}, canvas, el('figcaption', {}, caption));
 
+/** The app's address that shows a claim closer: a reproduced model is named as this browser keeps it. */
+const closer = (href) => (shownSet.reproduced ? href.replace(/arch=([A-E])/, (_, a) => `model=${slotOf(a, shownSet)}`) : href);
+
 function claimRow(v) {
   return el(
     'li',
@@ -112,7 +117,7 @@ function claimRow(v) {
     ' ',
     v.finding,
     ' ',
-    el('a', { href: v.panel, class: 'no-print' }, 'Look closer in VAE Lab →'),
+    el('a', { href: closer(v.panel), class: 'no-print' }, 'Look closer in VAE Lab →'),
   );
 }
 

@@ -72,6 +72,15 @@ export default (cfg, { url, shot }) => [
       for (const r of after.two) assert(r[1] === '2' && Number.isFinite(Number(r[4])), `Table II row after 2 epochs: ${r}`);
       assert(after.figures['fig-5'] !== before.figures['fig-5'], 'the samples were not redrawn from the new models');
       assert(/Reproduced all five models \(2 epochs each\)/.test(await page.textContent('#report-status')), 'no word of the end');
+      // "look closer" opens the app on the reproduced model, which this browser keeps
+      const closer = await page.getAttribute('[data-claim="b-lowest-kl"] a', 'href');
+      assert(/model=report-B/.test(closer), `the claim links to ${closer}`);
+      const app = await page.context().newPage();
+      await app.goto(new URL(closer, page.url()).href);
+      await app.waitForFunction(() => document.body.dataset.ready === 'true' && window.vaeLab.current === 'report-B', null, {
+        timeout: 60_000,
+      });
+      await app.close();
       // 10 epochs, with a reload while C trains: A and B are kept as they were, C resumes
       await page.selectOption('#report-epochs', '10');
       await page.click('#reproduce');
