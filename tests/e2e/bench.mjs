@@ -5,7 +5,9 @@
 //  - training ms per Adam step for A–E (batch 64; steady chunks, warm-up and epoch ends apart);
 //  - reconstruct 60 held-out digits and 60 chains x 100 steps through the documented API (medians);
 //  - the longest main-thread task while training, and how long the engine takes to answer sample,
-//    export, pause and stop while a run is busy.
+//    export, pause and stop while a run is busy;
+//  - on WebGPU, the calls a training step of C makes (dispatches, submits, readbacks, writes and
+//    the bytes written), counted in the engine's worker (gpuTraffic).
 // One JSON object per line on stdout, then a table; `--out FILE` also writes them as a JSON array.
 //   node tests/e2e/bench.mjs [--only webgpu|cpu] [--archs A,B,C,D,E] [--out bench/results/DATE.json]
 //   SW=0 node tests/e2e/bench.mjs ...   (the timed page without its service worker, which installs
@@ -40,6 +42,52 @@ const gzipped = (path) => {
 };
 
 const { server, url } = await startServer({ port: 0, root: '.', quiet: true });
+
+/**
+ * What one training step of model C (batch 64) asks of WebGPU, in the engine's worker: the
+ * WebGPU calls are wrapped there (GPUComputePassEncoder.dispatchWorkgroups, GPUQueue.submit,
+ * GPUBuffer.mapAsync, GPUQueue.writeBuffer) and counted over two runs of 10 and 20 steps; the
+ * difference over 10 is a step's own share, without the pipelines' warm-up, the run's start and
+ * the epoch end's held-out estimate (the same in both).
+ */
+async function gpuTraffic(page) {
+  const worker = page.workers().find((w) => /\/worker\.js/.test(w.url()));
+  if (!worker) return [];
+  await worker.evaluate(() => {
+    const c = { dispatches: 0, submits: 0, readbacks: 0, writes: 0, bytes_written: 0 };
+    self.__gpuCount = c;
+    const wrap = (proto, name, count) => {
+      const orig = proto[name];
+      proto[name] = function (...a) {
+        count(...a);
+        return orig.apply(this, a);
+      };
+    };
+    wrap(GPUComputePassEncoder.prototype, 'dispatchWorkgroups', () => c.dispatches++);
+    wrap(GPUComputePassEncoder.prototype, 'dispatchWorkgroupsIndirect', () => c.dispatches++);
+    wrap(GPUQueue.prototype, 'submit', () => c.submits++);
+    wrap(GPUBuffer.prototype, 'mapAsync', () => c.readbacks++);
+    wrap(GPUQueue.prototype, 'writeBuffer', (buffer, offset, data, dataOffset = 0, size) => {
+      c.writes++;
+      const unit = data.BYTES_PER_ELEMENT ?? 1;
+      c.bytes_written += size !== undefined ? size * unit : data.byteLength - dataOffset * unit;
+    });
+  });
+  const counts = async (steps) => {
+    await worker.evaluate(() => Object.keys(self.__gpuCount).forEach((k) => (self.__gpuCount[k] = 0)));
+    await page.evaluate((limit) => window.vaeLab.train({ arch: 'C', epochs: 1, limit, slot: 'traffic' }).done, steps * 64);
+    await page.evaluate(() => window.vaeLab.removeSlot('traffic'));
+    return worker.evaluate(() => ({ ...self.__gpuCount }));
+  };
+  await counts(10); // pipelines compiled
+  const ten = await counts(10);
+  const twenty = await counts(20);
+  const perStep = Object.fromEntries(Object.keys(ten).map((k) => [k, (twenty[k] - ten[k]) / 10]));
+  return [
+    { backend: 'webgpu', what: 'WebGPU calls per training step (C, batch 64)', arch: 'C', ...perStep },
+    { backend: 'webgpu', what: 'WebGPU calls in a 10-step run of C (1 epoch, its held-out estimate included)', arch: 'C', ...ten },
+  ];
+}
 
 /** Cold loads: a browser that is already running (one warm-up page in a context of its own), then
  *  `reps` fresh contexts (empty cache each) opening ?panel=sample, each until the first sample is
@@ -234,6 +282,7 @@ for (const cfg of configs) {
   });
   for (const [k, xs] of Object.entries(r.latency))
     emit({ backend: r.backend, what: `answer to ${k} while training`, median_ms: median(xs), max_ms: Math.max(...xs) });
+  if (r.backend === 'webgpu') for (const row of await gpuTraffic(page)) emit(row);
   await browser.close();
 }
 server.close();
@@ -245,13 +294,16 @@ for (const row of rows) {
   const value = row.what.startsWith('cold load')
     ? `median ${fmt(row.ms)} ms of ${row.runs_ms.join(', ')}; ${row.requests} requests, ` +
       `${(row.bytes / 1e6).toFixed(2)} MB (${(row.gzip_bytes / 1e6).toFixed(2)} MB gzipped)`
-    : row.ms_per_step !== undefined
-      ? `${row.arch}: ${fmt(row.ms_per_step)} ms/step`
-      : row.median_ms !== undefined
-        ? `median ${fmt(row.median_ms)} ms` +
-          `${row.min_ms !== undefined ? `, min ${fmt(row.min_ms)}` : ''}` +
-          `${row.max_ms !== undefined ? `, max ${fmt(row.max_ms)}` : ''}`
-        : `${fmt(row.ms)} ms (${row.long_tasks} long tasks)`;
+    : row.dispatches !== undefined
+      ? `${fmt(row.dispatches)} dispatches, ${fmt(row.submits)} submits, ${fmt(row.readbacks)} readbacks, ` +
+        `${fmt(row.writes)} writes (${fmt(row.bytes_written)} bytes)`
+      : row.ms_per_step !== undefined
+        ? `${row.arch}: ${fmt(row.ms_per_step)} ms/step`
+        : row.median_ms !== undefined
+          ? `median ${fmt(row.median_ms)} ms` +
+            `${row.min_ms !== undefined ? `, min ${fmt(row.min_ms)}` : ''}` +
+            `${row.max_ms !== undefined ? `, max ${fmt(row.max_ms)}` : ''}`
+          : `${fmt(row.ms)} ms (${row.long_tasks} long tasks)`;
   console.log(`| ${row.backend} | ${row.what} | ${value} |`);
 }
 for (const row of rows.filter((r) => r.files)) {
