@@ -100,7 +100,8 @@ export default (cfg, { url, shot }) => [
     },
   ],
   [
-    'Report: report-exact is one switch away (its own Table II, nothing of the other set left); Stop ends a reproduction, keeping what finished',
+    'Report: report-exact is one switch away (its own Table II, nothing of the other set left); ' +
+      'Stop ends a reproduction, keeping what finished',
     async (page) => {
       await openReport(page, url, cfg);
       await page.check('#report-exact');
