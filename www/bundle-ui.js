@@ -3,7 +3,8 @@
 // the Models panel, or named by `?bundle=URL` opens. Once the opened model and dataset are kept in
 // this browser, the page reloads into the bundle's view (its panel and the address parameters
 // the panels read); where storage refused them they stay in this tab and the panel opens.
-import { el } from './ui.js';
+import { el, saveBlob } from './ui.js';
+import { maxBundleBytes } from './lab/bundle.js';
 
 /** Address parameters that say which model, dataset or action: the bundle's own replace them. */
 const NOT_VIEW = new Set(['model', 'arch', 'data', 'run', 'bundle', 'tour', 'present', 'embed', 'backend', 'sw']);
@@ -20,12 +21,7 @@ export function viewOf(href) {
 export async function saveBundle({ lab, app, href = location.href }) {
   const slot = lab.current;
   const bytes = await lab.exportBundle({ view: viewOf(href) });
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/zip' }));
-  const a = el('a', { href: url, download: `${slot}.vaelab` });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  saveBlob(new Blob([bytes], { type: 'application/zip' }), `${slot}.vaelab`);
   app.say(`Saved ${slot}.vaelab (${(bytes.length / 1e6).toFixed(2)} MB): open it by dropping it on VAE Lab, or link it with ?bundle=.`);
   return bytes;
 }
@@ -61,9 +57,6 @@ export async function openBundle({ lab, app, show, input, what }) {
   return r;
 }
 
-/** The largest bundle fetched by ?bundle= (the engine refuses larger pieces anyway). */
-const maxBytes = (lab) => lab.constants.limits.maxWeightsBytes + lab.constants.limits.maxImagesPerCall * 785 + (1 << 20);
-
 /** The bytes at a `?bundle=` address, read up to the cap, with a message a visitor can act on. */
 async function fetchBundle(lab, raw) {
   let url;
@@ -83,7 +76,7 @@ async function fetchBundle(lab, raw) {
     );
   }
   if (!response.ok) throw new Error(`${url.href} answered ${response.status} ${response.statusText}`.trim());
-  const max = maxBytes(lab);
+  const max = maxBundleBytes(lab.constants.limits);
   const parts = [];
   let got = 0;
   const reader = response.body.getReader();

@@ -70,12 +70,5 @@ export async function zipFiles(files) {
   end.setUint16(10, files.length, true);
   end.setUint32(12, directorySize, true);
   end.setUint32(16, offset, true);
-  const all = [...parts, ...central, new Uint8Array(end.buffer)];
-  const out = new Uint8Array(all.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of all) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return new Uint8Array(await new Blob([...parts, ...central, end.buffer]).arrayBuffer());
 }

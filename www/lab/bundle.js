@@ -12,6 +12,9 @@ const ENTRIES = ['vaelab.json', 'weights.bin', 'dataset/images.u8', 'dataset/lab
 const MAX_VIEW_PARAMS = 40;
 const MAX_VIEW_VALUE = 500;
 
+/** The largest bundle there is: the largest weights file, a full dataset of one's own and room for the rest. */
+export const maxBundleBytes = (limits) => limits.maxWeightsBytes + limits.maxImagesPerCall * (PIXELS + 1) + (1 << 20);
+
 const bundleError = (message, kind = 'input') => Object.assign(new Error(`.vaelab: ${message}`), { kind });
 
 /** `view` as a bundle keeps it: {panel, params: {name: string}}, bounded; anything else left out. */
@@ -89,7 +92,7 @@ export function addBundle(core) {
    */
   lab.openBundle = async (input) => {
     await lab.ready;
-    const maxBytes = lab.constants.limits.maxWeightsBytes + lab.constants.limits.maxImagesPerCall * (PIXELS + 1) + (1 << 20);
+    const maxBytes = maxBundleBytes(lab.constants.limits);
     if (input?.size > maxBytes || input?.byteLength > maxBytes) throw bundleError(`larger than any bundle (${maxBytes} bytes)`);
     const { unzip } = await import('../zip.js');
     let files;

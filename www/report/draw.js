@@ -59,9 +59,6 @@ export function tableTwo(models, { exact, id = 'table-2' }) {
 
 /** Fig. 1 or 2: one curve per model over the epochs (`key`: 'nelbo' or 'kl'). Returns the chart. */
 export function curves(target, models, key, title, width) {
-  const epochs = Math.max(0, ...ARCHS.map((a) => models[a]?.history.length ?? 0));
-  const x = Array.from({ length: epochs }, (_, i) => i + 1);
-  const ys = ARCHS.map((a) => x.map((_, i) => models[a]?.history[i]?.[key] ?? null));
   const opts = {
     title,
     width,
@@ -71,7 +68,14 @@ export function curves(target, models, key, title, width) {
     series: [{ label: 'epoch' }, ...ARCHS.map((a, i) => ({ label: a, stroke: SERIES_COLORS[i], width: 2, spanGaps: true }))],
   };
   target.replaceChildren();
-  return new uPlot(opts, [x, ...ys], target);
+  return new uPlot(opts, curveData(models, key), target);
+}
+
+/** A chart's data: the epochs, then one series per model (`key` of each epoch, null where it has none). */
+export function curveData(models, key) {
+  const epochs = Math.max(0, ...ARCHS.map((a) => models[a]?.history.length ?? 0));
+  const x = Array.from({ length: epochs }, (_, i) => i + 1);
+  return [x, ...ARCHS.map((a) => x.map((_, i) => models[a]?.history[i]?.[key] ?? null))];
 }
 
 /** Fig. 4: each row a held-out digit, then its reconstruction by A to E (a sampled z, as the report). */

@@ -2,6 +2,8 @@
 // the per-latent KL of Fig. 3, the reconstructions of Fig. 4, the samples of Fig. 5-9 and the
 // chains' last frames of Fig. 10-14; and the verdicts on the report's claims, computed from them.
 
+import { concat } from '../ui.js';
+
 export const ARCHS = ['A', 'B', 'C', 'D', 'E'];
 /** Table II of the report: its final training nELBO per model (nats; positive there, see the text). */
 export const REPORT_NELBO = { A: 719, B: 747, C: 579, D: 572, E: 614 };
@@ -57,17 +59,11 @@ export async function measureModel(lab, slot, originals) {
     latent: collapse.kl_per_latent.length,
     klPerLatent: Array.from(collapse.kl_per_latent),
     recon,
-    samples: concatImages(samples),
+    samples: concat(samples),
     chainStart: spread(first, SAMPLES),
     chainEnd: spread(end, SAMPLES),
     chainLast: end,
   };
-}
-
-function concatImages(list) {
-  const out = new Float32Array(list.length * 784);
-  list.forEach((x, i) => out.set(x, i * 784));
-  return out;
 }
 
 /**

@@ -2,6 +2,8 @@
 // becomes an <img> of its pixels, the style sheets are inlined, scripts and controls are left out,
 // and a strict Content-Security-Policy (no scripts, no network: data: images and inline styles
 // only) makes the file show the same figures anywhere, offline.
+import { saveBlob } from '../ui.js';
+
 const SAVED_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
 
 /** The report as it is on screen, as the text of a self-contained HTML document. */
@@ -37,13 +39,5 @@ export async function reportHtml(doc = document) {
 
 /** Download the report as vae-lab-report.html. */
 export async function saveReport() {
-  const html = await reportHtml();
-  const url = URL.createObjectURL(new Blob([html], { type: 'text/html' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = 'vae-lab-report.html';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  saveBlob(new Blob([await reportHtml()], { type: 'text/html' }), 'vae-lab-report.html');
 }
